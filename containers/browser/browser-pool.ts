@@ -1,0 +1,178 @@
+// One Chromium per process, launched lazily behind a mutex and relaunched when it dies; a fresh
+// BrowserContext per job that is always closed; close() leaves no Chromium process behind.
+import { launch, type Browser, type BrowserContext } from 'puppeteer-core';
+import type { Logger } from '../../shared/logger.ts';
+import { resolveChromium, type ChromiumOptions } from './chromium.ts';
+
+export interface BrowserPoolOptions extends ChromiumOptions {
+  logger: Logger;
+  /** Launch until the DevTools connection is up (the first launch also unpacks the bundled binary). */
+  launchTimeoutMs?: number;
+  /** Closing one job's context; past it the browser is recycled so the context cannot leak. */
+  contextCloseTimeoutMs?: number;
+  /** Graceful browser close before its process group is killed. */
+  browserCloseTimeoutMs?: number;
+}
+
+export class BrowserPool {
+  readonly proxyServer: string | undefined;
+  #opts: BrowserPoolOptions;
+  #log: Logger;
+  #browser: Browser | null = null;
+  #launching: Promise<Browser> | null = null;
+  #active = 0;
+  #recycle = false;
+  #closed = false;
+  /** How many times a browser was launched: tests and metrics read it. */
+  launches = 0;
+
+  constructor(opts: BrowserPoolOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.proxyServer = opts.proxyServer;
+  }
+
+  /** The running browser, launched on first use or after the previous one died. */
+  async browser(): Promise<Browser> {
+    if (this.#closed) throw new Error('browser pool is closed');
+    if (this.#browser?.connected) return this.#browser;
+    // The mutex: concurrent callers share one launch.
+    this.#launching ??= this.#launch().finally(() => {
+      this.#launching = null;
+    });
+    return this.#launching;
+  }
+
+  /** PID of the browser process, if one is running. */
+  pid(): number | undefined {
+    return this.#browser?.connected ? this.#browser.process()?.pid : undefined;
+  }
+
+  /**
+   * Runs `fn` in a fresh incognito-like context; the context is closed afterwards whatever happens,
+   * and an abort closes it at once (which makes every pending CDP call in `fn` reject).
+   */
+  async withContext<T>(fn: (context: BrowserContext, browser: Browser) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    const browser = await this.browser();
+    const context = await browser.createBrowserContext({ downloadBehavior: { policy: 'deny' } });
+    this.#active++;
+    let closing: Promise<void> | null = null;
+    const closeContext = () => (closing ??= this.#closeContext(browser, context));
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        void closeContext();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => {}); // observed through the race below; never an unhandled rejection
+    try {
+      return await Promise.race([fn(context, browser), aborted]);
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      await closeContext();
+      this.#active--;
+      if (this.#recycle && this.#active === 0) {
+        this.#recycle = false;
+        await this.#shutdown(browser);
+      }
+    }
+  }
+
+  /** Kills the browser (gracefully, then its whole process group). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const launching = this.#launching;
+    if (launching) await launching.catch(() => undefined);
+    const browser = this.#browser;
+    this.#browser = null;
+    if (browser) await this.#shutdown(browser);
+  }
+
+  async #launch(): Promise<Browser> {
+    const old = this.#browser;
+    this.#browser = null;
+    if (old) await this.#shutdown(old);
+    const spec = await resolveChromium(this.#opts);
+    const started = Date.now();
+    const browser = await launch({
+      executablePath: spec.executablePath,
+      args: spec.args,
+      ignoreDefaultArgs: true, // CHROMIUM_FLAGS is the whole list
+      pipe: true, // no DevTools port on the network; the pipe dies with the process
+      headless: true,
+      defaultViewport: null,
+      waitForInitialPage: false, // no about:blank start page: jobs open their own pages in their own contexts
+      timeout: this.#opts.launchTimeoutMs ?? 30_000,
+      protocolTimeout: 120_000, // a backstop; every step has its own shorter timeout
+      handleSIGINT: false, // the server owns signals and calls close()
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
+    this.launches++;
+    const pid = browser.process()?.pid;
+    this.#log.info({ pid, ms: Date.now() - started, executable: spec.executablePath, launches: this.launches }, 'browser launched');
+    browser.once('disconnected', () => {
+      if (this.#browser === browser) this.#browser = null;
+      if (!this.#closed) this.#log.warn({ pid }, 'browser disconnected; the next job relaunches it');
+      killGroup(pid); // leftovers (renderers, utility processes) of a crashed browser
+    });
+    if (this.#closed) {
+      await this.#shutdown(browser);
+      throw new Error('browser pool is closed');
+    }
+    this.#browser = browser;
+    return browser;
+  }
+
+  async #closeContext(browser: Browser, context: BrowserContext): Promise<void> {
+    if (!browser.connected) return;
+    const ok = await withTimeout(context.close(), this.#opts.contextCloseTimeoutMs ?? 5_000).then(
+      () => true,
+      (err: unknown) => {
+        if (!browser.connected) return true; // the browser is gone, and the context with it
+        this.#log.warn({ err }, 'browser context did not close; recycling the browser');
+        return false;
+      },
+    );
+    if (!ok) {
+      this.#recycle = true;
+      if (this.#browser === browser) this.#browser = null; // new jobs get a new browser right away
+    }
+  }
+
+  async #shutdown(browser: Browser): Promise<void> {
+    const pid = browser.process()?.pid;
+    try {
+      await withTimeout(browser.close(), this.#opts.browserCloseTimeoutMs ?? 5_000);
+    } catch (err) {
+      this.#log.warn({ err, pid }, 'browser did not close in time; killing its process group');
+    }
+    killGroup(pid);
+  }
+}
+
+/** SIGKILL the browser's process group (puppeteer starts it detached, so it leads its own group). */
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: already gone, the usual case
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message = `timed out after ${ms} ms`): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}

@@ -1,0 +1,359 @@
+// The browser capture engine: ONE navigation of a URL in a fresh context produces every requested
+// browser format (screenshot, PDF, readable text, SingleFile HTML), each step with its own timeout.
+import type { Browser, Dialog, HTTPResponse, Page } from 'puppeteer-core';
+import type { Logger } from '../../shared/logger.ts';
+import { PermanentError } from '../../shared/errors.ts';
+import { FORMAT_FILES, type BrowserFormat } from '../../shared/formats.ts';
+import { TimeoutError, withTimeout, type BrowserPool } from './browser-pool.ts';
+import { extractReadable } from './readable.ts';
+import { installSingleFile, runSingleFile } from './singlefile.ts';
+
+export const VIEWPORT = { width: 1280, height: 800 } as const;
+
+/** Milliseconds per step; each bounds only its own step. */
+export interface CaptureTimeouts {
+  /** Until the main document's DOMContentLoaded; past it the capture fails with `timeout`. */
+  navigation: number;
+  /** After DOMContentLoaded: wait for `load` and network idle, then capture anyway (pages that never go idle). */
+  settle: number;
+  /** Quiet time that counts as network idle. */
+  networkIdle: number;
+  /** Scrolling down for lazy content, including the wait for what it triggered. */
+  scroll: number;
+  fonts: number;
+  screenshot: number;
+  pdf: number;
+  readable: number;
+  singlefile: number;
+}
+
+export interface CaptureLimits {
+  /** An artifact larger than this fails with `too_large` (the others are kept). */
+  maxBytesPerArtifact: number;
+  /** Full-page screenshots are cut at this height (Chromium paints nothing beyond about 16k px anyway). */
+  maxScreenshotHeight: number;
+  /** Upper bound of scroll steps (infinite lists). */
+  maxScrollSteps: number;
+  /** SingleFile drops embedded resources larger than this (its CLI default: 10 MB). */
+  maxResourceBytes: number;
+}
+
+export const DEFAULT_TIMEOUTS: CaptureTimeouts = {
+  navigation: 30_000,
+  settle: 10_000,
+  networkIdle: 500,
+  scroll: 8_000,
+  fonts: 3_000,
+  screenshot: 20_000,
+  pdf: 30_000,
+  readable: 10_000,
+  singlefile: 60_000,
+};
+
+export const DEFAULT_LIMITS: CaptureLimits = {
+  maxBytesPerArtifact: 200 * 1024 * 1024,
+  maxScreenshotHeight: 16_384,
+  maxScrollSteps: 60,
+  maxResourceBytes: 10 * 1024 * 1024,
+};
+
+export interface CaptureRequest {
+  url: string;
+  formats: readonly BrowserFormat[];
+  timeouts?: Partial<CaptureTimeouts>;
+  limits?: Partial<CaptureLimits>;
+  signal?: AbortSignal;
+  logger: Logger;
+  /**
+   * A 4xx/5xx main document is captured by default (archivists want the page as served, and
+   * `meta.httpStatus` records the status); true fails every format with `http_error` instead.
+   */
+  failOnHttpError?: boolean;
+}
+
+export interface CaptureMeta {
+  finalUrl: string;
+  httpStatus: number | null;
+  title: string | null;
+  canonicalUrl: string | null;
+  lang: string | null;
+  faviconUrl: string | null;
+  contentType: string | null;
+}
+
+export type FormatResult = { ok: true; body: Buffer; contentType: string } | { ok: false; error: PermanentError | Error };
+
+export const STAGES = ['navigate', 'settle', 'scroll', 'fonts', 'screenshot', 'pdf', 'readable', 'singlefile'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface CaptureResult {
+  meta: CaptureMeta;
+  /** One entry per requested format. */
+  results: Partial<Record<BrowserFormat, FormatResult>>;
+  /** Milliseconds per stage that ran. */
+  timings: Partial<Record<Stage, number>>;
+}
+
+/**
+ * Captures `url` once into every requested format. Throws when nothing can be captured: a
+ * PermanentError (navigation_failed, dns_not_found, http_error, timeout, blocked_address) fails every
+ * format for good; any other error (the browser or renderer died) is transient and worth a retry.
+ * Otherwise each format has its own result: a failing step fails only its own format.
+ */
+export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promise<CaptureResult> {
+  const t = { ...DEFAULT_TIMEOUTS, ...req.timeouts };
+  const limits = { ...DEFAULT_LIMITS, ...req.limits };
+  const formats = new Set(req.formats);
+  const log = req.logger.child({ url: req.url });
+  return pool.withContext(
+    async (context, browser) => {
+      const page = await context.newPage();
+      const cdp = await page.createCDPSession();
+      const state = { crashed: false };
+      page.on('error', (err) => {
+        state.crashed = true; // puppeteer's 'error' event is Inspector.targetCrashed
+        log.warn({ err }, 'renderer crashed');
+      });
+      page.on('dialog', (dialog: Dialog) => {
+        // alert/confirm/prompt block the page until answered; beforeunload is accepted so nothing sticks.
+        const answer = dialog.type() === 'beforeunload' ? dialog.accept() : dialog.dismiss();
+        answer.catch((err: unknown) => log.debug({ err }, 'dialog already gone'));
+      });
+      await page.setViewport(VIEWPORT);
+      const disposeSingleFile = formats.has('singlefile')
+        ? await installSingleFile(cdp, { logger: log, proxyServer: pool.proxyServer, maxResourceBytes: limits.maxResourceBytes })
+        : () => {};
+      const timings: Partial<Record<Stage, number>> = {};
+      const timed = async <T>(stage: Stage, fn: () => Promise<T>): Promise<T> => {
+        const start = performance.now();
+        try {
+          return await fn();
+        } finally {
+          timings[stage] = Math.round(performance.now() - start);
+        }
+      };
+      try {
+        const response = await timed('navigate', () => navigate(page, req.url, t.navigation, { browser, state, proxied: !!pool.proxyServer }));
+        const httpStatus = response?.status() ?? null;
+        if (req.failOnHttpError && httpStatus !== null && httpStatus >= 400) {
+          throw new PermanentError('http_error', `the page answered HTTP ${httpStatus}`);
+        }
+        await timed('settle', () => settle(page, t, log));
+        req.signal?.throwIfAborted();
+        await timed('scroll', () => scrollThrough(page, t, limits, log));
+        await timed('fonts', () => bestEffort(page.evaluate(() => document.fonts.ready.then(() => undefined)), t.fonts, log, 'fonts not ready in time'));
+        const meta = await readMeta(page, req.url, response, log);
+
+        const results: Partial<Record<BrowserFormat, FormatResult>> = {};
+        const step = async (format: BrowserFormat, stage: Stage, fn: () => Promise<Buffer>) => {
+          if (!formats.has(format)) return;
+          if (req.signal?.aborted) {
+            results[format] = { ok: false, error: new Error('capture aborted') };
+            return;
+          }
+          try {
+            const body = await timed(stage, fn);
+            if (body.length > limits.maxBytesPerArtifact) {
+              throw new PermanentError('too_large', `${format} is ${body.length} bytes, over the ${limits.maxBytesPerArtifact} byte limit`);
+            }
+            results[format] = { ok: true, body, contentType: FORMAT_FILES[format].contentType };
+          } catch (err) {
+            const error = classifyStepError(err, format, browser, state);
+            log.warn({ artifact: format, err: error, code: (error as PermanentError).code }, 'capture step failed');
+            results[format] = { ok: false, error };
+          }
+        };
+        // Order matters (PLATFORM-NOTES): screenshot and PDF before SingleFile, which rewrites nothing
+        // in the page but is the slowest and most likely to time out.
+        await step('screenshot', 'screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
+        await step('pdf', 'pdf', async () =>
+          Buffer.from(await withTimeout(page.pdf({ format: 'A4', printBackground: true, timeout: t.pdf }), t.pdf + 1_000, `pdf took over ${t.pdf} ms`)),
+        );
+        await step('readable', 'readable', async () => {
+          const html = await withTimeout(page.content(), t.readable, `page HTML not available in ${t.readable} ms`);
+          const doc = extractReadable(html, meta.finalUrl);
+          return Buffer.from(JSON.stringify(doc), 'utf8');
+        });
+        await step('singlefile', 'singlefile', () => runSingleFile(cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }));
+        log.info({ timings, httpStatus: meta.httpStatus, ok: Object.entries(results).filter(([, r]) => r?.ok).map(([f]) => f) }, 'page captured');
+        return { meta, results, timings };
+      } finally {
+        disposeSingleFile();
+      }
+    },
+    { signal: req.signal },
+  );
+}
+
+async function navigate(page: Page, url: string, timeoutMs: number, ctx: { browser: Browser; state: { crashed: boolean }; proxied: boolean }): Promise<HTTPResponse | null> {
+  let response: HTTPResponse | null;
+  try {
+    response = await page.goto(url, { waitUntil: 'domcontentloaded', timeout: timeoutMs });
+  } catch (err) {
+    throw classifyNavigationError(err, ctx);
+  }
+  if (!response) throw new PermanentError('navigation_failed', 'the navigation produced no document');
+  // The egress proxy refuses a target with 403 and the guard's code in this header (shared/egress-proxy.ts):
+  // blocked_address, dns_not_found, ...
+  const refused = ctx.proxied ? response.headers()['x-htbase-blocked'] : undefined;
+  if (refused) {
+    const code = /^[a-z_]{1,40}$/.test(refused) ? refused : 'blocked_address';
+    throw new PermanentError(code, `the egress guard refused ${new URL(response.url()).host} (${code})`);
+  }
+  return response;
+}
+
+/** Waits for `load`, then network idle; never fails: a page that does not settle is captured as it is. */
+async function settle(page: Page, t: CaptureTimeouts, log: Logger): Promise<void> {
+  const deadline = Date.now() + t.settle;
+  await bestEffort(
+    page.evaluate(() => (document.readyState === 'complete' ? undefined : new Promise<void>((r) => addEventListener('load', () => r(), { once: true })))),
+    t.settle,
+    log,
+    'load event did not fire in time; capturing anyway',
+  );
+  const left = deadline - Date.now();
+  if (left > t.networkIdle) {
+    await bestEffort(page.waitForNetworkIdle({ idleTime: t.networkIdle, timeout: left, concurrency: 0 }), left + 500, log, 'network never idle; capturing anyway');
+  }
+}
+
+// Page-side code is plain source text: tsx/esbuild would wrap named functions in a `__name` helper that
+// does not exist in the page.
+const SCROLL_SCRIPT = `async (budgetMs, maxSteps) => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const root = document.scrollingElement || document.documentElement;
+  const start = performance.now();
+  const stepPx = Math.max(200, Math.floor(innerHeight * 0.85));
+  let y = 0;
+  for (let i = 0; i < maxSteps && performance.now() - start < budgetMs; i++) {
+    y += stepPx;
+    scrollTo(0, y);
+    await sleep(120);
+    if (y + innerHeight >= root.scrollHeight) {
+      await sleep(400); // an infinite list may append more
+      if (y + innerHeight >= root.scrollHeight) break;
+    }
+  }
+  scrollTo(0, 0);
+}`;
+
+const META_SCRIPT = `(() => {
+  const abs = (sel) => { const el = document.querySelector(sel); return el && el.getAttribute('href') ? el.href : null; };
+  return {
+    title: document.title || null,
+    canonicalUrl: abs('link[rel~="canonical" i]'),
+    lang: document.documentElement.lang || null,
+    faviconUrl: abs('link[rel~="icon" i]') || abs('link[rel="shortcut icon" i]') || abs('link[rel~="apple-touch-icon" i]'),
+  };
+})()`;
+
+/** Scrolls to the bottom in viewport steps (lazy images, IntersectionObserver, infinite lists), bounded, then back up. */
+async function scrollThrough(page: Page, t: CaptureTimeouts, limits: CaptureLimits, log: Logger): Promise<void> {
+  const started = Date.now();
+  const budget = Math.max(500, t.scroll - 1_500); // the rest is for what the scrolling started loading
+  await bestEffort(
+    page.evaluate(`(${SCROLL_SCRIPT})(${budget}, ${limits.maxScrollSteps})`),
+    budget + 1_000,
+    log,
+    'scrolling did not finish in time',
+  );
+  const left = t.scroll - (Date.now() - started);
+  if (left > t.networkIdle) {
+    await bestEffort(page.waitForNetworkIdle({ idleTime: t.networkIdle, timeout: left, concurrency: 0 }), left + 500, log, 'lazy content still loading after scroll');
+  }
+  // Images the scroll started must be decoded before the screenshot.
+  await bestEffort(
+    page.evaluate(() => Promise.all(Array.from(document.images, (img) => (img.complete ? null : img.decode().catch(() => null)))).then(() => undefined)),
+    Math.max(500, t.scroll - (Date.now() - started)),
+    log,
+    'images not decoded in time',
+  );
+}
+
+async function screenshot(page: Page, timeoutMs: number, maxHeight: number): Promise<Buffer> {
+  const height = await withTimeout(
+    page.evaluate(() => Math.max(document.documentElement.scrollHeight, document.body?.scrollHeight ?? 0)),
+    timeoutMs,
+  );
+  const shoot = async () => {
+    if (height <= maxHeight) {
+      // captureBeyondViewport false: the viewport is grown to the page; otherwise sandboxed and
+      // cross-origin iframes below the first screen paint blank.
+      return page.screenshot({ type: 'png', fullPage: true, captureBeyondViewport: false });
+    }
+    await page.setViewport({ ...VIEWPORT, height: maxHeight });
+    try {
+      return await page.screenshot({ type: 'png', captureBeyondViewport: false });
+    } finally {
+      await page.setViewport(VIEWPORT);
+    }
+  };
+  return Buffer.from(await withTimeout(shoot(), timeoutMs, `screenshot took over ${timeoutMs} ms`));
+}
+
+async function readMeta(page: Page, requested: string, response: HTTPResponse | null, log: Logger): Promise<CaptureMeta> {
+  const finalUrl = page.url() || requested;
+  const contentType = response?.headers()['content-type'] ?? null;
+  const base: CaptureMeta = { finalUrl, httpStatus: response?.status() ?? null, title: null, canonicalUrl: null, lang: null, faviconUrl: null, contentType };
+  try {
+    const m = await withTimeout(
+      page.evaluate(META_SCRIPT) as Promise<{ title: string | null; canonicalUrl: string | null; lang: string | null; faviconUrl: string | null }>,
+      5_000,
+    );
+    return {
+      ...base,
+      title: m.title?.trim() || null,
+      canonicalUrl: m.canonicalUrl,
+      lang: m.lang?.trim() || null,
+      faviconUrl: m.faviconUrl ?? (/^https?:/.test(finalUrl) ? new URL('/favicon.ico', finalUrl).href : null),
+    };
+  } catch (err) {
+    log.warn({ err }, 'page metadata not readable');
+    return base;
+  }
+}
+
+/** Runs `p` for at most `ms`; a failure or timeout is logged and ignored (the capture goes on). */
+async function bestEffort(p: Promise<unknown>, ms: number, log: Logger, message: string): Promise<void> {
+  try {
+    await withTimeout(p, ms);
+  } catch (err) {
+    log.info({ err: err instanceof TimeoutError ? undefined : err }, message);
+  }
+}
+
+const TRANSIENT = /Target closed|Session closed|Connection closed|Protocol error.*(?:closed|detached)|Navigating frame was detached|browser has disconnected|Execution context was destroyed/i;
+
+export function classifyNavigationError(err: unknown, ctx: { browser: Browser; state: { crashed: boolean }; proxied: boolean }): Error {
+  if (err instanceof PermanentError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (ctx.state.crashed) return new Error(`renderer crashed while loading: ${msg}`, { cause: err });
+  if (!ctx.browser.connected) return new Error(`browser died while loading: ${msg}`, { cause: err });
+  if (err instanceof Error && err.name === 'TimeoutError') return new PermanentError('timeout', `the page did not load in time: ${msg}`, { cause: err });
+  if (/ERR_NAME_NOT_RESOLVED|ERR_NAME_RESOLUTION_FAILED/.test(msg)) return new PermanentError('dns_not_found', `the host name does not resolve (${netError(msg)})`, { cause: err });
+  if (ctx.proxied && /ERR_TUNNEL_CONNECTION_FAILED|ERR_PROXY_CONNECTION_FAILED|ERR_BLOCKED/.test(msg)) {
+    return new PermanentError('blocked_address', `the egress proxy refused the target (${netError(msg)})`, { cause: err });
+  }
+  if (/ERR_ABORTED/.test(msg)) return new PermanentError('navigation_failed', 'the URL is not a page (the browser aborted it, e.g. a download)', { cause: err });
+  if (/net::ERR_/.test(msg)) return new PermanentError('navigation_failed', `the page could not be loaded (${netError(msg)})`, { cause: err });
+  if (TRANSIENT.test(msg)) return new Error(`browser failure while loading: ${msg}`, { cause: err });
+  return new PermanentError('navigation_failed', msg, { cause: err });
+}
+
+function classifyStepError(err: unknown, format: BrowserFormat, browser: Browser, state: { crashed: boolean }): Error {
+  if (err instanceof PermanentError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (state.crashed) return new Error(`renderer crashed during ${format}: ${msg}`, { cause: err });
+  if (!browser.connected) return new Error(`browser died during ${format}: ${msg}`, { cause: err });
+  if (err instanceof TimeoutError || (err instanceof Error && err.name === 'TimeoutError')) {
+    return new PermanentError('timeout', `${format}: ${msg}`, { cause: err });
+  }
+  if (TRANSIENT.test(msg)) return new Error(`${format}: ${msg}`, { cause: err });
+  return new PermanentError('capture_failed', `${format}: ${msg}`, { cause: err });
+}
+
+function netError(msg: string): string {
+  return /net::ERR_[A-Z_]+/.exec(msg)?.[0] ?? msg;
+}
+

@@ -1,0 +1,129 @@
+// Typed stack configuration: every knob of the deployment (project, region, sizes, rates, model) read once
+// from Pulumi config with defaults, validated, and handed to createStack as a plain frozen object.
+import * as pulumi from '@pulumi/pulumi';
+
+export interface StackConfig {
+  /** Google Cloud project id. */
+  project: string;
+  /** Region for every regional resource (Cloud Run, functions, SQL, Redis, bucket, queue). */
+  region: string;
+  /** Resource name prefix, so two stacks can share a project (e.g. "htbase", "htbase-stg"). */
+  prefix: string;
+  /** Container images, ideally pinned by digest (`...@sha256:`), set by Cloud Build per deploy. */
+  browserImage: string;
+  monolithImage: string;
+  /** Folder holding the function bundles made by `npm run build:functions` (dist/functions). */
+  functionsDir: string;
+  /** Whether Pulumi may delete stateful resources (false in production). */
+  protectData: boolean;
+  database: {
+    tier: string;
+    diskSizeGb: number;
+    /** ZONAL or REGIONAL (high availability, twice the price). */
+    availability: 'ZONAL' | 'REGIONAL';
+    backupRetainedCount: number;
+    /** Days of write-ahead log kept for point-in-time recovery (1-7). */
+    pitrDays: number;
+  };
+  redis: { memoryGb: number; tier: 'BASIC' | 'STANDARD_HA' };
+  network: { subnetCidr: string; psaPrefixLength: number };
+  browser: { cpu: string; memory: string; concurrency: number; maxInstances: number; minInstances: number };
+  monolith: { cpu: string; memory: string; concurrency: number; maxInstances: number; minInstances: number };
+  /** Whole-capture wall-clock limit the workers enforce (CAPTURE_TIMEOUT_MS); Run timeouts and ack deadlines derive from it. */
+  captureTimeoutSeconds: number;
+  /** Push attempts before a message goes to its dead-letter topic (5-100). */
+  maxDeliveryAttempts: number;
+  summaries: {
+    /** Cloud Tasks dispatch rate and concurrency towards the Gemini task handler. */
+    ratePerSecond: number;
+    maxConcurrent: number;
+    maxAttempts: number;
+  };
+  /** Gemini for the summary task handler; location is the Vertex AI location ('global' serves 2.5). */
+  gemini: { mode: 'api-key' | 'vertex' | 'off'; model: string; location: string };
+  /** Days before artifacts move to Nearline / are deleted (0 = never delete). */
+  artifacts: { nearlineAfterDays: number; deleteAfterDays: number; softDeleteDays: number };
+  firestoreLocation: string;
+  /** Extra API settings passed to functions/api. */
+  api: { maxInstances: number; rateLimitPerMinute: number; idTokenAudience?: string; allowedEmails?: string };
+}
+
+export class StackConfigError extends Error {
+  override name = 'StackConfigError';
+}
+
+/** Defaults for everything but project and images; a stack file overrides what it needs. */
+export function defaults(project: string, region = 'us-central1'): StackConfig {
+  return {
+    project,
+    region,
+    prefix: 'htbase',
+    browserImage: '',
+    monolithImage: '',
+    functionsDir: 'dist/functions',
+    protectData: true,
+    database: { tier: 'db-f1-micro', diskSizeGb: 10, availability: 'ZONAL', backupRetainedCount: 7, pitrDays: 7 },
+    redis: { memoryGb: 1, tier: 'BASIC' },
+    network: { subnetCidr: '10.20.0.0/24', psaPrefixLength: 20 },
+    browser: { cpu: '2', memory: '2Gi', concurrency: 1, maxInstances: 10, minInstances: 0 },
+    monolith: { cpu: '1', memory: '1Gi', concurrency: 2, maxInstances: 5, minInstances: 0 },
+    captureTimeoutSeconds: 120,
+    maxDeliveryAttempts: 5,
+    summaries: { ratePerSecond: 1, maxConcurrent: 2, maxAttempts: 5 },
+    gemini: { mode: 'api-key', model: 'gemini-2.5-flash', location: 'global' },
+    artifacts: { nearlineAfterDays: 90, deleteAfterDays: 0, softDeleteDays: 7 },
+    firestoreLocation: region === 'us-central1' ? 'nam5' : region,
+    api: { maxInstances: 20, rateLimitPerMinute: 120 },
+  };
+}
+
+/** Derived timings: Run request timeout above the capture limit, ack deadline above the Run timeout. */
+export function timings(cfg: Pick<StackConfig, 'captureTimeoutSeconds'>): { runTimeoutSeconds: number; ackDeadlineSeconds: number } {
+  const runTimeoutSeconds = cfg.captureTimeoutSeconds + 60; // browser start-up + upload after the capture
+  // Pub/Sub caps push ack deadlines at 600 s; a longer capture limit cannot be honoured.
+  const ackDeadlineSeconds = runTimeoutSeconds + 30;
+  return { runTimeoutSeconds, ackDeadlineSeconds };
+}
+
+export function validate(cfg: StackConfig): Readonly<StackConfig> {
+  const errs: string[] = [];
+  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(cfg.project)) errs.push(`project: "${cfg.project}" is not a project id`);
+  if (!/^[a-z]+-[a-z]+\d$/.test(cfg.region)) errs.push(`region: "${cfg.region}" is not a region`);
+  if (!/^[a-z][a-z0-9-]{1,14}$/.test(cfg.prefix)) errs.push('prefix: lowercase, 2-15 characters');
+  if (!cfg.browserImage) errs.push('browserImage: required (set by Cloud Build: pulumi config set browserImage ...@sha256:...)');
+  if (!cfg.monolithImage) errs.push('monolithImage: required');
+  if (cfg.maxDeliveryAttempts < 5 || cfg.maxDeliveryAttempts > 100) errs.push('maxDeliveryAttempts: Pub/Sub allows 5-100');
+  if (timings(cfg).ackDeadlineSeconds > 600) errs.push('captureTimeoutSeconds: at most 510 (push ack deadline is capped at 600 s)');
+  if (cfg.database.pitrDays < 1 || cfg.database.pitrDays > 7) errs.push('database.pitrDays: 1-7');
+  if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4) errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
+  if (cfg.summaries.ratePerSecond <= 0) errs.push('summaries.ratePerSecond: > 0');
+  if (errs.length) throw new StackConfigError(`invalid stack configuration:\n  ${errs.join('\n  ')}`);
+  return Object.freeze(cfg);
+}
+
+/** Reads the `htbase:*` keys (and `gcp:project` / `gcp:region`) of the current stack. */
+export function loadStackConfig(c = new pulumi.Config('htbase'), gcpCfg = new pulumi.Config('gcp')): Readonly<StackConfig> {
+  const project = c.get('project') ?? gcpCfg.get('project') ?? '';
+  const base = defaults(project, c.get('region') ?? gcpCfg.get('region') ?? 'us-central1');
+  const obj = <T extends object>(key: string, d: T): T => ({ ...d, ...(c.getObject<Partial<T>>(key) ?? {}) });
+  return validate({
+    ...base,
+    prefix: c.get('prefix') ?? base.prefix,
+    browserImage: c.get('browserImage') ?? '',
+    monolithImage: c.get('monolithImage') ?? '',
+    functionsDir: c.get('functionsDir') ?? base.functionsDir,
+    protectData: c.getBoolean('protectData') ?? base.protectData,
+    database: obj('database', base.database),
+    redis: obj('redis', base.redis),
+    network: obj('network', base.network),
+    browser: obj('browser', base.browser),
+    monolith: obj('monolith', base.monolith),
+    captureTimeoutSeconds: c.getNumber('captureTimeoutSeconds') ?? base.captureTimeoutSeconds,
+    maxDeliveryAttempts: c.getNumber('maxDeliveryAttempts') ?? base.maxDeliveryAttempts,
+    summaries: obj('summaries', base.summaries),
+    gemini: obj('gemini', base.gemini),
+    artifacts: obj('artifacts', base.artifacts),
+    firestoreLocation: c.get('firestoreLocation') ?? base.firestoreLocation,
+    api: obj('api', base.api),
+  });
+}

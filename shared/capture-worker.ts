@@ -1,0 +1,217 @@
+// The capture worker's core, shared by the browser and monolith containers: decode the push message,
+// claim each artifact (compare-and-set with a lease), run the engine once for every claimed format,
+// store the bytes, record the outcome, and answer 2xx (done or failed for good) or 5xx (retry).
+import type { Kysely } from 'kysely';
+import type { Database } from './db/types.ts';
+import * as repo from './db/repo.ts';
+import { BadMessage, CaptureJobV1, decodePush, TOPICS, type CaptureJob } from './messages.ts';
+import { FORMAT_FILES, storageKey, type Format } from './formats.ts';
+import { PermanentError, isPermanent } from './errors.ts';
+import type { BlobStore, HostLimiter, Publisher, StoredObject } from './ports.ts';
+import type { Logger } from './logger.ts';
+import { checkUrl, type GuardOptions } from './ssrf.ts';
+import type { Readable } from 'node:stream';
+
+export type EngineOutcome = { ok: true; stored: StoredObject; engineVersion?: string | null } | { ok: false; error: unknown; skip?: boolean };
+
+export interface EngineResult {
+  meta?: repo.ArticleMeta;
+  warnings?: string[];
+  outcomes: Partial<Record<Format, EngineOutcome>>;
+}
+
+export interface CaptureRequest {
+  articleId: string;
+  url: URL;
+  formats: Format[];
+  signal: AbortSignal;
+  logger: Logger;
+  /** Streams one format's bytes to storage under its key, with metadata and the size cap. */
+  store(format: Format, body: Readable | Buffer | string, contentType?: string): Promise<StoredObject>;
+}
+
+export interface CaptureEngine {
+  readonly name: string;
+  readonly formats: readonly Format[];
+  capture(req: CaptureRequest): Promise<EngineResult>;
+}
+
+export interface CaptureWorkerDeps {
+  db: Kysely<Database>;
+  blobs: BlobStore;
+  publisher: Publisher;
+  hostLimiter?: HostLimiter;
+  engine: CaptureEngine;
+  logger: Logger;
+  guard: GuardOptions;
+  leaseSeconds: number;
+  captureTimeoutMs: number;
+  maxArtifactBytes: number;
+}
+
+export interface PushOutcome {
+  status: number;
+  detail: string;
+}
+
+export function createCaptureWorker(deps: CaptureWorkerDeps) {
+  const log = deps.logger.child({ component: `worker-${deps.engine.name}` });
+  const inFlight = new Set<AbortController>();
+
+  async function changed(articleId: string, t: repo.Transition | null): Promise<void> {
+    if (!t) return;
+    try {
+      await deps.publisher.publish(TOPICS.articleChanged, { v: 1, articleId, version: t.version, deleted: false });
+    } catch (err) {
+      // The replica converges anyway: the next change or the reconcile job carries the newer version.
+      log.warn({ err, articleId }, 'article-changed publish failed');
+    }
+  }
+
+  async function failAll(job: CaptureJob, formats: Format[], err: PermanentError): Promise<void> {
+    for (const f of formats) await changed(job.articleId, await repo.markFailed(deps.db, job.articleId, f, err.code, err.message));
+  }
+
+  async function handleJob(job: CaptureJob, messageId: string): Promise<PushOutcome> {
+    const jl = log.child({ articleId: job.articleId, url: job.url, messageId });
+    const formats = job.formats.filter((f) => deps.engine.formats.includes(f));
+    if (formats.length === 0) return { status: 204, detail: 'no format for this worker' };
+
+    // Claim every format; what is already done (or being done elsewhere) is left alone.
+    const claimed: Format[] = [];
+    for (const f of formats) {
+      const c = await repo.claimArtifact(deps.db, job.articleId, f, deps.leaseSeconds);
+      if (c.kind === 'claimed') {
+        claimed.push(f);
+        await changed(job.articleId, c.transition);
+      }
+    }
+    if (claimed.length === 0) {
+      jl.info({ formats }, 'nothing to claim: already done or in progress');
+      return { status: 200, detail: 'nothing to do' };
+    }
+
+    let target: URL;
+    try {
+      target = (await checkUrl(job.url, deps.guard)).url;
+    } catch (err) {
+      if (isPermanent(err)) {
+        jl.warn({ code: err.code }, 'target refused');
+        await failAll(job, claimed, err);
+        return { status: 200, detail: err.code };
+      }
+      for (const f of claimed) await changed(job.articleId, await repo.releaseArtifact(deps.db, job.articleId, f, 'dns_error', 'name resolution failed', deps.leaseSeconds));
+      return { status: 503, detail: 'dns error' };
+    }
+
+    const ac = new AbortController();
+    inFlight.add(ac);
+    const timer = setTimeout(() => ac.abort(new PermanentError('timeout', `capture exceeded ${deps.captureTimeoutMs} ms`)), deps.captureTimeoutMs);
+    const renew = setInterval(() => {
+      for (const f of claimed) repo.renewLease(deps.db, job.articleId, f, deps.leaseSeconds).catch((err) => jl.warn({ err }, 'lease renewal failed'));
+    }, Math.max(1000, (deps.leaseSeconds * 1000) / 3));
+    let release: (() => Promise<void>) | undefined;
+    let result: EngineResult;
+    const started = Date.now();
+    try {
+      release = await deps.hostLimiter?.acquire(target.hostname, ac.signal);
+      result = await deps.engine.capture({
+        articleId: job.articleId,
+        url: target,
+        formats: claimed,
+        signal: ac.signal,
+        logger: jl,
+        store: (format, body, contentType) =>
+          deps.blobs.put(storageKey(job.articleId, format), body, {
+            contentType: contentType ?? FORMAT_FILES[format].contentType,
+            metadata: { articleId: job.articleId, format },
+            maxBytes: deps.maxArtifactBytes,
+            signal: ac.signal,
+          }),
+      });
+    } catch (err) {
+      const reason = ac.signal.aborted ? ac.signal.reason : err;
+      result = { outcomes: Object.fromEntries(claimed.map((f) => [f, { ok: false, error: reason }])) };
+    } finally {
+      clearTimeout(timer);
+      clearInterval(renew);
+      inFlight.delete(ac);
+      await release?.().catch((err) => jl.warn({ err }, 'host slot release failed'));
+    }
+
+    if (result.meta || result.warnings?.length) {
+      await changed(job.articleId, await repo.updateArticleMeta(deps.db, job.articleId, result.meta ?? {}, result.warnings));
+    }
+    let retry = false;
+    for (const f of claimed) {
+      const o = result.outcomes[f] ?? { ok: false, error: new Error('the engine returned no result for this format') };
+      if (o.ok) {
+        await changed(
+          job.articleId,
+          await repo.markSucceeded(deps.db, job.articleId, f, {
+            storageKey: o.stored.key,
+            contentType: o.stored.contentType,
+            sizeBytes: o.stored.size,
+            sha256: o.stored.sha256,
+            engineVersion: o.engineVersion,
+          }),
+        );
+        jl.info({ artifact: f, sizeBytes: o.stored.size }, 'artifact stored');
+      } else if (isPermanent(o.error)) {
+        await changed(job.articleId, await repo.markFailed(deps.db, job.articleId, f, o.error.code, o.error.message, o.skip ? 'skipped' : 'failed'));
+        jl.warn({ artifact: f, code: o.error.code, msg: o.error.message }, o.skip ? 'artifact skipped' : 'artifact failed');
+      } else {
+        retry = true;
+        const msg = o.error instanceof Error ? o.error.message : String(o.error);
+        await changed(job.articleId, await repo.releaseArtifact(deps.db, job.articleId, f, 'transient', msg, deps.leaseSeconds));
+        jl.warn({ artifact: f, err: o.error }, 'artifact capture failed, will retry');
+      }
+    }
+    jl.info({ formats: claimed, ms: Date.now() - started, retry }, 'capture finished');
+    return retry ? { status: 500, detail: 'transient failure, retry' } : { status: 200, detail: 'done' };
+  }
+
+  return {
+    /** Handles one Pub/Sub push body. Malformed messages are acknowledged (logged): retrying cannot fix them. */
+    async handlePush(body: unknown): Promise<PushOutcome> {
+      let decoded;
+      try {
+        decoded = decodePush(CaptureJobV1, body);
+      } catch (err) {
+        if (err instanceof BadMessage) {
+          log.error({ err }, 'malformed capture message dropped');
+          return { status: 400, detail: err.message };
+        }
+        throw err;
+      }
+      return handleJob(decoded.data, decoded.messageId);
+    },
+
+    /** Dead-letter subscriber: the message exhausted its deliveries; record that on its artifacts. */
+    async handleDeadLetter(body: unknown): Promise<PushOutcome> {
+      let decoded;
+      try {
+        decoded = decodePush(CaptureJobV1, body);
+      } catch (err) {
+        log.error({ err }, 'malformed dead-letter message dropped');
+        return { status: 200, detail: 'malformed' };
+      }
+      const job = decoded.data;
+      const attempts = decoded.attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? 'several';
+      for (const f of job.formats.filter((x) => deps.engine.formats.includes(x))) {
+        const t = await repo.markFailed(deps.db, job.articleId, f, 'dead_lettered', `gave up after ${attempts} delivery attempts`);
+        if (t) log.warn({ articleId: job.articleId, artifact: f }, 'artifact dead-lettered');
+        await changed(job.articleId, t);
+      }
+      return { status: 200, detail: 'recorded' };
+    },
+
+    /** SIGTERM: abort what runs so its artifacts are released within the grace period. */
+    abortAll(reason: string): void {
+      for (const ac of inFlight) ac.abort(new Error(reason));
+    },
+    inFlight: () => inFlight.size,
+  };
+}
+
+export type CaptureWorker = ReturnType<typeof createCaptureWorker>;

@@ -1,0 +1,9 @@
+// The ordered list of migrations. Append new files; never edit one that has landed.
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_init.ts';
+import * as m0002 from './0002_summary_failures.ts';
+
+export const migrations: Record<string, Migration> = {
+  '0001_init': m0001,
+  '0002_summary_failures': m0002,
+};

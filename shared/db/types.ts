@@ -1,0 +1,92 @@
+// The typed shape of the Postgres schema (kept in step with shared/db/migrations).
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export type ArticleStatus = 'pending' | 'running' | 'complete' | 'partial' | 'failed';
+export type ArtifactStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type BigIntNumber = ColumnType<number, number | string | bigint | undefined, number | string | bigint>;
+
+export interface ArticleTable {
+  id: string;
+  url: string;
+  normalized_url: string;
+  final_url: string | null;
+  canonical_url: string | null;
+  http_status: number | null;
+  title: string | null;
+  site_name: string | null;
+  byline: string | null;
+  lang: string | null;
+  excerpt: string | null;
+  favicon_url: string | null;
+  word_count: number | null;
+  text_content: string | null;
+  warnings: ColumnType<string[], string[] | undefined, string[]>;
+  status: ArticleStatus;
+  version: BigIntNumber;
+  idempotency_key: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ArtifactTable {
+  id: Generated<string>;
+  article_id: string;
+  format: string;
+  status: ArtifactStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  lease_until: Date | null;
+  storage_key: string | null;
+  content_type: string | null;
+  size_bytes: BigIntNumber | null;
+  sha256: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  engine_version: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface SummaryTable {
+  article_id: string;
+  provider: string;
+  model: string | null;
+  summary: string;
+  key_points: ColumnType<string[], string[] | string, string[] | string>;
+  tags: ColumnType<string[], string[] | string, string[] | string>;
+  lang: string | null;
+  input_sha256: string;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  created_at: Timestamp;
+}
+
+export interface ProcessedEventTable {
+  id: string;
+  kind: string;
+  created_at: Timestamp;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  created_at: Timestamp;
+  revoked_at: Date | null;
+}
+
+export interface Database {
+  articles: ArticleTable;
+  artifacts: ArtifactTable;
+  summaries: SummaryTable;
+  processed_events: ProcessedEventTable;
+  api_keys: ApiKeyTable;
+}
+
+export type Article = Selectable<ArticleTable>;
+export type NewArticle = Insertable<ArticleTable>;
+export type ArticleUpdate = Updateable<ArticleTable>;
+export type Artifact = Selectable<ArtifactTable>;
+export type NewArtifact = Insertable<ArtifactTable>;
+export type Summary = Selectable<SummaryTable>;

@@ -1,0 +1,239 @@
+// Embedded mode: every deployable in one process with no cloud and no servers — PGlite, the local-disk
+// store, the in-process bus (Pub/Sub push semantics), in-process CloudEvents and an in-process task queue.
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { EmbeddedConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
+import { createLocalBlobStore, type LocalBlobStore } from '../adapters/local-blob-store.ts';
+import { createInProcessBus, type InProcessBus } from '../adapters/in-process-bus.ts';
+import { createCaptureWorker, type CaptureWorker } from '../capture-worker.ts';
+import { startEgressProxy, type EgressProxy } from '../egress-proxy.ts';
+import { TOPICS, ArticleChangedV1, decodePush } from '../messages.ts';
+import { startSweeper } from '../sweeper.ts';
+import type { GuardOptions } from '../ssrf.ts';
+import type { HostLimiter, RateLimiter, Summarizer } from '../ports.ts';
+import { createMemoryHostLimiter, createMemoryRateLimiter } from '../adapters/memory-coordination.ts';
+import { createApp } from '../../functions/api/app.ts';
+import { BrowserPool } from '../../containers/browser/browser-pool.ts';
+import { createBrowserEngine } from '../../containers/browser/engine.ts';
+import { createMonolithEngine } from '../../containers/monolith/engine.ts';
+import { findMonolith, monolithVersion } from '../../containers/monolith/monolith.ts';
+import { createExtractiveSummarizer } from '../../functions/summarize/extractive.ts';
+import { createGeminiSummarizer } from '../../functions/summarize/gemini.ts';
+import { createSummarizeService } from '../../functions/summarize/service.ts';
+import { createInProcessTaskQueue } from '../../functions/summarize/in-process-queue.ts';
+
+export interface Embedded {
+  url: string;
+  server: Server;
+  db: DatabaseHandle;
+  blobs: LocalBlobStore;
+  bus: InProcessBus;
+  browserWorker: CaptureWorker;
+  monolithWorker: CaptureWorker;
+  pool: BrowserPool;
+  proxy: EgressProxy;
+  summarizer: Summarizer;
+  monolith: { binary: string | null; version: string | null; reason: string | null };
+  /** Waits until every queued message and summary task has been handled. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  config: EmbeddedConfig;
+  logger: Logger;
+  /** PATH to look for monolith on (from the edge; library code does not read the environment). */
+  searchPath?: string;
+  /** Test hooks: replace the summarizer, the guard's resolver, bus backoff. */
+  summarizer?: Summarizer;
+  resolve?: GuardOptions['resolve'];
+  busBackoffMs?: { min: number; max: number };
+  /** Skip listening (the CLI may use the app in process); default listens on HOST:PORT. */
+  listen?: boolean;
+}
+
+export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
+  const { config, logger } = opts;
+  const dataDir = resolve(config.HTBASE_DATA_DIR);
+  const guard: GuardOptions = { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, resolve: opts.resolve };
+  const closers: Array<() => Promise<unknown>> = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
+  };
+
+  try {
+    const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir });
+    closers.push(() => db.close());
+    const blobs = createLocalBlobStore({ root: join(dataDir, 'blobs') });
+    const bus = createInProcessBus({
+      logger,
+      maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
+      minBackoffMs: opts.busBackoffMs?.min ?? 1000,
+      maxBackoffMs: opts.busBackoffMs?.max ?? 60_000,
+    });
+    closers.push(() => bus.close());
+    const proxy = await startEgressProxy({ allowPrivateNetworks: guard.allowPrivateNetworks, resolve: guard.resolve, logger });
+    closers.push(() => proxy.close());
+    const pool = new BrowserPool({ logger, executablePath: config.CHROME_PATH, proxyServer: proxy.url });
+    closers.push(() => pool.close());
+    const hostLimiter: HostLimiter = createMemoryHostLimiter({ maxPerHost: config.HOST_CONCURRENCY });
+    const rateLimiter: RateLimiter = createMemoryRateLimiter();
+
+    const common = {
+      db: db.db,
+      blobs,
+      publisher: bus,
+      hostLimiter,
+      logger,
+      guard,
+      leaseSeconds: config.LEASE_SECONDS,
+      captureTimeoutMs: config.CAPTURE_TIMEOUT_MS,
+      maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
+    };
+    const browserWorker = createCaptureWorker({
+      ...common,
+      engine: createBrowserEngine({ pool, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES } }),
+    });
+
+    const monolithBinary = await findMonolith(config.MONOLITH_PATH, opts.searchPath ?? '');
+    let monolith: Embedded['monolith'] = { binary: null, version: null, reason: 'no monolith binary on PATH (set MONOLITH_PATH)' };
+    if (monolithBinary) {
+      try {
+        monolith = { binary: monolithBinary, version: await monolithVersion(monolithBinary), reason: null };
+      } catch (err) {
+        monolith = { binary: null, version: null, reason: (err as Error).message };
+      }
+    }
+    const monolithWorker = createCaptureWorker({
+      ...common,
+      engine: createMonolithEngine({
+        binary: monolith.binary,
+        version: monolith.version,
+        proxyUrl: proxy.url,
+        timeoutMs: config.CAPTURE_TIMEOUT_MS,
+        maxBytes: config.MAX_ARTIFACT_BYTES,
+        mode: config.MONOLITH_MODE,
+        blobs,
+      }),
+    });
+
+    const push = (handler: (b: unknown) => Promise<{ status: number }>) => async (body: unknown) => (await handler(body)).status;
+    bus.subscribe(TOPICS.captureBrowser, 'capture-browser-push', push(browserWorker.handlePush), { deadLetterTopic: TOPICS.captureBrowserDead, concurrency: 2 });
+    bus.subscribe(TOPICS.captureBrowserDead, 'capture-browser-dead-letter', push(browserWorker.handleDeadLetter));
+    bus.subscribe(TOPICS.captureMonolith, 'capture-monolith-push', push(monolithWorker.handlePush), { deadLetterTopic: TOPICS.captureMonolithDead, concurrency: 2 });
+    bus.subscribe(TOPICS.captureMonolithDead, 'capture-monolith-dead-letter', push(monolithWorker.handleDeadLetter));
+    // No Firestore when embedded: article-changed has no replica to feed, but it is validated like in the cloud.
+    bus.subscribe(TOPICS.articleChanged, 'article-changed-log', async (body) => {
+      const ev = decodePush(ArticleChangedV1, body).data;
+      logger.debug({ articleId: ev.articleId, version: ev.version }, 'article changed');
+      return 204;
+    });
+
+    // Summaries: finalized readable.json -> named task -> in-process queue (rate limited) -> summarizer.
+    const summarizer =
+      opts.summarizer ??
+      (config.GEMINI_MODE !== 'off' && (config.GEMINI_API_KEY || config.GEMINI_MODE === 'vertex')
+        ? createGeminiSummarizer({
+            mode: config.GEMINI_MODE === 'vertex' ? 'vertex' : 'api-key',
+            apiKey: config.GEMINI_API_KEY,
+            project: config.GOOGLE_CLOUD_PROJECT,
+            location: config.GOOGLE_CLOUD_LOCATION,
+            model: config.GEMINI_MODEL,
+            baseUrl: config.GEMINI_BASE_URL,
+            timeoutMs: config.GEMINI_TIMEOUT_MS,
+            maxRetries: config.GEMINI_MAX_RETRIES,
+            tokenBudget: config.GEMINI_TOKEN_BUDGET,
+            logger,
+          })
+        : createExtractiveSummarizer());
+    let runTask: (payload: unknown, finalAttempt: boolean) => Promise<unknown> = async () => undefined;
+    const tasks = createInProcessTaskQueue({
+      handler: async (payload, info) => {
+        await runTask(payload, info.attempt >= info.maxAttempts);
+      },
+      ratePerSecond: config.SUMMARY_RATE_PER_SECOND,
+      maxConcurrent: config.SUMMARY_MAX_CONCURRENT,
+      maxAttempts: 5,
+      logger,
+    });
+    closers.push(async () => tasks.close());
+    const summaries = createSummarizeService({
+      db: db.db,
+      blobs,
+      tasks,
+      summarizer,
+      fallback: summarizer.provider === 'extractive' ? undefined : createExtractiveSummarizer(),
+      publisher: bus,
+      logger,
+    });
+    runTask = (payload, finalAttempt) => summaries.runTask(payload as Parameters<typeof summaries.runTask>[0], { finalAttempt });
+    const unsubscribe = blobs.onFinalize((ev) => {
+      summaries.onObjectFinalized(ev).catch((err) => logger.error({ err, object: ev.name }, 'object-finalized handler failed'));
+    });
+    closers.push(async () => unsubscribe());
+
+    const sweeper = startSweeper({ db: db.db, publisher: bus, logger, leaseSeconds: config.LEASE_SECONDS, maxAttempts: config.MAX_DELIVERY_ATTEMPTS + 2 }, config.SWEEP_INTERVAL_SECONDS * 1000);
+    closers.push(() => sweeper.stop());
+
+    const app = createApp({
+      db: db.db,
+      blobs,
+      publisher: bus,
+      logger,
+      guard,
+      config,
+      rateLimiter,
+      summaries,
+      health: async () => ({ mode: 'embedded', monolith: monolith.binary ? monolith.version : 'unavailable', summarizer: summarizer.provider }),
+    });
+    const server = createServer(app);
+    server.requestTimeout = 60_000;
+    if (opts.listen !== false) {
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(config.PORT, config.HOST, () => res());
+      });
+    }
+    closers.push(
+      () =>
+        new Promise<void>((res) => {
+          server.close(() => res());
+          server.closeAllConnections();
+        }),
+    );
+    const addr = server.address() as AddressInfo | null;
+    const url = addr ? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : '';
+
+    return {
+      url,
+      server,
+      db,
+      blobs,
+      bus,
+      browserWorker,
+      monolithWorker,
+      pool,
+      proxy,
+      summarizer,
+      monolith,
+      async idle() {
+        for (let i = 0; i < 3; i++) {
+          await bus.idle();
+          await tasks.drain();
+        }
+        await bus.idle();
+      },
+      async close() {
+        browserWorker.abortAll('shutting down');
+        monolithWorker.abortAll('shutting down');
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

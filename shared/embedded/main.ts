@@ -1,0 +1,48 @@
+// `npm start`: HT Base embedded — every deployable in one process on 127.0.0.1, data under HTBASE_DATA_DIR.
+import { EmbeddedConfig, loadConfig, ConfigError } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { startEmbedded } from './app.ts';
+
+const logger = createLogger({ component: 'embedded', level: process.env.LOG_LEVEL });
+let config;
+try {
+  config = loadConfig(EmbeddedConfig, process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+if (!['127.0.0.1', 'localhost', '::1'].includes(config.HOST) && !config.API_KEYS_REQUIRED) {
+  logger.warn({ host: config.HOST }, 'listening beyond loopback without API keys: anyone who can reach this port can use it');
+}
+
+const app = await startEmbedded({ config, logger, searchPath: process.env.PATH });
+logger.info(
+  {
+    url: app.url,
+    dataDir: config.HTBASE_DATA_DIR,
+    database: app.db.kind,
+    summarizer: app.summarizer.provider,
+    monolith: app.monolith.binary ? `${app.monolith.binary} ${app.monolith.version}` : `unavailable: ${app.monolith.reason}`,
+    allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS,
+  },
+  'HT Base is running',
+);
+if (!app.monolith.binary) {
+  logger.warn({ reason: app.monolith.reason }, 'monolith is unavailable: monolith artifacts will be skipped (monolith_unavailable)');
+}
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  const force = setTimeout(() => process.exit(1), 15_000);
+  force.unref();
+  await app.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

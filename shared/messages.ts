@@ -1,0 +1,95 @@
+// Versioned message schemas: the one place producers and consumers agree on what travels on a topic.
+import { z } from 'zod';
+import { FORMATS } from './formats.ts';
+
+export const TOPICS = {
+  captureBrowser: 'capture-browser',
+  captureMonolith: 'capture-monolith',
+  articleChanged: 'article-changed',
+  captureBrowserDead: 'capture-browser-dead',
+  captureMonolithDead: 'capture-monolith-dead',
+  articleChangedDead: 'article-changed-dead',
+} as const;
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+export const CaptureJobV1 = z.object({
+  v: z.literal(1),
+  articleId: z.string().uuid(),
+  url: z.string().url(),
+  formats: z.array(z.enum(FORMATS)).min(1),
+  /** Why this job exists: first request, explicit retry, or the stuck-work sweeper. */
+  reason: z.enum(['submit', 'retry', 'sweep']).default('submit'),
+  requestedAt: z.string().datetime(),
+});
+export type CaptureJob = z.infer<typeof CaptureJobV1>;
+
+export const ArticleChangedV1 = z.object({
+  v: z.literal(1),
+  articleId: z.string().uuid(),
+  version: z.number().int().nonnegative(),
+  deleted: z.boolean().default(false),
+});
+export type ArticleChanged = z.infer<typeof ArticleChangedV1>;
+
+/** Pub/Sub push body. The emulator sends both camelCase and snake_case keys; we read camelCase. */
+export const PushEnvelope = z.object({
+  message: z.object({
+    data: z.string().default(''),
+    attributes: z.record(z.string(), z.string()).nullish(),
+    messageId: z.string().optional(),
+    message_id: z.string().optional(),
+    publishTime: z.string().optional(),
+  }),
+  subscription: z.string().optional(),
+  deliveryAttempt: z.number().int().optional(),
+});
+export type PushEnvelope = z.infer<typeof PushEnvelope>;
+
+export interface DecodedPush<T> {
+  data: T;
+  messageId: string;
+  attributes: Record<string, string>;
+  deliveryAttempt?: number;
+}
+
+export class BadMessage extends Error {
+  override name = 'BadMessage';
+}
+
+/** Decodes and validates a push body; throws BadMessage for anything malformed (a poison message). */
+export function decodePush<S extends z.ZodTypeAny>(schema: S, body: unknown): DecodedPush<z.infer<S>> {
+  const env = PushEnvelope.safeParse(body);
+  if (!env.success) throw new BadMessage(`not a Pub/Sub push envelope: ${env.error.issues[0]?.message}`);
+  const m = env.data.message;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(m.data, 'base64').toString('utf8'));
+  } catch {
+    throw new BadMessage('message data is not base64 JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new BadMessage(`message does not match schema: ${parsed.error.issues[0]?.message}`);
+  return {
+    data: parsed.data,
+    messageId: m.messageId ?? m.message_id ?? '',
+    attributes: m.attributes ?? {},
+    deliveryAttempt: env.data.deliveryAttempt,
+  };
+}
+
+export function encodeData(data: unknown): Buffer {
+  return Buffer.from(JSON.stringify(data), 'utf8');
+}
+
+/** A Cloud Tasks (or in-process queue) task asking for the summary of an article's readable text. */
+export const SummaryTaskV1 = z.object({
+  v: z.literal(1),
+  articleId: z.string().uuid(),
+  /** sha256 of the readable text when the task was created; the handler re-reads the current text. */
+  inputSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Summarize even if a summary of the same text exists. */
+  force: z.boolean().default(false),
+  reason: z.enum(['finalized', 'request']).default('finalized'),
+  requestedAt: z.string().datetime(),
+});
+export type SummaryTask = z.infer<typeof SummaryTaskV1>;
