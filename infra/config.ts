@@ -1,6 +1,10 @@
 // Typed stack configuration: every knob of the deployment (project, region, sizes, rates, model) read once
 // from Pulumi config with defaults, validated, and handed to createStack as a plain frozen object.
+import { isAbsolute, resolve } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+
+/** The repository root; relative paths in the stack config are relative to it, not to infra/. */
+export const REPO_ROOT = resolve(new URL('..', import.meta.url).pathname);
 
 export interface StackConfig {
   /** Google Cloud project id. */
@@ -101,6 +105,8 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   return Object.freeze(cfg);
 }
 
+const fromRoot = (p: string) => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
+
 /** Reads the `htbase:*` keys (and `gcp:project` / `gcp:region`) of the current stack. */
 export function loadStackConfig(c = new pulumi.Config('htbase'), gcpCfg = new pulumi.Config('gcp')): Readonly<StackConfig> {
   const project = c.get('project') ?? gcpCfg.get('project') ?? '';
@@ -111,7 +117,7 @@ export function loadStackConfig(c = new pulumi.Config('htbase'), gcpCfg = new pu
     prefix: c.get('prefix') ?? base.prefix,
     browserImage: c.get('browserImage') ?? '',
     monolithImage: c.get('monolithImage') ?? '',
-    functionsDir: c.get('functionsDir') ?? base.functionsDir,
+    functionsDir: fromRoot(c.get('functionsDir') ?? base.functionsDir),
     protectData: c.getBoolean('protectData') ?? base.protectData,
     database: obj('database', base.database),
     redis: obj('redis', base.redis),

@@ -73,32 +73,6 @@ export const WorkerConfig = BaseConfig.extend({
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
 
-/** Embedded mode: every deployable in one process. */
-export const EmbeddedConfig = ApiConfig.extend({
-  CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
-  NAVIGATION_TIMEOUT_MS: WorkerConfig.shape.NAVIGATION_TIMEOUT_MS,
-  MAX_ARTIFACT_BYTES: WorkerConfig.shape.MAX_ARTIFACT_BYTES,
-  HOST_CONCURRENCY: WorkerConfig.shape.HOST_CONCURRENCY,
-  CHROME_PATH: optStr,
-  MONOLITH_PATH: optStr,
-  MONOLITH_MODE: WorkerConfig.shape.MONOLITH_MODE,
-  GEMINI_API_KEY: optStr,
-  GEMINI_MODE: z.enum(['api-key', 'vertex', 'off']).optional(),
-  GEMINI_MODEL: z.string().default('gemini-2.5-flash'),
-  GEMINI_BASE_URL: optStr,
-  GEMINI_TIMEOUT_MS: int(60_000, 1000),
-  GEMINI_MAX_RETRIES: int(4),
-  /** Most input tokens per Gemini request; longer articles are summarized in chunks (map, then reduce). */
-  GEMINI_TOKEN_BUDGET: int(200_000, 1000),
-  GOOGLE_CLOUD_LOCATION: z.string().default('us-central1'),
-  SUMMARY_RATE_PER_SECOND: z.coerce.number().positive().default(1),
-  SUMMARY_MAX_CONCURRENT: int(2, 1),
-  /** Push delivery attempts before a message goes to the dead-letter topic. */
-  MAX_DELIVERY_ATTEMPTS: int(5, 1),
-  SWEEP_INTERVAL_SECONDS: int(60, 1),
-});
-export type EmbeddedConfig = z.infer<typeof EmbeddedConfig>;
-
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

@@ -82,7 +82,7 @@ function articleText(articleHtml: string, url: string): string {
 const BLOCK = new Set([
   'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'BR', 'DD', 'DIV', 'DL', 'DT', 'FIGCAPTION', 'FIGURE', 'FOOTER',
   'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN', 'NAV', 'OL', 'P', 'PRE', 'SECTION', 'TABLE',
-  'TR', 'UL',
+  'TR', 'UL', 'TD', 'TH', 'CAPTION', 'DETAILS', 'SUMMARY', 'FIELDSET', 'LEGEND', 'FORM', 'BUTTON', 'OPTION', 'LABEL',
 ]);
 
 /** Text with a blank line between blocks, spaces collapsed inside them (textContent glues blocks together). */

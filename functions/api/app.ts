@@ -294,7 +294,14 @@ export function createApp(deps: ApiDeps): express.Express {
     const body = SummaryBody.safeParse(req.body ?? {});
     if (!body.success) throw zodProblem(body.error);
     if (!deps.summaries) throw new Problem(503, problemType('summaries-unavailable'), 'Unavailable', 'summaries are not configured');
-    const outcome = await deps.summaries.request(a.id, { force: body.data.force ?? false });
+    let outcome;
+    try {
+      outcome = await deps.summaries.request(a.id, { force: body.data.force ?? false });
+    } catch (err) {
+      if (err instanceof PermanentError && err.code === 'not_found') throw notFound();
+      if (err instanceof PermanentError && err.code === 'readable_missing') throw conflict('no-readable-text', 'the archive has no readable text to summarize yet');
+      throw err;
+    }
     res.status(outcome === 'dispatched' ? 202 : 200).json({ id: a.id, summary: outcome });
   }));
 

@@ -19,7 +19,8 @@ export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (err instanceof Problem) return sendProblem(res, err);
     const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
-    if (e?.type === 'entity.too.large') return sendProblem(res, new Problem(413, problemType('body-too-large'), 'Payload too large', 'the request body is too large'));
+    // 400 rather than 413: the contract treats an oversized body as bad input like any other.
+    if (e?.type === 'entity.too.large') return sendProblem(res, badRequest('body-too-large', 'the request body is too large'));
     if (e?.type === 'entity.parse.failed') return sendProblem(res, badRequest('malformed-json', 'the request body is not valid JSON'));
     if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return sendProblem(res, badRequest('bad-encoding', 'unsupported body encoding'));
     if (e?.status && e.status < 500 && e.expose) return sendProblem(res, new Problem(e.status, problemType('bad-request'), 'Bad request', e.message));

@@ -77,9 +77,13 @@ function mapJoseError(err: unknown): AuthError {
     return new AuthError(401, `invalid_${err.claim}`, `token claim ${err.claim} is invalid`, { cause: err });
   }
   if (err instanceof errors.JWKSTimeout) return new AuthError(503, 'jwks_unavailable', 'signing keys could not be fetched in time', { cause: err });
+  // The key set endpoint answered badly (non-200, not a JWKS): our problem, not the caller's.
+  if (err instanceof errors.JWKSInvalid || (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(err.message))) {
+    return new AuthError(503, 'jwks_unavailable', 'signing keys could not be fetched', { cause: err });
+  }
   if (err instanceof errors.JOSEError) return new AuthError(401, 'invalid_token', `token rejected: ${err.code}`, { cause: err });
   // Network or HTTP failures fetching the key set: not the caller's fault.
-  if (err instanceof TypeError || (err instanceof Error && /fetch|ECONN|status code/i.test(err.message))) {
+  if (err instanceof TypeError || (err instanceof Error && /fetch|ECONN/i.test(err.message))) {
     return new AuthError(503, 'jwks_unavailable', 'signing keys could not be fetched', { cause: err });
   }
   return new AuthError(401, 'invalid_token', 'token rejected', { cause: err });

@@ -2,7 +2,8 @@
 // doctor and API keys. Output is for people; `--json` prints machine-readable results.
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EmbeddedConfig, loadConfig } from '../config.ts';
+import { loadConfig } from '../config.ts';
+import { EmbeddedConfig } from '../embedded/config.ts';
 import { createLogger, silentLogger } from '../logger.ts';
 import type { Embedded } from '../embedded/app.ts';
 

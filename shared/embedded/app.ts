@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { EmbeddedConfig } from '../config.ts';
+import type { EmbeddedConfig } from './config.ts';
 import type { Logger } from '../logger.ts';
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { createLocalBlobStore, type LocalBlobStore } from '../adapters/local-blob-store.ts';
@@ -20,8 +20,7 @@ import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { createBrowserEngine } from '../../containers/browser/engine.ts';
 import { createMonolithEngine } from '../../containers/monolith/engine.ts';
 import { findMonolith, monolithVersion } from '../../containers/monolith/monolith.ts';
-import { createExtractiveSummarizer } from '../../functions/summarize/extractive.ts';
-import { createGeminiSummarizer } from '../../functions/summarize/gemini.ts';
+import { createSummarizers } from '../../functions/summarize/config.ts';
 import { createSummarizeService } from '../../functions/summarize/service.ts';
 import { createInProcessTaskQueue } from '../../functions/summarize/in-process-queue.ts';
 
@@ -133,22 +132,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     });
 
     // Summaries: finalized readable.json -> named task -> in-process queue (rate limited) -> summarizer.
-    const summarizer =
-      opts.summarizer ??
-      (config.GEMINI_MODE !== 'off' && (config.GEMINI_API_KEY || config.GEMINI_MODE === 'vertex')
-        ? createGeminiSummarizer({
-            mode: config.GEMINI_MODE === 'vertex' ? 'vertex' : 'api-key',
-            apiKey: config.GEMINI_API_KEY,
-            project: config.GOOGLE_CLOUD_PROJECT,
-            location: config.GOOGLE_CLOUD_LOCATION,
-            model: config.GEMINI_MODEL,
-            baseUrl: config.GEMINI_BASE_URL,
-            timeoutMs: config.GEMINI_TIMEOUT_MS,
-            maxRetries: config.GEMINI_MAX_RETRIES,
-            tokenBudget: config.GEMINI_TOKEN_BUDGET,
-            logger,
-          })
-        : createExtractiveSummarizer());
+    const chosen = createSummarizers(config, logger);
+    const summarizer = opts.summarizer ?? chosen.summarizer;
     let runTask: (payload: unknown, finalAttempt: boolean) => Promise<unknown> = async () => undefined;
     const tasks = createInProcessTaskQueue({
       handler: async (payload, info) => {
@@ -165,7 +150,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       blobs,
       tasks,
       summarizer,
-      fallback: summarizer.provider === 'extractive' ? undefined : createExtractiveSummarizer(),
+      fallback: opts.summarizer ? undefined : chosen.fallback,
       publisher: bus,
       logger,
     });

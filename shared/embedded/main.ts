@@ -1,5 +1,6 @@
 // `npm start`: HT Base embedded — every deployable in one process on 127.0.0.1, data under HTBASE_DATA_DIR.
-import { EmbeddedConfig, loadConfig, ConfigError } from '../config.ts';
+import { loadConfig, ConfigError } from '../config.ts';
+import { EmbeddedConfig } from './config.ts';
 import { createLogger } from '../logger.ts';
 import { startEmbedded } from './app.ts';
 

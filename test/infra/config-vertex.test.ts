@@ -30,6 +30,8 @@ describe('stack configuration', () => {
     assert.equal(cfg.summaries.ratePerSecond, 0.5);
     assert.equal(cfg.summaries.maxConcurrent, defaults(PROJECT).summaries.maxConcurrent);
     assert.equal(cfg.protectData, false);
+    // Pulumi runs the program in infra/; bundles are found from the repository root all the same.
+    assert.equal(cfg.functionsDir, new URL('../../dist/functions', import.meta.url).pathname);
     assert.ok(Object.isFrozen(cfg));
   });
 

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EmbeddedConfig, loadConfig } from '../../shared/config.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { EmbeddedConfig } from '../../shared/embedded/config.ts';
 import { silentLogger, createLogger } from '../../shared/logger.ts';
 import { startEmbedded, type Embedded, type EmbeddedOptions } from '../../shared/embedded/app.ts';
 

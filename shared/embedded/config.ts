@@ -1,0 +1,23 @@
+// Embedded mode's configuration: the API's and the workers' settings plus the summarizer's, in one schema.
+import { z } from 'zod';
+import { ApiConfig, WorkerConfig } from '../config.ts';
+import { SummarizerEnv } from '../../functions/summarize/config.ts';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
+  CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
+  NAVIGATION_TIMEOUT_MS: WorkerConfig.shape.NAVIGATION_TIMEOUT_MS,
+  MAX_ARTIFACT_BYTES: WorkerConfig.shape.MAX_ARTIFACT_BYTES,
+  HOST_CONCURRENCY: WorkerConfig.shape.HOST_CONCURRENCY,
+  CHROME_PATH: WorkerConfig.shape.CHROME_PATH,
+  MONOLITH_PATH: WorkerConfig.shape.MONOLITH_PATH,
+  MONOLITH_MODE: WorkerConfig.shape.MONOLITH_MODE,
+  /** Summary tasks dispatched per second and at once (the Cloud Tasks queue's limits, in process). */
+  SUMMARY_RATE_PER_SECOND: z.coerce.number().positive().default(1),
+  SUMMARY_MAX_CONCURRENT: int(2, 1),
+  /** Push delivery attempts before a message goes to the dead-letter topic. */
+  MAX_DELIVERY_ATTEMPTS: int(5, 1),
+  SWEEP_INTERVAL_SECONDS: int(60, 1),
+});
+export type EmbeddedConfig = z.infer<typeof EmbeddedConfig>;
