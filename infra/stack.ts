@@ -85,7 +85,8 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const project$ = gcp.organizations.getProjectOutput({ projectId: project }, after);
   const agents = {
     pubsub: pulumi.interpolate`serviceAccount:service-${project$.number}@gcp-sa-pubsub.iam.gserviceaccount.com`,
-    storage: pulumi.interpolate`serviceAccount:service-${project$.number}@gs-project-accounts.iam.gserviceaccount.com`,
+    // Looked up rather than spelled out: the lookup also makes Google create the agent in a new project.
+    storage: pulumi.interpolate`serviceAccount:${gcp.storage.getProjectServiceAccountOutput({ project }, after).emailAddress}`,
   };
   const secretIds: Record<string, pulumi.Input<string>> = {
     'database-url': db.url.secret.id,

@@ -79,15 +79,22 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
 
     // Claim every format; what is already done (or being done elsewhere) is left alone.
     const claimed: Format[] = [];
+    let busy = 0;
     for (const f of formats) {
       const c = await repo.claimArtifact(deps.db, job.articleId, f, deps.leaseSeconds);
       if (c.kind === 'claimed') {
         claimed.push(f);
         await changed(job.articleId, c.transition);
-      }
+      } else if (c.kind === 'busy') busy++;
     }
     if (claimed.length === 0) {
-      jl.info({ formats }, 'nothing to claim: already done or in progress');
+      // Leased by another delivery: ask for redelivery, so that if that worker died the message claims
+      // the artifact once the lease runs out (the sweeper covers the case where deliveries run out first).
+      if (busy > 0) {
+        jl.info({ formats }, 'in progress under another lease; retry later');
+        return { status: 503, detail: 'in progress elsewhere' };
+      }
+      jl.info({ formats }, 'nothing to claim: already done');
       return { status: 200, detail: 'nothing to do' };
     }
 
@@ -198,8 +205,9 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       }
       const job = decoded.data;
       const attempts = decoded.attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? 'several';
-      for (const f of job.formats.filter((x) => deps.engine.formats.includes(x))) {
-        const t = await repo.markFailed(deps.db, job.articleId, f, 'dead_lettered', `gave up after ${attempts} delivery attempts`);
+      // Every format of the job: one dead-letter endpoint serves the dead-letter topics of both workers.
+      for (const f of job.formats) {
+        const t = await repo.markFailed(deps.db, job.articleId, f, 'dead_lettered', `gave up after ${attempts} delivery attempts`, 'failed', { onlyIfUnleased: true });
         if (t) log.warn({ articleId: job.articleId, artifact: f }, 'artifact dead-lettered');
         await changed(job.articleId, t);
       }

@@ -63,6 +63,8 @@ export const WorkerConfig = BaseConfig.extend({
   CHROME_PATH: optStr,
   MONOLITH_PATH: optStr,
   MONOLITH_MODE: z.enum(['url', 'rendered']).default('url'),
+  /** Refuse to start without a working monolith binary (set in the monolith image). */
+  MONOLITH_REQUIRED: bool(false),
   /** Verify the Pub/Sub push OIDC token. Off only by explicit configuration (the emulator sends none). */
   PUBSUB_VERIFY_OIDC: bool(true),
   PUBSUB_AUDIENCE: optStr,

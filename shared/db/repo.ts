@@ -247,16 +247,13 @@ async function setArtifact(
   format: Format,
   set: UpdateObject<Database, 'artifacts'>,
   onlyIf: ArtifactStatus[],
+  onlyIfUnleased = false,
 ): Promise<Transition | null> {
   return db.transaction().execute(async (trx) => {
-    const updated = await trx
-      .updateTable('artifacts')
-      .set(set)
-      .where('article_id', '=', articleId)
-      .where('format', '=', format)
-      .where('status', 'in', onlyIf)
-      .returning('id')
-      .executeTakeFirst();
+    let qb = trx.updateTable('artifacts').set(set).where('article_id', '=', articleId).where('format', '=', format).where('status', 'in', onlyIf);
+    // A running artifact whose lease is still valid belongs to a live worker: leave it alone.
+    if (onlyIfUnleased) qb = qb.where((eb) => eb.or([eb('status', '!=', 'running'), eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)]));
+    const updated = await qb.returning('id').executeTakeFirst();
     if (!updated) return null;
     return bump(trx, articleId);
   });
@@ -291,6 +288,7 @@ export function markFailed(
   code: string,
   message: string,
   status: 'failed' | 'skipped' = 'failed',
+  opts: { onlyIfUnleased?: boolean } = {},
 ): Promise<Transition | null> {
   return setArtifact(
     db,
@@ -298,6 +296,7 @@ export function markFailed(
     format,
     { status, error_code: code, error_message: message.slice(0, 2000), lease_until: null, finished_at: sql`now()` },
     ['running', 'pending'],
+    opts.onlyIfUnleased,
   );
 }
 

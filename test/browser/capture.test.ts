@@ -215,6 +215,27 @@ describe('capturePage', () => {
     assert.equal(browser.browserContexts().length, 1);
   });
 
+  test('cross-origin resources without CORS headers are still inlined (SingleFile fetch fallback)', async () => {
+    const other = await serveDir(SITE); // another port: another origin, and it sends no CORS headers
+    try {
+      const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x</title>
+        <style>.bg { width: 100px; height: 50px; background: url("${other.origin}/img/lazy-observer.png"); }</style></head>
+        <body><p>XORIGIN-PAGE</p><img id="x" src="${other.origin}/img/hero.png" width="300" height="80"><div class="bg"></div></body></html>`;
+      const host = await serveDir(SITE, { routes: { '/x.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(page) } });
+      try {
+        const r = await capturePage(pool, { url: `${host.origin}/x.html`, formats: ['singlefile'], logger });
+        const html = body(r.results.singlefile).toString('utf8');
+        assert.ok(html.includes(b64('img/hero.png')), 'cross-origin <img> inlined');
+        assert.ok(html.includes(b64('img/lazy-observer.png')), 'cross-origin CSS background inlined');
+        assert.ok(other.requests.includes('/img/hero.png'));
+      } finally {
+        await host.close();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   test('a browser killed between jobs is relaunched for the next one', async () => {
     const browser = await pool.browser();
     const pid = pool.pid();

@@ -83,7 +83,7 @@ test('duplicated, out-of-order writes racing on one document converge on the new
     }
   };
   const results = await Promise.all(versions.map(deliver));
-  process.stderr.write(`# ${versions.length} racing writes in ${Date.now() - t0} ms, ${contention} contention retries\n`);
+  process.stderr.write(`# ${versions.length} racing writes in ${Date.now() - t0} ms, ${contention} redeliveries after exhausted retries\n`);
   assert.deepEqual(await read(id), expected(doc(id, 8)));
   assert.ok(results.filter((r) => r === 'written').length >= 1);
   assert.ok(results.filter((r) => r === 'stale').length >= 2, 'at least the duplicates of v8 were stale');

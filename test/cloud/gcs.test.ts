@@ -181,6 +181,21 @@ test('deletePrefix removes every object under the prefix and nothing else', asyn
   await assert.rejects(store.deletePrefix(''), /non-empty prefix/);
 });
 
+test('an aborted upload rejects with the signal reason, cancels its session and leaves no object', async () => {
+  const k = key('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'page.pdf');
+  const slow = Readable.from((async function* () {
+    for (let i = 0; i < 100; i++) {
+      yield bytes(64 * 1024, i);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })());
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('worker shutting down')), 300);
+  await assert.rejects(store.put(k, slow, { contentType: 'application/pdf', metadata: {}, signal: ac.signal }), /worker shutting down|aborted/i);
+  assert.equal(await store.stat(k), null);
+  assert.equal(fake.openSessions(), 0);
+});
+
 test('an empty body is stored as an empty object', async () => {
   const k = key('99999999-9999-4999-8999-999999999999', 'readable.json');
   const stored = await store.put(k, Readable.from([]), { contentType: 'application/json', metadata: {} });

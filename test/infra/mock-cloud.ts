@@ -88,6 +88,9 @@ export async function installMocks(): Promise<void> {
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs });
         if (args.token === 'gcp:organizations/getProject:getProject') return { projectId: PROJECT, number: PROJECT_NUMBER, name: PROJECT };
+        if (args.token === 'gcp:storage/getProjectServiceAccount:getProjectServiceAccount') {
+          return { project: PROJECT, emailAddress: `service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com` };
+        }
         throw new Error(`unexpected provider call ${args.token}`);
       },
     },

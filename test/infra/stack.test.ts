@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { WorkerConfig } from '../../shared/config.ts';
+import { SummarizeConfig } from '../../functions/summarize/config.ts';
 import { TOPICS } from '../../shared/messages.ts';
 import { fakeFunctionsDir, installMocks, one, ofType, PROJECT, PROJECT_NUMBER, recorded, secretValue, settle, value, type Recorded } from './mock-cloud.ts';
 
@@ -356,6 +357,15 @@ describe('functions (Cloud Functions 2nd gen)', () => {
     }
     // summarize and summarizeTask come from one bundle.
     assert.equal(f.inputs.buildConfig.source.storageSource.object, fn('summarize').inputs.buildConfig.source.storageSource.object);
+  });
+
+  test('summarize and summary-task get only variables functions/summarize/config.ts reads, and all it requires', () => {
+    const known = new Set(Object.keys(SummarizeConfig.shape));
+    for (const name of ['summarize', 'summary-task']) {
+      const env = { ...envOf(fn(name)), ...secretEnvOf(fn(name)) };
+      for (const k of Object.keys(env)) assert.ok(known.has(k), `${name}: ${k} is not in SummarizeConfig`);
+      for (const k of ['SUMMARY_TASK_URL', 'GOOGLE_CLOUD_PROJECT', 'ARTIFACTS_BUCKET', 'DATABASE_URL']) assert.ok(k in env, `${name} lacks ${k}`);
+    }
   });
 
   test('sync: Pub/Sub-fed, private, only the push identity may invoke, reads Postgres and writes Firestore', () => {

@@ -340,7 +340,7 @@ export async function startPubSubEmulator(opts: { projectId?: string } = {}): Pr
       const emulatorHost = `127.0.0.1:${port}`;
       return {
         name: 'pubsub-emulator', host: '127.0.0.1', port, dir, pid: child.pid!, projectId, emulatorHost,
-        env: { PUBSUB_EMULATOR_HOST: emulatorHost, PUBSUB_PROJECT_ID: projectId, GOOGLE_CLOUD_PROJECT: projectId },
+        env: { PUBSUB_EMULATOR_HOST: emulatorHost, PUBSUB_PROJECT_ID: projectId, PUBSUB_ENABLED: 'true', GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
         reset: async () => {
           const res = await fetch(`http://${emulatorHost}/reset`, { method: 'POST', signal: AbortSignal.timeout(5000) });
           await res.arrayBuffer();
@@ -380,7 +380,7 @@ export async function startFirestoreEmulator(opts: { projectId?: string } = {}):
       const emulatorHost = `127.0.0.1:${port}`;
       return {
         name: 'firestore-emulator', host: '127.0.0.1', port, dir, pid: child.pid!, projectId, emulatorHost,
-        env: { FIRESTORE_EMULATOR_HOST: emulatorHost, GOOGLE_CLOUD_PROJECT: projectId },
+        env: { FIRESTORE_EMULATOR_HOST: emulatorHost, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
         clear: async () => {
           const res = await fetch(`http://${emulatorHost}/emulator/v1/projects/${projectId}/databases/(default)/documents`, {
             method: 'DELETE',
@@ -411,7 +411,8 @@ export async function startGcs(opts: GcsFakeOptions = {}): Promise<GcsHandle> {
   return {
     name: 'gcs-fake', host: url.hostname, port: Number(url.port), dir: fake.dir ?? '', pid: process.pid, fake,
     apiEndpoint: fake.apiEndpoint,
-    env: { STORAGE_EMULATOR_HOST: fake.apiEndpoint, GCS_API_ENDPOINT: fake.apiEndpoint },
+    // Not STORAGE_EMULATOR_HOST: the client then drops the /storage/v1 base path; pass apiEndpoint explicitly.
+    env: { STORAGE_API_ENDPOINT: fake.apiEndpoint },
     stop: () => fake.close(),
   };
 }

@@ -1,0 +1,13 @@
+// Cloud Run entry point of the browser worker: Pub/Sub pushes capture-browser jobs to POST /pubsub/push.
+import { runWorker } from '../../shared/worker-main.ts';
+import { BrowserPool } from './browser-pool.ts';
+import { createBrowserEngine } from './engine.ts';
+
+await runWorker('browser', process.env, async ({ config, logger, proxyUrl }) => {
+  const pool = new BrowserPool({ logger, executablePath: config.CHROME_PATH, proxyServer: proxyUrl });
+  return {
+    engine: createBrowserEngine({ pool, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES } }),
+    health: async () => ({ browserPid: pool.pid() ?? null, launches: pool.launches }),
+    close: () => pool.close(),
+  };
+});

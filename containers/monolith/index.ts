@@ -1,0 +1,35 @@
+// Cloud Run entry point of the monolith worker: Pub/Sub pushes capture-monolith jobs to POST /pubsub/push.
+// The binary is checked at start-up (`monolith -V`); with MONOLITH_REQUIRED the worker refuses to run without it.
+import { runWorker } from '../../shared/worker-main.ts';
+import { createMonolithEngine } from './engine.ts';
+import { findMonolith, monolithVersion } from './monolith.ts';
+
+await runWorker('monolith', process.env, async ({ config, logger, proxyUrl, blobs, searchPath }) => {
+  const binary = await findMonolith(config.MONOLITH_PATH, searchPath);
+  let version: string | null = null;
+  let reason: string | null = binary ? null : 'no monolith binary (set MONOLITH_PATH)';
+  if (binary) {
+    try {
+      version = await monolithVersion(binary);
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+  }
+  if (!version) {
+    if (config.MONOLITH_REQUIRED) throw new Error(`monolith is required but unavailable: ${reason}`);
+    logger.warn({ reason }, 'monolith unavailable: artifacts will be skipped (monolith_unavailable)');
+  } else logger.info({ binary, version }, 'monolith ready');
+  return {
+    engine: createMonolithEngine({
+      binary: version ? binary : null,
+      version,
+      proxyUrl,
+      timeoutMs: config.CAPTURE_TIMEOUT_MS,
+      maxBytes: config.MAX_ARTIFACT_BYTES,
+      mode: config.MONOLITH_MODE,
+      blobs,
+    }),
+    health: async () => ({ monolith: version ?? 'unavailable' }),
+    close: async () => undefined,
+  };
+});

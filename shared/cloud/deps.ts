@@ -1,0 +1,60 @@
+// Builds the Google Cloud adapters from configuration (Postgres, Cloud Storage, Pub/Sub, Redis); unset
+// cloud settings fall back to the embedded adapters, so one code path serves both modes.
+import { join, resolve } from 'node:path';
+import { Storage } from '@google-cloud/storage';
+import { PubSub } from '@google-cloud/pubsub';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import type { BaseConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
+import { createGcsBlobStore } from '../adapters/gcs.ts';
+import { createLocalBlobStore } from '../adapters/local-blob-store.ts';
+import { createPubSubPublisher } from '../adapters/pubsub.ts';
+import { connectRedis, createRedisHostLimiter, createRedisRateLimiter } from '../adapters/redis.ts';
+import { createMemoryHostLimiter, createMemoryRateLimiter } from '../adapters/memory-coordination.ts';
+import type { BlobStore, HostLimiter, Publisher, RateLimiter } from '../ports.ts';
+
+type Base = z.infer<typeof BaseConfig>;
+
+export interface CloudDeps {
+  db: DatabaseHandle;
+  blobs: BlobStore;
+  publisher: Publisher;
+  redis: Redis | null;
+  rateLimiter: RateLimiter;
+  hostLimiter(maxPerHost: number): HostLimiter;
+  close(): Promise<void>;
+}
+
+export async function buildCloudDeps(config: Base, logger: Logger, opts: { dbPoolSize?: number } = {}): Promise<CloudDeps> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: resolve(config.HTBASE_DATA_DIR), maxConnections: opts.dbPoolSize ?? 5 });
+  closers.push(() => db.close());
+  const blobs: BlobStore = config.ARTIFACTS_BUCKET
+    ? createGcsBlobStore({
+        storage: new Storage({ projectId: config.GOOGLE_CLOUD_PROJECT, ...(config.STORAGE_API_ENDPOINT ? { apiEndpoint: config.STORAGE_API_ENDPOINT } : {}) }),
+        bucket: config.ARTIFACTS_BUCKET,
+        logger,
+      })
+    : createLocalBlobStore({ root: join(resolve(config.HTBASE_DATA_DIR), 'blobs') });
+  const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const publisher = createPubSubPublisher({ pubsub, logger });
+  closers.push(async () => {
+    await publisher.close();
+    await pubsub.close();
+  });
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+  if (redis) closers.push(() => redis.quit());
+  return {
+    db,
+    blobs,
+    publisher,
+    redis,
+    rateLimiter: redis ? createRedisRateLimiter(redis) : createMemoryRateLimiter(),
+    hostLimiter: (maxPerHost) => (redis ? createRedisHostLimiter(redis, { maxPerHost, logger }) : createMemoryHostLimiter({ maxPerHost })),
+    async close() {
+      for (const c of closers.reverse()) await c().catch((err) => logger.warn({ err }, 'close failed'));
+    },
+  };
+}

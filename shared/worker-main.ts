@@ -1,0 +1,65 @@
+// Start-up of a capture worker container (Cloud Run): config from the environment, cloud adapters, the
+// egress proxy, the engine, the push server on $PORT, and SIGTERM handling.
+import { loadConfig, WorkerConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { buildCloudDeps } from './cloud/deps.ts';
+import { startEgressProxy } from './egress-proxy.ts';
+import { createCaptureWorker, type CaptureEngine } from './capture-worker.ts';
+import { createPushServer, trapShutdown } from './push-server.ts';
+import { createPushVerifier } from './auth/oidc.ts';
+import type { BlobStore } from './ports.ts';
+import type { Logger } from './logger.ts';
+
+export interface EngineSetup {
+  engine: CaptureEngine;
+  health?: () => Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export async function runWorker(
+  name: 'browser' | 'monolith',
+  env: Record<string, string | undefined>,
+  makeEngine: (ctx: { config: WorkerConfig; logger: Logger; proxyUrl: string; blobs: BlobStore; searchPath: string }) => Promise<EngineSetup>,
+): Promise<void> {
+  const config = loadConfig(WorkerConfig, env);
+  const logger = createLogger({ component: `worker-${name}`, level: config.LOG_LEVEL });
+  let verifier = null;
+  if (config.PUBSUB_VERIFY_OIDC) {
+    if (!config.PUBSUB_AUDIENCE || !config.PUBSUB_INVOKER_SA) {
+      throw new Error('PUBSUB_VERIFY_OIDC is on: PUBSUB_AUDIENCE and PUBSUB_INVOKER_SA are required (set PUBSUB_VERIFY_OIDC=false only for the emulator)');
+    }
+    verifier = createPushVerifier({ audience: config.PUBSUB_AUDIENCE, serviceAccountEmail: config.PUBSUB_INVOKER_SA, jwksUrl: config.OIDC_JWKS_URL });
+  } else {
+    logger.warn({}, 'Pub/Sub push token verification is OFF (PUBSUB_VERIFY_OIDC=false): only for the emulator');
+  }
+  const deps = await buildCloudDeps(config, logger, { dbPoolSize: 4 });
+  const proxy = await startEgressProxy({ allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, logger });
+  const setup = await makeEngine({ config, logger, proxyUrl: proxy.url, blobs: deps.blobs, searchPath: env.PATH ?? '' });
+  const worker = createCaptureWorker({
+    db: deps.db.db,
+    blobs: deps.blobs,
+    publisher: deps.publisher,
+    hostLimiter: deps.hostLimiter(config.HOST_CONCURRENCY),
+    engine: setup.engine,
+    logger,
+    guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
+    leaseSeconds: config.LEASE_SECONDS,
+    captureTimeoutMs: config.CAPTURE_TIMEOUT_MS,
+    maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
+  });
+  const push = createPushServer({ worker, logger, verifier, health: setup.health });
+  await new Promise<void>((res, rej) => {
+    push.server.once('error', rej);
+    push.server.listen(config.PORT, config.HOST, () => res());
+  });
+  logger.info({ port: config.PORT, engine: name, verifyOidc: !!verifier }, 'worker listening');
+  trapShutdown(push, worker, {
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    logger,
+    onClosed: async () => {
+      await setup.close();
+      await proxy.close();
+      await deps.close();
+    },
+  });
+}
