@@ -150,7 +150,6 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     GOOGLE_CLOUD_PROJECT: project,
     LOG_LEVEL: 'info',
     ARTIFACTS_BUCKET: store.bucket.name,
-    PUBSUB_ENABLED: 'true',
     // A claim outlives the longest request Cloud Run allows it, so the sweeper never steals a live capture.
     LEASE_SECONDS: String(runTimeoutSeconds + 60),
   };

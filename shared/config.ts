@@ -27,8 +27,6 @@ export const BaseConfig = z.object({
   ARTIFACTS_BUCKET: optStr,
   /** Cloud Storage endpoint override (the fake server in tests). */
   STORAGE_API_ENDPOINT: optStr,
-  /** Pub/Sub is used when set (or PUBSUB_EMULATOR_HOST); otherwise the in-process bus. */
-  PUBSUB_ENABLED: bool(false),
   REDIS_URL: optStr,
   /** Seconds a worker's claim on an artifact lasts before the sweeper may hand it to another. */
   LEASE_SECONDS: int(300, 10),

@@ -340,7 +340,7 @@ export async function startPubSubEmulator(opts: { projectId?: string } = {}): Pr
       const emulatorHost = `127.0.0.1:${port}`;
       return {
         name: 'pubsub-emulator', host: '127.0.0.1', port, dir, pid: child.pid!, projectId, emulatorHost,
-        env: { PUBSUB_EMULATOR_HOST: emulatorHost, PUBSUB_PROJECT_ID: projectId, PUBSUB_ENABLED: 'true', GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
+        env: { PUBSUB_EMULATOR_HOST: emulatorHost, PUBSUB_PROJECT_ID: projectId, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
         reset: async () => {
           const res = await fetch(`http://${emulatorHost}/reset`, { method: 'POST', signal: AbortSignal.timeout(5000) });
           await res.arrayBuffer();
