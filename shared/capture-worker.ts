@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './db/types.ts';
 import * as repo from './db/repo.ts';
 import { BadMessage, CaptureJobV1, decodePush, TOPICS, type CaptureJob } from './messages.ts';
-import { FORMAT_FILES, storageKey, type Format } from './formats.ts';
+import { FORMAT_FILES, storageKey, type ArtifactFormat, type Format } from './formats.ts';
 import { PermanentError, isPermanent } from './errors.ts';
 import type { BlobStore, HostLimiter, Publisher, StoredObject } from './ports.ts';
 import type { Logger } from './logger.ts';
@@ -18,6 +18,8 @@ export interface EngineResult {
   meta?: repo.ArticleMeta;
   warnings?: string[];
   outcomes: Partial<Record<Format, EngineOutcome>>;
+  /** Artifacts the engine found on its own (a non-HTML URL's `original`), recorded alongside. */
+  extra?: Partial<Record<'original', { stored: StoredObject }>>;
 }
 
 export interface CaptureRequest {
@@ -27,7 +29,7 @@ export interface CaptureRequest {
   signal: AbortSignal;
   logger: Logger;
   /** Streams one format's bytes to storage under its key, with metadata and the size cap. */
-  store(format: Format, body: Readable | Buffer | string, contentType?: string): Promise<StoredObject>;
+  store(format: ArtifactFormat, body: Readable | Buffer | string, contentType?: string): Promise<StoredObject>;
 }
 
 export interface CaptureEngine {
@@ -148,6 +150,9 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
 
     if (result.meta || result.warnings?.length) {
       await changed(job.articleId, await repo.updateArticleMeta(deps.db, job.articleId, result.meta ?? {}, result.warnings));
+    }
+    for (const [f, x] of Object.entries(result.extra ?? {})) {
+      if (x) await changed(job.articleId, await repo.addSucceededArtifact(deps.db, job.articleId, f, x.stored));
     }
     let retry = false;
     for (const f of claimed) {

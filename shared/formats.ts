@@ -6,7 +6,14 @@ export type Format = (typeof FORMATS)[number];
 export const BROWSER_FORMATS = ['singlefile', 'pdf', 'screenshot', 'readable'] as const satisfies readonly Format[];
 export type BrowserFormat = (typeof BROWSER_FORMATS)[number];
 
-export const FORMAT_FILES: Record<Format, { file: string; contentType: string }> = {
+/**
+ * `original`: a non-HTML URL (PDF, image, plain text) stored as served. It is not requested: the browser
+ * worker adds it when its content-type probe finds such a resource.
+ */
+export type ArtifactFormat = Format | 'original';
+
+export const FORMAT_FILES: Record<ArtifactFormat, { file: string; contentType: string }> = {
+  original: { file: 'original', contentType: 'application/octet-stream' },
   singlefile: { file: 'singlefile.html', contentType: 'text/html; charset=utf-8' },
   monolith: { file: 'monolith.html', contentType: 'text/html; charset=utf-8' },
   pdf: { file: 'page.pdf', contentType: 'application/pdf' },
@@ -22,14 +29,37 @@ export function isBrowserFormat(f: Format): f is BrowserFormat {
   return (BROWSER_FORMATS as readonly string[]).includes(f);
 }
 
-export function storageKey(articleId: string, format: Format): string {
+export function isArtifactFormat(s: string): s is ArtifactFormat {
+  return s === 'original' || isFormat(s);
+}
+
+export function storageKey(articleId: string, format: ArtifactFormat): string {
   return `articles/${articleId}/${FORMAT_FILES[format].file}`;
 }
 
 /** Parses `articles/{uuid}/{file}` back into its article id and format; null for keys we do not own. */
-export function parseStorageKey(key: string): { articleId: string; format: Format } | null {
-  const m = /^articles\/([0-9a-f-]{36})\/([a-z.]+)$/.exec(key);
+export function parseStorageKey(key: string): { articleId: string; format: ArtifactFormat } | null {
+  const m = /^articles\/([0-9a-f-]{36})\/([a-z.-]+)$/.exec(key);
   if (!m) return null;
-  const format = FORMATS.find((f) => FORMAT_FILES[f].file === m[2]);
+  const format = ([...FORMATS, 'original'] as const).find((f) => FORMAT_FILES[f].file === m[2]);
   return format ? { articleId: m[1]!, format } : null;
+}
+
+/** A file extension for a stored original, from its content type (for download names). */
+export function extensionFor(contentType: string | null): string {
+  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const known: Record<string, string> = {
+    'application/pdf': '.pdf',
+    'text/plain': '.txt',
+    'text/markdown': '.md',
+    'text/csv': '.csv',
+    'application/json': '.json',
+    'image/png': '.png',
+    'image/jpeg': '.jpg',
+    'image/gif': '.gif',
+    'image/webp': '.webp',
+    'image/svg+xml': '.svg',
+    'image/avif': '.avif',
+  };
+  return known[t] ?? '';
 }

@@ -5,10 +5,17 @@ import { BROWSER_FORMATS, isBrowserFormat, type Format } from '../../shared/form
 import type { ArticleMeta } from '../../shared/db/repo.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { capturePage, type CaptureLimits, type CaptureTimeouts } from './capture.ts';
-import type { ReadableDoc } from './readable.ts';
+import { countWords, type ReadableDoc } from './readable.ts';
+import { PermanentError } from '../../shared/errors.ts';
+import type { GuardOptions } from '../../shared/ssrf.ts';
+import { pdfText, probe, teeBounded, mediaType } from './probe.ts';
 
 export interface BrowserEngineOptions {
   pool: BrowserPool;
+  /** Enables the content-type probe (non-HTML URLs stored as `original`); the guard it fetches through. */
+  guard?: GuardOptions;
+  /** Most bytes of an original kept in memory for text extraction. */
+  maxTextExtractBytes?: number;
   timeouts?: Partial<CaptureTimeouts>;
   limits?: Partial<CaptureLimits>;
 }
@@ -32,6 +39,10 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
     formats: BROWSER_FORMATS,
     async capture(req: CaptureRequest): Promise<EngineResult> {
       const formats = req.formats.filter((f): f is (typeof BROWSER_FORMATS)[number] => isBrowserFormat(f as Format));
+      if (opts.guard) {
+        const p = await probe(req.url.href, { guard: opts.guard, signal: req.signal, logger: req.logger });
+        if (p.kind === 'original') return storeOriginal(req, formats, p, opts.maxTextExtractBytes ?? 50 * 1024 * 1024);
+      }
       const res = await capturePage(opts.pool, {
         url: req.url.href,
         formats,
@@ -68,5 +79,50 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
       }
       return { meta, outcomes, warnings: (res as { warnings?: string[] }).warnings };
     },
+  };
+}
+
+/** A non-HTML URL: the bytes as served become `original`; readable gets the text when there is some. */
+async function storeOriginal(
+  req: CaptureRequest,
+  formats: Array<(typeof BROWSER_FORMATS)[number]>,
+  p: Extract<Awaited<ReturnType<typeof probe>>, { kind: 'original' }>,
+  maxTextBytes: number,
+): Promise<EngineResult> {
+  const type = mediaType(p.contentType);
+  const tee = teeBounded(p.body, maxTextBytes);
+  const stored = await req.store('original', tee.stream, p.contentType);
+  req.logger.info({ contentType: type, sizeBytes: stored.size }, 'non-HTML URL stored as original');
+  let text: string | null = null;
+  let title: string | null = null;
+  const bytes = tee.collected();
+  if (bytes && type === 'application/pdf') {
+    try {
+      ({ text, title } = await pdfText(bytes));
+    } catch (err) {
+      req.logger.warn({ err }, 'PDF text extraction failed');
+    }
+  } else if (bytes && /^text\/|^application\/json$/.test(type)) {
+    text = bytes.toString('utf8');
+  }
+  const name = decodeURIComponent(new URL(p.finalUrl).pathname.split('/').pop() || '') || null;
+  const outcomes: EngineResult['outcomes'] = {};
+  const notHtml = (what: string) => ({ ok: false as const, skip: true, error: new PermanentError('not_html', `the URL is ${type}, stored as the original; no ${what} was made`) });
+  for (const f of formats) {
+    if (f === 'readable' && text) {
+      const doc: ReadableDoc = { title: title ?? name ?? '', byline: null, lang: null, siteName: null, excerpt: text.slice(0, 200).replace(/\s+/g, ' '), text, html: '', wordCount: countWords(text), fallback: true };
+      outcomes[f] = { ok: true, stored: await req.store('readable', JSON.stringify(doc), 'application/json') };
+    } else outcomes[f] = notHtml(f === 'readable' ? 'readable text (none could be extracted)' : f);
+  }
+  return {
+    meta: {
+      final_url: p.finalUrl,
+      http_status: p.status,
+      title: title ?? name,
+      ...(text ? { text_content: text.slice(0, 1_000_000), word_count: countWords(text), excerpt: text.slice(0, 300).replace(/\s+/g, ' ') } : {}),
+    },
+    warnings: ['non_html'],
+    outcomes,
+    extra: { original: { stored } },
   };
 }

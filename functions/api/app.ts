@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../shared/db/types.ts';
 import * as repo from '../../shared/db/repo.ts';
-import { FORMATS, FORMAT_FILES, isFormat, type Format } from '../../shared/formats.ts';
+import { FORMATS, FORMAT_FILES, extensionFor, isArtifactFormat, isFormat, type Format } from '../../shared/formats.ts';
 import { PermanentError, Problem } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { NotFoundError, type BlobStore, type Publisher, type RateLimiter } from '../../shared/ports.ts';
@@ -239,7 +239,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get('/archives/:id/artifacts/:format', route(async (req, res) => {
     const a = await loadArticle(req.params.id as string);
     const format = req.params.format as string;
-    if (!isFormat(format)) throw badRequest('unknown-format', `unknown format ${JSON.stringify(format)}`);
+    if (!isArtifactFormat(format)) throw badRequest('unknown-format', `unknown format ${JSON.stringify(format)}`);
     const art = await repo.findArtifact(db, a.id, format);
     if (!art) throw notFound(`this archive has no ${format} artifact`);
     if (art.status !== 'succeeded' || !art.storage_key) {
@@ -248,7 +248,7 @@ export function createApp(deps: ApiDeps): express.Express {
         errorCode: art.error_code,
       });
     }
-    const filename = `${a.id}-${FORMAT_FILES[format].file}`;
+    const filename = `${a.id}-${FORMAT_FILES[format].file}${format === 'original' ? extensionFor(art.content_type) : ''}`;
     if (deps.blobs.signedUrl) {
       const url = await deps.blobs.signedUrl(art.storage_key, { expiresInSeconds: deps.config.SIGNED_URL_TTL_SECONDS, downloadName: filename });
       res.redirect(302, url);

@@ -373,3 +373,28 @@ export async function markEventProcessed(db: Kysely<Database>, id: string, kind:
   const r = await db.insertInto('processed_events').values({ id, kind }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
   return !!r;
 }
+
+/** Records an artifact the worker discovered (a non-HTML URL's original) as succeeded, once. */
+export async function addSucceededArtifact(db: Kysely<Database>, articleId: string, format: string, o: { key: string; contentType: string; size: number; sha256: string }): Promise<Transition | null> {
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('artifacts')
+      .values({
+        article_id: articleId,
+        format,
+        status: 'succeeded',
+        attempts: 1,
+        storage_key: o.key,
+        content_type: o.contentType,
+        size_bytes: o.size,
+        sha256: o.sha256,
+        started_at: sql`now()`,
+        finished_at: sql`now()`,
+      })
+      .onConflict((oc) =>
+        oc.columns(['article_id', 'format']).doUpdateSet({ status: 'succeeded', storage_key: o.key, content_type: o.contentType, size_bytes: o.size, sha256: o.sha256, finished_at: sql`now()` }),
+      )
+      .execute();
+    return bump(trx, articleId);
+  });
+}

@@ -94,7 +94,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     };
     const browserWorker = createCaptureWorker({
       ...common,
-      engine: createBrowserEngine({ pool, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES } }),
+      engine: createBrowserEngine({ pool, guard, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES } }),
     });
 
     const monolithBinary = await findMonolith(config.MONOLITH_PATH, opts.searchPath ?? '');
