@@ -145,10 +145,15 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
         const meta = await readMeta(page, req.url, response, log);
 
         const results: Partial<Record<BrowserFormat, FormatResult>> = {};
+        let wedged: string | null = null; // a step timed out and the page no longer answers
         const step = async (format: BrowserFormat, stage: Stage, fn: () => Promise<Buffer>) => {
           if (!formats.has(format)) return;
           if (req.signal?.aborted) {
             results[format] = { ok: false, error: new Error('capture aborted') };
+            return;
+          }
+          if (wedged) {
+            results[format] = { ok: false, error: new PermanentError('timeout', `${format}: the page stopped responding during ${wedged}`) };
             return;
           }
           try {
@@ -161,20 +166,26 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
             const error = classifyStepError(err, format, browser, state);
             log.warn({ artifact: format, err: error, code: (error as PermanentError).code }, 'capture step failed');
             results[format] = { ok: false, error };
+            // After a timeout, probe the page once: if its main thread is stuck, the remaining steps fail
+            // at once instead of each waiting out its own timeout.
+            if ((error as PermanentError).code === 'timeout' && !(await responsive(page))) wedged = format;
           }
         };
-        // Order matters (PLATFORM-NOTES): screenshot and PDF before SingleFile, which rewrites nothing
-        // in the page but is the slowest and most likely to time out.
+        // Order: the screenshot first (it sees the page as scrolled and settled), then the steps that only
+        // read the DOM, PDF last. PLATFORM-NOTES put PDF before SingleFile because SingleFile's own lazy
+        // loader made a following PDF slow; that loader is off here. Printing is the step seen to wedge a
+        // renderer for good (corpus page la-nacion: printToPDF never returns), and every step after it
+        // would then fail too, so it goes where it can cost no other format.
         await step('screenshot', 'screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
-        await step('pdf', 'pdf', async () =>
-          Buffer.from(await withTimeout(page.pdf({ format: 'A4', printBackground: true, timeout: t.pdf }), t.pdf + 1_000, `pdf took over ${t.pdf} ms`)),
-        );
         await step('readable', 'readable', async () => {
           const html = await withTimeout(page.content(), t.readable, `page HTML not available in ${t.readable} ms`);
           const doc = extractReadable(html, meta.finalUrl);
           return Buffer.from(JSON.stringify(doc), 'utf8');
         });
         await step('singlefile', 'singlefile', () => runSingleFile(cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }));
+        await step('pdf', 'pdf', async () =>
+          Buffer.from(await withTimeout(page.pdf({ format: 'A4', printBackground: true, timeout: t.pdf, waitForFonts: false /* fonts were awaited, bounded, above */ }), t.pdf + 1_000, `pdf took over ${t.pdf} ms`)),
+        );
         log.info({ timings, httpStatus: meta.httpStatus, ok: Object.entries(results).filter(([, r]) => r?.ok).map(([f]) => f) }, 'page captured');
         return { meta, results, timings };
       } finally {
@@ -312,6 +323,13 @@ async function readMeta(page: Page, requested: string, response: HTTPResponse | 
     log.warn({ err }, 'page metadata not readable');
     return base;
   }
+}
+
+async function responsive(page: Page): Promise<boolean> {
+  return withTimeout(page.evaluate('1'), 2_000).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Runs `p` for at most `ms`; a failure or timeout is logged and ignored (the capture goes on). */

@@ -89,16 +89,15 @@ export interface SingleFileSetup {
 }
 
 /**
- * Must run on a fresh page before navigation: registers the two scripts for every new document and the
- * binding SingleFile falls back to when the page's fetch is refused (cross-origin resources without
- * CORS headers). Returns a disposer for the binding listener.
+ * Must run on a fresh page before navigation: registers the two scripts for every new document and
+ * answers the binding SingleFile falls back to when the page's fetch is refused (cross-origin resources
+ * without CORS headers; runSingleFile exposes the binding). Returns a disposer for the listener.
  */
 export async function installSingleFile(cdp: CDPSession, setup: SingleFileSetup): Promise<() => void> {
   const { hook, main } = await singleFileScripts();
   await cdp.send('Page.enable');
   await cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: hook, runImmediately: true });
   await cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: main, runImmediately: true, worldName: SINGLEFILE_WORLD });
-  await cdp.send('Runtime.addBinding', { name: FETCH_FUNCTION_NAME, executionContextName: SINGLEFILE_WORLD });
   const dispatcher = setup.proxyServer ? new ProxyAgent(setup.proxyServer) : undefined;
   const onBinding = (event: Protocol.Runtime.BindingCalledEvent) => {
     if (event.name !== FETCH_FUNCTION_NAME) return;
@@ -192,6 +191,9 @@ export async function runSingleFile(cdp: CDPSession, opts: { timeoutMs: number; 
   const deadline = Date.now() + opts.timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
   const contextId = await withTimeout(topFrameWorld(cdp), left(), 'singlefile: no page context in time');
+  // The fallback-fetch binding, added by context id after the load as the CLI does (a name-based binding
+  // registered before navigation was not exposed to this world when tried).
+  await cdp.send('Runtime.addBinding', { name: FETCH_FUNCTION_NAME, executionContextId: contextId });
   const options = { ...SINGLEFILE_OPTIONS, ...opts.options };
   const started = cdp.send('Runtime.evaluate', {
     expression: `(async () => {
