@@ -18,6 +18,7 @@ export const BUNDLES: BundleSpec[] = [
   { name: 'api', entry: 'functions/api/index.ts' },
   { name: 'summarize', entry: 'functions/summarize/index.ts' },
   { name: 'sync', entry: 'functions/sync/index.ts' },
+  { name: 'sweep', entry: 'functions/sweep/index.ts' },
 ];
 
 /** The Functions Framework runs the bundle; it is imported by the code, but make sure it is always there. */

@@ -48,6 +48,11 @@ export interface StackConfig {
   /** Days before artifacts move to Nearline / are deleted (0 = never delete). */
   artifacts: { nearlineAfterDays: number; deleteAfterDays: number; softDeleteDays: number };
   firestoreLocation: string;
+  /**
+   * The stuck-work sweeper: Cloud Scheduler's unix-cron schedule and time zone, and the claims after which
+   * a stuck artifact is failed (`stuck`) instead of republished (SWEEP_MAX_ATTEMPTS).
+   */
+  sweep: { schedule: string; timeZone: string; maxAttempts: number };
   /** Extra API settings passed to functions/api. */
   api: { maxInstances: number; rateLimitPerMinute: number; idTokenAudience?: string; allowedEmails?: string };
 }
@@ -77,6 +82,7 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
     gemini: { mode: 'api-key', model: 'gemini-2.5-flash', location: 'global' },
     artifacts: { nearlineAfterDays: 90, deleteAfterDays: 0, softDeleteDays: 7 },
     firestoreLocation: region === 'us-central1' ? 'nam5' : region,
+    sweep: { schedule: '*/5 * * * *', timeZone: 'Etc/UTC', maxAttempts: 7 },
     api: { maxInstances: 20, rateLimitPerMinute: 120 },
   };
 }
@@ -101,6 +107,8 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   if (cfg.database.pitrDays < 1 || cfg.database.pitrDays > 7) errs.push('database.pitrDays: 1-7');
   if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4) errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
   if (cfg.summaries.ratePerSecond <= 0) errs.push('summaries.ratePerSecond: > 0');
+  if (cfg.sweep.schedule.trim().split(/\s+/).length !== 5) errs.push(`sweep.schedule: "${cfg.sweep.schedule}" is not a 5-field unix-cron schedule`);
+  if (cfg.sweep.maxAttempts <= cfg.maxDeliveryAttempts) errs.push('sweep.maxAttempts: above maxDeliveryAttempts (dead letters settle those first)');
   if (errs.length) throw new StackConfigError(`invalid stack configuration:\n  ${errs.join('\n  ')}`);
   return Object.freeze(cfg);
 }
@@ -130,6 +138,7 @@ export function loadStackConfig(c = new pulumi.Config('htbase'), gcpCfg = new pu
     gemini: obj('gemini', base.gemini),
     artifacts: obj('artifacts', base.artifacts),
     firestoreLocation: c.get('firestoreLocation') ?? base.firestoreLocation,
+    sweep: obj('sweep', base.sweep),
     api: obj('api', base.api),
   });
 }

@@ -11,9 +11,11 @@ export const SERVICE_ACCOUNTS = {
   summarize: 'functions/summarize: Eventarc object-finalized handler that enqueues summary tasks',
   'summary-task': 'functions/summarize summarizeTask: the Cloud Tasks handler that calls Gemini',
   sync: 'functions/sync: article-changed to the Firestore replica',
+  sweep: 'functions/sweep: republishes artifacts stuck past their lease',
   'pubsub-invoker': 'identity in the OIDC token of every Pub/Sub push (workers, sync)',
   'tasks-invoker': 'identity in the OIDC token of every Cloud Tasks request (summary-task)',
   'eventarc-trigger': 'identity of the Eventarc trigger that delivers storage events to summarize',
+  'scheduler-invoker': 'identity in the OIDC token of the Cloud Scheduler job that invokes sweep',
   'functions-build': 'Cloud Build identity that builds the function bundles into images',
 } as const;
 export type AccountKey = keyof typeof SERVICE_ACCOUNTS;
@@ -75,6 +77,13 @@ export function minimalRoles(opts: { vertex: boolean }): Record<AccountKey, Gran
       dbSecret('read the current row'),
       { role: 'roles/datastore.user', on: 'project', why: 'write articles/{id} (Firestore IAM is project-wide)' },
     ],
+    sweep: [
+      dbSecret('find stuck artifacts, extend their lease, fail the hopeless ones'),
+      { role: 'roles/pubsub.publisher', on: 'topic:capture-browser', why: 'republish stuck capture jobs' },
+      { role: 'roles/pubsub.publisher', on: 'topic:capture-monolith', why: 'republish stuck capture jobs' },
+      publishChanged,
+    ],
+    'scheduler-invoker': [{ role: 'roles/run.invoker', on: 'run:sweep', why: 'Cloud Scheduler calls the sweeper' }],
     'pubsub-invoker': [
       { role: 'roles/run.invoker', on: 'run:browser', why: 'push capture-browser and its dead letters' },
       { role: 'roles/run.invoker', on: 'run:monolith', why: 'push capture-monolith and its dead letters' },

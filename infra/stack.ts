@@ -19,6 +19,7 @@ import { Network } from './components/network.ts';
 import { PushWorker } from './components/push-worker.ts';
 import { Registry } from './components/registry.ts';
 import { StoredSecret } from './components/secrets.ts';
+import { SweepSchedule } from './components/sweep-schedule.ts';
 import { TaskQueue } from './components/task-queue.ts';
 import { minimalRoles, SERVICE_AGENT_ROLES, type AccountKey, type Grant } from './roles.ts';
 import { uploadBundle } from './source.ts';
@@ -35,6 +36,8 @@ export interface StackOutputs {
   monolithUrl: pulumi.Output<string>;
   syncUrl: pulumi.Output<string>;
   summaryTaskUrl: pulumi.Output<string>;
+  sweepUrl: pulumi.Output<string>;
+  sweepJob: pulumi.Output<string>;
   tasksQueue: pulumi.Output<string>;
   databaseInstance: pulumi.Output<string>;
   imagesRepository: pulumi.Output<string>;
@@ -326,6 +329,43 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     deployAfter('sync'),
   );
 
+  // The stuck-work sweeper, run by Cloud Scheduler with an OIDC token of its own account. The function
+  // checks that token itself (SWEEP_AUDIENCE) on top of Cloud Run's IAM check, so its URL is needed in its
+  // own environment: the deterministic Cloud Run URL form breaks the cycle, as for summary-task.
+  const sweepName = `${prefix}-sweep`;
+  const sweepUrl = pulumi.interpolate`https://${sweepName}-${project$.number}.${region}.run.app`;
+  const sweep = new HttpFunction(
+    'sweep',
+    {
+      ...fnCommon('sweep'),
+      functionName: sweepName,
+      entryPoint: 'sweep',
+      source: source('sweep'),
+      public: false,
+      memory: '256Mi',
+      cpu: '1',
+      // One sweep at a time is plenty; extendPendingLease makes overlapping runs harmless anyway.
+      concurrency: 1,
+      maxInstances: 2,
+      timeoutSeconds: 120,
+      env: {
+        ...common,
+        SWEEP_VERIFY_OIDC: 'true',
+        SWEEP_AUDIENCE: sweepUrl,
+        SWEEP_INVOKER_SA: ids.email('scheduler-invoker'),
+        SWEEP_MAX_ATTEMPTS: String(cfg.sweep.maxAttempts),
+      },
+      secretEnv: { DATABASE_URL: dataSecrets.DATABASE_URL },
+      vpc: vpc([APP_TAG]),
+    },
+    deployAfter('sweep'),
+  );
+  const sweepSchedule = new SweepSchedule(
+    'sweep-schedule',
+    { prefix, region, schedule: cfg.sweep.schedule, timeZone: cfg.sweep.timeZone, url: sweepUrl, serviceAccountEmail: ids.email('scheduler-invoker') },
+    { dependsOn: [...apis.services, sweep] },
+  );
+
   // ---- Messaging: needs the receivers' URLs.
   const workerTarget = (w: PushWorker, key: string, path: string) => ({
     endpoint: pulumi.interpolate`${w.url}${path}`,
@@ -362,6 +402,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
       'summary-task': summaryTask.serviceName,
       summarize: summarize.serviceName,
       api: api.serviceName,
+      sweep: sweep.serviceName,
     },
   };
   for (const [key, list] of Object.entries(roles) as [AccountKey, Grant[]][]) {
@@ -378,6 +419,8 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     monolithUrl: monolith.url,
     syncUrl: sync.url,
     summaryTaskUrl: summaryTask.url,
+    sweepUrl,
+    sweepJob: sweepSchedule.job.name,
     tasksQueue: tasks.queue.id,
     databaseInstance: db.instance.connectionName,
     imagesRepository: registry.imagesUrl,

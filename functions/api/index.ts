@@ -4,13 +4,14 @@ import { http } from '@google-cloud/functions-framework';
 import type { Request } from 'express';
 import { ApiConfig, loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { buildCloudDeps } from '../../shared/cloud/deps.ts';
+import { buildCloudDeps, GcsSignerEnv, gcsSigner } from '../../shared/cloud/deps.ts';
 import { verifyApiKey, looksLikeApiKey } from '../../shared/auth/api-keys.ts';
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { bearerToken } from '../../shared/auth/jwt.ts';
 import { createApp, type Principal } from './app.ts';
+import { badRequest, sendProblem } from './problems.ts';
 
-const config = loadConfig(ApiConfig, process.env);
+const config = loadConfig(ApiConfig.extend(GcsSignerEnv.shape), process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
 const allowed = (config.GOOGLE_ID_TOKEN_ALLOWED_EMAILS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const google = config.GOOGLE_ID_TOKEN_AUDIENCE
@@ -23,7 +24,7 @@ const google = config.GOOGLE_ID_TOKEN_AUDIENCE
 if (!config.API_KEYS_REQUIRED && !google) {
   throw new Error('the cloud API needs an auth method: set API_KEYS_REQUIRED=true and/or GOOGLE_ID_TOKEN_AUDIENCE');
 }
-const deps = await buildCloudDeps(config, logger);
+const deps = await buildCloudDeps(config, logger, { signer: gcsSigner(config) });
 
 async function authenticate(req: Request): Promise<Principal | null> {
   let token: string;
@@ -58,4 +59,13 @@ const app = createApp({
   rateLimiter: deps.rateLimiter,
   health: async () => ({ mode: 'cloud', redis: deps.redis ? deps.redis.status : 'none' }),
 });
-http('api', app);
+// The Functions Framework parses bodies itself (up to its own 32 MB+ limit) before the app's parser runs,
+// which then sees a parsed body and skips its MAX_BODY_BYTES check: enforce the limit on the saved raw body.
+http('api', (req, res) => {
+  const raw = (req as Request & { rawBody?: Buffer }).rawBody;
+  if (raw && raw.length > config.MAX_BODY_BYTES) {
+    sendProblem(res, badRequest('body-too-large', 'the request body is too large'));
+    return;
+  }
+  app(req, res);
+});

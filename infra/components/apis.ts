@@ -7,6 +7,7 @@ export const REQUIRED_APIS = [
   'artifactregistry.googleapis.com',
   'cloudbuild.googleapis.com',
   'cloudfunctions.googleapis.com',
+  'cloudscheduler.googleapis.com', // the sweeper's schedule
   'cloudtasks.googleapis.com',
   'compute.googleapis.com',
   'eventarc.googleapis.com',

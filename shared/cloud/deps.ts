@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Redis } from 'ioredis';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { BaseConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
@@ -17,6 +17,29 @@ import type { BlobStore, HostLimiter, Publisher, RateLimiter } from '../ports.ts
 
 type Base = z.infer<typeof BaseConfig>;
 
+const optStr = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+/**
+ * A service-account key to sign Cloud Storage v4 URLs locally (the API's 302 downloads). Unset in
+ * production, where the client signs through IAM signBlob as the runtime account; set locally and in tests.
+ */
+export const GcsSignerEnv = z.object({
+  GCS_SIGNER_EMAIL: optStr,
+  /** PEM private key; literal `\n` sequences are accepted for single-line environments. */
+  GCS_SIGNER_KEY: optStr,
+});
+export type GcsSignerEnv = z.infer<typeof GcsSignerEnv>;
+
+/** The signer option of the GCS blob store, or undefined; throws when only half of it is configured. */
+export function gcsSigner(env: GcsSignerEnv): { clientEmail: string; privateKey: string } | undefined {
+  if (!env.GCS_SIGNER_EMAIL && !env.GCS_SIGNER_KEY) return undefined;
+  if (!env.GCS_SIGNER_EMAIL || !env.GCS_SIGNER_KEY) throw new Error('GCS_SIGNER_EMAIL and GCS_SIGNER_KEY go together');
+  return { clientEmail: env.GCS_SIGNER_EMAIL, privateKey: env.GCS_SIGNER_KEY.replace(/\\n/g, '\n') };
+}
+
 export interface CloudDeps {
   db: DatabaseHandle;
   blobs: BlobStore;
@@ -27,7 +50,11 @@ export interface CloudDeps {
   close(): Promise<void>;
 }
 
-export async function buildCloudDeps(config: Base, logger: Logger, opts: { dbPoolSize?: number } = {}): Promise<CloudDeps> {
+export async function buildCloudDeps(
+  config: Base,
+  logger: Logger,
+  opts: { dbPoolSize?: number; signer?: { clientEmail: string; privateKey: string } } = {},
+): Promise<CloudDeps> {
   const closers: Array<() => Promise<unknown>> = [];
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: resolve(config.HTBASE_DATA_DIR), maxConnections: opts.dbPoolSize ?? 5 });
   closers.push(() => db.close());
@@ -35,6 +62,7 @@ export async function buildCloudDeps(config: Base, logger: Logger, opts: { dbPoo
     ? createGcsBlobStore({
         storage: new Storage({ projectId: config.GOOGLE_CLOUD_PROJECT, ...(config.STORAGE_API_ENDPOINT ? { apiEndpoint: config.STORAGE_API_ENDPOINT } : {}) }),
         bucket: config.ARTIFACTS_BUCKET,
+        signer: opts.signer,
         logger,
       })
     : createLocalBlobStore({ root: join(resolve(config.HTBASE_DATA_DIR), 'blobs') });

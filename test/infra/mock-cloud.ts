@@ -123,7 +123,7 @@ export async function settle(quietMs = 150, maxMs = 20_000): Promise<void> {
 /** A functions dist folder with tiny bundles, as `npm run build:functions` would leave it. */
 export function fakeFunctionsDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'htbase-fn-'));
-  for (const fn of ['api', 'summarize', 'sync']) {
+  for (const fn of ['api', 'summarize', 'sync', 'sweep']) {
     mkdirSync(join(dir, fn));
     writeFileSync(join(dir, fn, 'package.json'), JSON.stringify({ name: fn, type: 'module', main: 'index.js' }));
     writeFileSync(join(dir, fn, 'index.js'), `// ${fn}\n`);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { WorkerConfig } from '../../shared/config.ts';
 import { SummarizeConfig } from '../../functions/summarize/config.ts';
+import { SweepConfig } from '../../functions/sweep/app.ts';
 import { TOPICS } from '../../shared/messages.ts';
 import { fakeFunctionsDir, installMocks, one, ofType, PROJECT, PROJECT_NUMBER, recorded, secretValue, settle, value, type Recorded } from './mock-cloud.ts';
 
@@ -379,7 +380,7 @@ describe('functions (Cloud Functions 2nd gen)', () => {
 
   test('all functions: Node 22, source from the private source bucket, own build identity, Direct VPC egress', () => {
     const objects = ofType(GCP('storage/bucketObject:BucketObject'));
-    assert.deepEqual(objects.map((o) => o.inputs.name.replace(/-[0-9a-f]{16}\.zip$/, '')).sort(), ['fn-api', 'fn-summarize', 'fn-sync']);
+    assert.deepEqual(objects.map((o) => o.inputs.name.replace(/-[0-9a-f]{16}\.zip$/, '')).sort(), ['fn-api', 'fn-summarize', 'fn-sweep', 'fn-sync']);
     for (const f of ofType(GCP('cloudfunctionsv2/function:Function'))) {
       const b = f.inputs.buildConfig;
       assert.equal(b.runtime, 'nodejs22');
@@ -391,6 +392,56 @@ describe('functions (Cloud Functions 2nd gen)', () => {
       assert.deepEqual(f.inputs.serviceConfig.directVpcNetworkInterfaces[0].tags, ['htbase-app']);
       assert.equal(f.inputs.serviceConfig.environmentVariables.GOOGLE_CLOUD_PROJECT, PROJECT);
     }
+  });
+});
+
+describe('stuck-work sweeper', () => {
+  const url = `https://htbase-sweep-${PROJECT_NUMBER}.europe-west1.run.app`;
+
+  test('sweep: private HTTP function, invoked only by the scheduler identity, verifying its token itself', () => {
+    const f = fn('sweep');
+    assert.equal(f.inputs.buildConfig.entryPoint, 'sweep');
+    assert.equal(f.inputs.serviceConfig.ingressSettings, 'ALLOW_INTERNAL_ONLY', 'Cloud Scheduler reaches internal ingress');
+    assert.deepEqual(invokers('htbase-sweep'), [`serviceAccount:${sa('scheduler-invoker')}`]);
+    const env = envOf(f);
+    assert.equal(env.SWEEP_VERIFY_OIDC, 'true');
+    assert.equal(env.SWEEP_AUDIENCE, url);
+    assert.equal(env.SWEEP_INVOKER_SA, sa('scheduler-invoker'));
+    assert.equal(env.SWEEP_MAX_ATTEMPTS, String(cfg.sweep.maxAttempts));
+    assert.ok(Number(env.SWEEP_MAX_ATTEMPTS) > cfg.maxDeliveryAttempts, 'dead letters settle an artifact before the sweeper gives up on it');
+    assert.equal(env.LEASE_SECONDS, envOf(service('browser')).LEASE_SECONDS, 'the same lease as the workers that hold it');
+    assert.deepEqual(Object.keys(secretEnvOf(f)), ['DATABASE_URL']);
+    const known = new Set(Object.keys(SweepConfig.shape));
+    for (const k of Object.keys({ ...env, ...secretEnvOf(f) })) assert.ok(known.has(k), `sweep: ${k} is not in SweepConfig`);
+    assert.equal(outputs.sweepUrl, url);
+  });
+
+  test('Cloud Scheduler runs it every few minutes: POST with an OIDC token of the scheduler account, audience = its URL', () => {
+    const job = one(GCP('cloudscheduler/job:Job'), () => true);
+    assert.equal(job.inputs.name, 'htbase-sweep');
+    assert.equal(job.inputs.region, 'europe-west1');
+    assert.equal(job.inputs.schedule, '*/5 * * * *');
+    assert.equal(job.inputs.timeZone, 'Etc/UTC');
+    const t = job.inputs.httpTarget;
+    assert.equal(t.uri, url);
+    assert.equal(t.httpMethod, 'POST');
+    assert.deepEqual(t.oidcToken, { serviceAccountEmail: sa('scheduler-invoker'), audience: url });
+    assert.equal(t.oauthToken, undefined, 'OIDC (Cloud Run), not an OAuth access token');
+    assert.equal(job.inputs.retryConfig.retryCount, 1);
+    assert.equal(outputs.sweepJob, 'htbase-sweep');
+    // The audience the job signs for is exactly the one the function expects.
+    assert.equal(envOf(fn('sweep')).SWEEP_AUDIENCE, t.oidcToken.audience);
+  });
+
+  test('the scheduler identity can do nothing but invoke the sweeper', () => {
+    assert.deepEqual(minimalRoles({ vertex: false })['scheduler-invoker'], [{ role: 'roles/run.invoker', on: 'run:sweep', why: 'Cloud Scheduler calls the sweeper' }]);
+    const grants = recorded.filter((r) => /IamMember|IAMMember/.test(r.type) && r.inputs.member === `serviceAccount:${sa('scheduler-invoker')}`);
+    assert.deepEqual(grants.map((r) => `${r.inputs.role} ${r.inputs.name}`), ['roles/run.invoker htbase-sweep']);
+  });
+
+  test('a schedule that is not unix-cron, or a give-up limit below the dead-letter limit, is refused', () => {
+    assert.throws(() => validate({ ...cfg, sweep: { ...cfg.sweep, schedule: 'every 5 minutes' } }), /sweep\.schedule/);
+    assert.throws(() => validate({ ...cfg, sweep: { ...cfg.sweep, maxAttempts: cfg.maxDeliveryAttempts } }), /sweep\.maxAttempts/);
   });
 });
 
