@@ -38,8 +38,10 @@ export const ApiConfig = BaseConfig.extend({
   /** A new POST for a URL archived (or in progress) within this window returns that snapshot. */
   DEDUP_WINDOW_SECONDS: int(3600),
   MAX_BODY_BYTES: int(16 * 1024, 1024),
-  /** Requests per minute per client (API key or address); 0 disables. */
+  /** Writes (POST, DELETE: they start captures) per minute per client (API key or address); 0 disables. */
   RATE_LIMIT_PER_MINUTE: int(120),
+  /** Reads (status polling, search, downloads) per minute per client; 0 disables. */
+  READ_RATE_LIMIT_PER_MINUTE: int(1200),
   SIGNED_URL_TTL_SECONDS: int(300, 1),
   /** Require an API key (Bearer). The cloud deployment refuses to start without an auth method. */
   API_KEYS_REQUIRED: bool(false),
@@ -56,6 +58,12 @@ export const WorkerConfig = BaseConfig.extend({
   CAPTURE_TIMEOUT_MS: int(120_000, 1000),
   NAVIGATION_TIMEOUT_MS: int(30_000, 1000),
   MAX_ARTIFACT_BYTES: int(200 * 1024 * 1024, 1024),
+  /** Per page resource: the browser aborts responses declaring more, SingleFile leaves larger ones out (0: browser check off). */
+  MAX_RESOURCE_BYTES: int(10 * 1024 * 1024),
+  /** Cookie and consent banners (autoconsent rules): rejected where possible (optout), accepted (optin), or left alone (off). */
+  CONSENT_MODE: z.enum(['optout', 'optin', 'off']).default('optout'),
+  /** Block advertising and analytics requests during captures (Ghostery TrackerDB, shipped on npm). */
+  BLOCK_TRACKERS: bool(false),
   /** Concurrent captures per target host across all instances. */
   HOST_CONCURRENCY: int(2, 1),
   CHROME_PATH: optStr,

@@ -35,6 +35,7 @@ export interface ApiDeps {
     DEDUP_WINDOW_SECONDS: number;
     MAX_BODY_BYTES: number;
     RATE_LIMIT_PER_MINUTE: number;
+    READ_RATE_LIMIT_PER_MINUTE: number;
     SIGNED_URL_TTL_SECONDS: number;
     LEASE_SECONDS: number;
   };
@@ -126,11 +127,14 @@ export function createApp(deps: ApiDeps): express.Express {
       principal = p;
     }
     res.locals.principal = principal;
-    if (deps.rateLimiter && deps.config.RATE_LIMIT_PER_MINUTE > 0) {
-      const r = await deps.rateLimiter.hit(`api:${principal.id}`, deps.config.RATE_LIMIT_PER_MINUTE, 60);
+    // Writes start captures and are limited tightly; reads (status polling) get their own, larger budget.
+    const write = req.method !== 'GET' && req.method !== 'HEAD';
+    const limit = write ? deps.config.RATE_LIMIT_PER_MINUTE : deps.config.READ_RATE_LIMIT_PER_MINUTE;
+    if (deps.rateLimiter && limit > 0) {
+      const r = await deps.rateLimiter.hit(`api:${write ? 'w' : 'r'}:${principal.id}`, limit, 60);
       if (!r.allowed) {
         res.setHeader('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterSeconds))));
-        throw new Problem(429, problemType('rate-limited'), 'Too many requests', `the limit is ${deps.config.RATE_LIMIT_PER_MINUTE} requests per minute`);
+        throw new Problem(429, problemType('rate-limited'), 'Too many requests', `the limit is ${limit} ${write ? 'writes' : 'reads'} per minute`);
       }
     }
   }

@@ -15,6 +15,7 @@ import * as repo from '../../shared/db/repo.ts';
 import { http, tempDir } from '../support/embedded.ts';
 import { sweepOnce } from '../../shared/sweeper.ts';
 import { sql } from 'kysely';
+import { createMemoryRateLimiter } from '../../shared/adapters/memory-coordination.ts';
 
 let db: DatabaseHandle;
 let bus: InProcessBus;
@@ -40,7 +41,7 @@ before(async () => {
     publisher: bus,
     logger: silentLogger(),
     guard: { allowPrivateNetworks: false, resolve: async (h) => (h.endsWith('.test') ? ['93.184.215.14'] : h === 'internal.test.example' ? ['10.0.0.7'] : ['93.184.215.14']) },
-    config: { DEDUP_WINDOW_SECONDS: 3600, MAX_BODY_BYTES: 4096, RATE_LIMIT_PER_MINUTE: 0, SIGNED_URL_TTL_SECONDS: 60, LEASE_SECONDS: 60 },
+    config: { DEDUP_WINDOW_SECONDS: 3600, MAX_BODY_BYTES: 4096, RATE_LIMIT_PER_MINUTE: 0, READ_RATE_LIMIT_PER_MINUTE: 0, SIGNED_URL_TTL_SECONDS: 60, LEASE_SECONDS: 60 },
   });
   server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -216,4 +217,33 @@ test('healthz and openapi.json answer', async () => {
   const o = await http(base, '/openapi.json');
   assert.equal(o.body.openapi, '3.1.0');
   assert.ok(o.body.paths['/archive'].post);
+});
+
+test('writes and reads have separate rate limits; over the limit is a 429 with Retry-After', async () => {
+  const limited = createServer(
+    createApp({
+      db: db.db,
+      blobs: blobs(),
+      publisher: bus,
+      logger: silentLogger(),
+      guard: { allowPrivateNetworks: false, resolve: async () => ['93.184.215.14'] },
+      rateLimiter: createMemoryRateLimiter(),
+      config: { DEDUP_WINDOW_SECONDS: 0, MAX_BODY_BYTES: 4096, RATE_LIMIT_PER_MINUTE: 2, READ_RATE_LIMIT_PER_MINUTE: 5, SIGNED_URL_TTL_SECONDS: 60, LEASE_SECONDS: 60 },
+    }),
+  );
+  await new Promise<void>((r) => limited.listen(0, '127.0.0.1', r));
+  const lbase = `http://127.0.0.1:${(limited.address() as AddressInfo).port}`;
+  try {
+    for (let i = 0; i < 2; i++) assert.equal((await http(lbase, '/archive', { method: 'POST', json: { url: `https://limits.test/${i}` } })).status, 202);
+    const over = await problem(http(lbase, '/archive', { method: 'POST', json: { url: 'https://limits.test/x' } }), 429, /rate-limited/);
+    assert.match(over.detail, /2 writes per minute/);
+    const again = await http(lbase, '/archive', { method: 'POST', json: { url: 'https://limits.test/y' } });
+    const retryAfter = Number(again.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    // Reads still have their own budget: a client polling status is not locked out by its submissions.
+    for (let i = 0; i < 5; i++) assert.equal((await http(lbase, '/archives?limit=1')).status, 200);
+    await problem(http(lbase, '/archives?limit=1'), 429, /rate-limited/);
+  } finally {
+    await new Promise((r) => limited.close(r));
+  }
 });

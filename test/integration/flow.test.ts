@@ -185,8 +185,8 @@ test('the API refuses requests without a valid key with 401 problem+json', async
 test('over RATE_LIMIT_PER_MINUTE the API answers 429 with Retry-After, counted in Redis across instances', async () => {
   // Two more API instances with a low limit, sharing the topology's Redis.
   const [a, b] = await Promise.all([
-    topo.spawn('api-limited-a', 'api', { env: { RATE_LIMIT_PER_MINUTE: '4' } }),
-    topo.spawn('api-limited-b', 'api', { env: { RATE_LIMIT_PER_MINUTE: '4' } }),
+    topo.spawn('api-limited-a', 'api', { env: { RATE_LIMIT_PER_MINUTE: '4', READ_RATE_LIMIT_PER_MINUTE: '4' } }),
+    topo.spawn('api-limited-b', 'api', { env: { RATE_LIMIT_PER_MINUTE: '4', READ_RATE_LIMIT_PER_MINUTE: '4' } }),
   ]);
   const limited = await topo.createApiKey('rate-limited');
   const statuses: number[] = [];
