@@ -25,8 +25,9 @@ before(async () => {
   site = await serveDir(FIXTURE, {
     routes: {
       // Answers only after a delay, so a test can kill the browser while the capture waits for it.
-      '/slow.html': async (_req, res) => {
-        slowHits++;
+      '/slow.html': async (req, res) => {
+        // Only the browser's loads count: the worker's content-type probe (user agent HTBase/…) comes first.
+        if (!String(req.headers['user-agent']).includes('HTBase/')) slowHits++;
         await new Promise((r) => setTimeout(r, 1500));
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.end('<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>');
