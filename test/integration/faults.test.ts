@@ -31,8 +31,9 @@ before(async () => {
     serveDir(FIXTURE, {
       routes: {
         // Answers after a delay, so the test can kill the worker while the capture waits for the page.
-        '/slow.html': async (_req, res) => {
-          slowHits++;
+        '/slow.html': async (req, res) => {
+          // Only the browser's loads count: the worker's content-type probe (user agent HTBase/…) comes first.
+          if (!String(req.headers['user-agent']).includes('HTBase/')) slowHits++;
           await sleep(2500);
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           res.end('<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>');
@@ -81,7 +82,9 @@ test('the same capture message pushed twice does the work once', async () => {
   const v = await finished(id);
   assert.equal(v.article.status, 'complete', JSON.stringify(v.artifacts.map((a) => [a.format, a.status, a.error_code])));
   for (const a of v.artifacts) assert.equal(a.attempts, 1, `${a.format} claimed once`);
-  const versionAfter = Number(v.article.version);
+  // The summary follows the readable text (and bumps the version once); wait for it before comparing.
+  await until('the summary to be stored', async () => (await topo.db.selectFrom('summaries').select('article_id').where('article_id', '=', id).executeTakeFirst()) ?? undefined, 60_000);
+  const versionAfter = Number((await pgArticle(topo.db, id)).article.version);
   // Both duplicates have been answered once nothing is claimable any more; then nothing changed.
   await sleep(3000);
   const again = await pgArticle(topo.db, id);
@@ -122,6 +125,27 @@ test('a browser worker killed with SIGKILL mid-capture: redelivered, completed, 
     .where('lease_until', '<', sql<Date>`now()`)
     .execute();
   assert.deepEqual(stale, [], 'no artifact is running past its lease');
+});
+
+test('SIGTERM mid-capture: the worker stops taking work, releases its lease within the grace period, and the redelivery completes', async () => {
+  // A short grace period, shorter than the slow page: the job in flight cannot finish and must be released.
+  await topo.restart('browser', { SHUTDOWN_GRACE_MS: '300' });
+  const hitsBefore = slowHits;
+  const submit = await api(topo.apiUrl, key, '/archive', { method: 'POST', json: { url: `${site.origin}/slow.html?sigterm`, formats: ['readable'] } });
+  assert.equal(submit.status, 202);
+  const id = submit.body.id;
+  await until('the slow page to be requested', async () => (slowHits > hitsBefore ? true : undefined), 60_000, 20);
+  const t0 = Date.now();
+  await topo.procs.browser.stop(15_000);
+  const stoppedIn = Date.now() - t0;
+  assert.ok(stoppedIn < 5000, `exited ${stoppedIn} ms after SIGTERM (grace 300 ms + release)`);
+  const released = await pgArticle(topo.db, id);
+  assert.equal(released.artifacts[0]!.status, 'pending', 'the lease was released, not left running');
+  assert.equal(released.artifacts[0]!.attempts, 1);
+  await topo.restart('browser');
+  const v = await finished(id);
+  assert.equal(v.article.status, 'complete');
+  assert.equal(v.artifacts[0]!.attempts, 2, 'the aborted attempt and the redelivery');
 });
 
 test('a poison message (every capture fails transiently) ends in the dead-letter topic: failed / dead_lettered', async () => {
