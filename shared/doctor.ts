@@ -137,7 +137,7 @@ export function formatDoctorReport(reports: EngineReport[]): string {
     }
   }
   const missing = reports.filter((r) => !r.available).length;
-  lines.push(missing ? `${missing} of ${reports.length} engines unavailable; formats that need them will fail.` : `All ${reports.length} engines available.`);
+  lines.push(missing ? `${missing} of ${reports.length} engines unavailable; artifacts that need them are skipped (monolith_unavailable) or fail.` : `All ${reports.length} engines available.`);
   return lines.join('\n');
 }
 

@@ -7,6 +7,9 @@ import { FORMAT_FILES, type BrowserFormat } from '../../shared/formats.ts';
 import { TimeoutError, withTimeout, type BrowserPool } from './browser-pool.ts';
 import { extractReadable } from './readable.ts';
 import { installSingleFile, runSingleFile } from './singlefile.ts';
+import { installConsent, type ConsentHandle, type ConsentMode, type ConsentOutcome } from './consent.ts';
+import { installNetworkGuard } from './network-guard.ts';
+import { DETECT_SCRIPT, warningsFrom, type Detection } from './detect.ts';
 
 export const VIEWPORT = { width: 1280, height: 800 } as const;
 
@@ -18,6 +21,8 @@ export interface CaptureTimeouts {
   settle: number;
   /** Quiet time that counts as network idle. */
   networkIdle: number;
+  /** After settling: for a consent banner that was found, until autoconsent has dismissed it. */
+  consent: number;
   /** Scrolling down for lazy content, including the wait for what it triggered. */
   scroll: number;
   fonts: number;
@@ -34,7 +39,10 @@ export interface CaptureLimits {
   maxScreenshotHeight: number;
   /** Upper bound of scroll steps (infinite lists). */
   maxScrollSteps: number;
-  /** SingleFile drops embedded resources larger than this (its CLI default: 10 MB). */
+  /**
+   * Per resource: the browser aborts a response declaring more (Content-Length) before reading it, and
+   * SingleFile drops embedded resources larger than this (its CLI default: 10 MB). 0: no browser-side check.
+   */
   maxResourceBytes: number;
 }
 
@@ -42,6 +50,7 @@ export const DEFAULT_TIMEOUTS: CaptureTimeouts = {
   navigation: 30_000,
   settle: 10_000,
   networkIdle: 500,
+  consent: 6_000,
   scroll: 8_000,
   fonts: 3_000,
   screenshot: 20_000,
@@ -69,6 +78,12 @@ export interface CaptureRequest {
    * `meta.httpStatus` records the status); true fails every format with `http_error` instead.
    */
   failOnHttpError?: boolean;
+  /** Cookie and consent banners: rejected (default), accepted, or left alone. */
+  consent?: ConsentMode;
+  /** Block advertising and analytics requests (Ghostery TrackerDB); default off. */
+  blockTrackers?: boolean;
+  /** Also return the rendered DOM (serialized after scrolling, before SingleFile) as `dom`. */
+  dom?: boolean;
 }
 
 export interface CaptureMeta {
@@ -83,11 +98,27 @@ export interface CaptureMeta {
 
 export type FormatResult = { ok: true; body: Buffer; contentType: string } | { ok: false; error: PermanentError | Error };
 
-export const STAGES = ['navigate', 'settle', 'scroll', 'fonts', 'screenshot', 'pdf', 'readable', 'singlefile'] as const;
+export const STAGES = ['navigate', 'settle', 'consent', 'scroll', 'fonts', 'screenshot', 'pdf', 'readable', 'dom', 'singlefile'] as const;
 export type Stage = (typeof STAGES)[number];
+
+/**
+ * Warning codes a successful capture can carry (stored on the article): the page was captured, but it
+ * may not be what the user wanted.
+ * - bot_challenge: a bot-protection challenge page (Cloudflare "Just a moment...", DataDome, ...)
+ * - blank_page: (almost) no text and nothing visible
+ * - consent_not_dismissed: a consent banner was found but could not be dismissed in time
+ * - resource_too_large: at least one resource over the per-resource limit was aborted
+ * - dom_too_large: the rendered DOM was asked for but is over the artifact limit (`dom` left out)
+ */
+export type CaptureWarning = 'bot_challenge' | 'blank_page' | 'consent_not_dismissed' | 'resource_too_large' | 'dom_too_large';
 
 export interface CaptureResult {
   meta: CaptureMeta;
+  warnings: CaptureWarning[];
+  /** The rendered DOM as HTML, when `dom` was asked for (and fits the artifact limit). */
+  dom?: string;
+  /** Consent popups found and whether they were dismissed; null when consent handling is off. */
+  consent: ConsentOutcome | null;
   /** One entry per requested format. */
   results: Partial<Record<BrowserFormat, FormatResult>>;
   /** Milliseconds per stage that ran. */
@@ -110,9 +141,17 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
       const page = await context.newPage();
       const cdp = await page.createCDPSession();
       const state = { crashed: false };
+      // A renderer crash fails the job at once (transient: the next attempt gets a fresh renderer) instead
+      // of every remaining step waiting out its own timeout on a dead page.
+      let onCrash: (err: Error) => void = () => {};
+      const crash = new Promise<never>((_, reject) => {
+        onCrash = reject;
+      });
+      crash.catch(() => {}); // observed through the race below
       page.on('error', (err) => {
         state.crashed = true; // puppeteer's 'error' event is Inspector.targetCrashed
         log.warn({ err }, 'renderer crashed');
+        onCrash(new Error(`renderer crashed while capturing ${req.url}`, { cause: err }));
       });
       page.on('dialog', (dialog: Dialog) => {
         // alert/confirm/prompt block the page until answered; beforeunload is accepted so nothing sticks.
@@ -123,6 +162,10 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
       const disposeSingleFile = formats.has('singlefile')
         ? await installSingleFile(cdp, { logger: log, proxyServer: pool.proxyServer, maxResourceBytes: limits.maxResourceBytes })
         : () => {};
+      const guard = await installNetworkGuard(cdp, { blockTrackers: !!req.blockTrackers, maxResourceBytes: limits.maxResourceBytes, pageUrl: () => page.url() || req.url, logger: log });
+      const consentMode = req.consent ?? 'optout';
+      let consent: ConsentHandle | null = null;
+      if (consentMode !== 'off') consent = await installConsent(await page.createCDPSession(), consentMode, log);
       const timings: Partial<Record<Stage, number>> = {};
       const timed = async <T>(stage: Stage, fn: () => Promise<T>): Promise<T> => {
         const start = performance.now();
@@ -132,7 +175,8 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
           timings[stage] = Math.round(performance.now() - start);
         }
       };
-      try {
+      const warnings = new Set<CaptureWarning>();
+      const run = async (): Promise<CaptureResult> => {
         const response = await timed('navigate', () => navigate(page, req.url, t.navigation, { browser, state, proxied: !!pool.proxyServer }));
         const httpStatus = response?.status() ?? null;
         if (req.failOnHttpError && httpStatus !== null && httpStatus >= 400) {
@@ -140,9 +184,30 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
         }
         await timed('settle', () => settle(page, t, log));
         req.signal?.throwIfAborted();
+        // Consent popups found by now are dismissed before scrolling (a click may re-lay out or reload the
+        // page); those that appear later (autoconsent keeps looking for about 3 s) before the screenshot.
+        // Pages without a popup pay nothing here. The budget is shared by both waits.
+        const consentDeadline = Date.now() + t.consent;
+        let consentMs = 0;
+        const consentWait = async () => {
+          if (!consent) return null;
+          const start = Date.now();
+          const outcome = await consent.settle(Math.max(0, consentDeadline - Date.now()));
+          timings.consent = consentMs += Date.now() - start;
+          return outcome;
+        };
+        await consentWait();
         await timed('scroll', () => scrollThrough(page, t, limits, log));
         await timed('fonts', () => bestEffort(page.evaluate(() => document.fonts.ready.then(() => undefined)), t.fonts, log, 'fonts not ready in time'));
+        const consentOutcome = await consentWait();
+        if (consentOutcome && !consentOutcome.handled) warnings.add('consent_not_dismissed');
         const meta = await readMeta(page, req.url, response, log);
+        const detection = await withTimeout(page.evaluate(DETECT_SCRIPT) as Promise<Detection>, 5_000).catch((err: unknown) => {
+          log.info({ err }, 'page checks not readable');
+          return null;
+        });
+        if (detection) for (const w of warningsFrom(detection)) warnings.add(w);
+        if (detection?.challenge) log.warn({ signal: detection.challenge, title: meta.title }, 'bot challenge page');
 
         const results: Partial<Record<BrowserFormat, FormatResult>> = {};
         let wedged: string | null = null; // a step timed out and the page no longer answers
@@ -171,6 +236,14 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
             if ((error as PermanentError).code === 'timeout' && !(await responsive(page))) wedged = format;
           }
         };
+        // The serialized DOM, shared by readable and `dom`; its size is checked in the page before it moves.
+        let html: Promise<string> | null = null;
+        const pageHtml = () =>
+          (html ??= (async () => {
+            const chars = (await withTimeout(page.evaluate('document.documentElement ? document.documentElement.outerHTML.length : 0'), t.readable)) as number;
+            if (chars > limits.maxBytesPerArtifact) throw new PermanentError('too_large', `the page's HTML is over the ${limits.maxBytesPerArtifact} byte limit`);
+            return withTimeout(page.content(), t.readable, `page HTML not available in ${t.readable} ms`);
+          })());
         // Order: the screenshot first (it sees the page as scrolled and settled), then the steps that only
         // read the DOM, PDF last. PLATFORM-NOTES put PDF before SingleFile because SingleFile's own lazy
         // loader made a following PDF slow; that loader is off here. Printing is the step seen to wedge a
@@ -178,22 +251,90 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
         // would then fail too, so it goes where it can cost no other format.
         await step('screenshot', 'screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
         await step('readable', 'readable', async () => {
-          const html = await withTimeout(page.content(), t.readable, `page HTML not available in ${t.readable} ms`);
-          const doc = extractReadable(html, meta.finalUrl);
+          const doc = extractReadable(await pageHtml(), meta.finalUrl);
           return Buffer.from(JSON.stringify(doc), 'utf8');
         });
+        let dom: string | undefined;
+        if (req.dom && !wedged && !req.signal?.aborted) {
+          try {
+            dom = await timed('dom', pageHtml);
+          } catch (err) {
+            if ((err as PermanentError).code === 'too_large') warnings.add('dom_too_large');
+            log.warn({ err }, 'rendered DOM not available');
+          }
+        }
         await step('singlefile', 'singlefile', () => runSingleFile(cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }));
-        await step('pdf', 'pdf', async () =>
-          Buffer.from(await withTimeout(page.pdf({ format: 'A4', printBackground: true, timeout: t.pdf, waitForFonts: false /* fonts were awaited, bounded, above */ }), t.pdf + 1_000, `pdf took over ${t.pdf} ms`)),
+        await step('pdf', 'pdf', async () => {
+          await bestEffort(page.evaluate(PRINT_FIX_SCRIPT), 2_000, log, 'print workaround not applied');
+          return printPdf(page, t.pdf, limits.maxBytesPerArtifact);
+        });
+        if (guard.stats.tooLarge) warnings.add('resource_too_large');
+        log.info(
+          { timings, httpStatus: meta.httpStatus, warnings: [...warnings], blocked: guard.stats.blocked, ok: Object.entries(results).filter(([, r]) => r?.ok).map(([f]) => f) },
+          'page captured',
         );
-        log.info({ timings, httpStatus: meta.httpStatus, ok: Object.entries(results).filter(([, r]) => r?.ok).map(([f]) => f) }, 'page captured');
-        return { meta, results, timings };
+        return { meta, results, timings, warnings: [...warnings], consent: consentOutcome, ...(dom !== undefined ? { dom } : {}) };
+      };
+      try {
+        return await Promise.race([run(), crash]);
       } finally {
         disposeSingleFile();
+        guard.dispose();
+        consent?.dispose();
       }
     },
     { signal: req.signal },
   );
+}
+
+/**
+ * Chromium's printToPDF never returns (and wedges the renderer) on a list item whose first line is an
+ * inline holding only an empty block: `<li><a href><div></div></a></li>` (corpus page la-nacion; reproduced
+ * down to that markup, tagged or not). Giving such empty blocks a 1px height avoids it. Run just before
+ * printing, the last step, so no other format sees the change. Returns how many blocks it touched.
+ */
+export const PRINT_FIX_SCRIPT = `(() => {
+  let fixed = 0, seen = 0;
+  const blockish = /^(block|flex|grid|table|flow-root|list-item)$/;
+  for (const li of document.querySelectorAll('li')) {
+    for (const el of li.querySelectorAll('*')) {
+      if (++seen > 20000) return fixed;
+      if (el.firstChild || !el.parentElement || el.offsetHeight !== 0) continue;
+      const cs = getComputedStyle(el);
+      if (!blockish.test(cs.display) || !getComputedStyle(el.parentElement).display.startsWith('inline')) continue;
+      el.style.setProperty('min-height', '1px');
+      fixed++;
+    }
+  }
+  return fixed;
+})()`;
+
+/**
+ * Prints to PDF through the stream CDP hands out, counting bytes as they come: an oversized PDF fails with
+ * too_large without being held whole. Print media is emulated first and the call is bounded (a renderer
+ * that never answers printToPDF is released when the job's context closes).
+ */
+async function printPdf(page: Page, timeoutMs: number, maxBytes: number): Promise<Buffer> {
+  const deadline = Date.now() + timeoutMs;
+  const work = (async () => {
+    const stream = await page.createPDFStream({ format: 'A4', printBackground: true, timeout: timeoutMs, waitForFonts: false /* fonts were awaited, bounded, above */ });
+    const reader = stream.getReader();
+    const parts: Buffer[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.length;
+        if (size > maxBytes) throw new PermanentError('too_large', `pdf is over the ${maxBytes} byte limit`);
+        parts.push(Buffer.from(value));
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    return Buffer.concat(parts);
+  })();
+  return withTimeout(work, Math.max(1, deadline - Date.now()) + 1_000, `pdf took over ${timeoutMs} ms`);
 }
 
 async function navigate(page: Page, url: string, timeoutMs: number, ctx: { browser: Browser; state: { crashed: boolean }; proxied: boolean }): Promise<HTTPResponse | null> {

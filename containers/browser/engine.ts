@@ -5,6 +5,7 @@ import { BROWSER_FORMATS, isBrowserFormat, type Format } from '../../shared/form
 import type { ArticleMeta } from '../../shared/db/repo.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { capturePage, type CaptureLimits, type CaptureTimeouts } from './capture.ts';
+import type { ConsentMode } from './consent.ts';
 import { countWords, type ReadableDoc } from './readable.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import type { GuardOptions } from '../../shared/ssrf.ts';
@@ -18,6 +19,10 @@ export interface BrowserEngineOptions {
   maxTextExtractBytes?: number;
   timeouts?: Partial<CaptureTimeouts>;
   limits?: Partial<CaptureLimits>;
+  /** CONSENT_MODE: cookie banners rejected (optout, the default), accepted (optin) or left alone (off). */
+  consent?: ConsentMode;
+  /** BLOCK_TRACKERS: block advertising and analytics requests. */
+  blockTrackers?: boolean;
 }
 
 /** Article columns derived from the readable document (search indexes text_content). */
@@ -48,6 +53,8 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         formats,
         timeouts: opts.timeouts,
         limits: opts.limits,
+        consent: opts.consent,
+        blockTrackers: opts.blockTrackers,
         signal: req.signal,
         logger: req.logger,
       });
@@ -77,7 +84,7 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           outcomes[f] = { ok: false, error: err };
         }
       }
-      return { meta, outcomes, warnings: (res as { warnings?: string[] }).warnings };
+      return { meta, outcomes, warnings: res.warnings };
     },
   };
 }

@@ -6,7 +6,7 @@ import { createBrowserEngine } from './engine.ts';
 await runWorker('browser', process.env, async ({ config, logger, proxyUrl }) => {
   const pool = new BrowserPool({ logger, executablePath: config.CHROME_PATH, proxyServer: proxyUrl });
   return {
-    engine: createBrowserEngine({ pool, guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS }, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES } }),
+    engine: createBrowserEngine({ pool, guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS }, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES, maxResourceBytes: config.MAX_RESOURCE_BYTES }, consent: config.CONSENT_MODE, blockTrackers: config.BLOCK_TRACKERS }),
     health: async () => ({ browserPid: pool.pid() ?? null, launches: pool.launches }),
     close: () => pool.close(),
   };

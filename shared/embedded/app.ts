@@ -94,7 +94,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     };
     const browserWorker = createCaptureWorker({
       ...common,
-      engine: createBrowserEngine({ pool, guard, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES } }),
+      engine: createBrowserEngine({ pool, guard, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES, maxResourceBytes: config.MAX_RESOURCE_BYTES }, consent: config.CONSENT_MODE, blockTrackers: config.BLOCK_TRACKERS }),
     });
 
     const monolithBinary = await findMonolith(config.MONOLITH_PATH, opts.searchPath ?? '');

@@ -11,7 +11,7 @@ import { findMonolith, monolithVersion } from '../../containers/monolith/monolit
 import { startEgressProxy } from '../../shared/egress-proxy.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { captureHtBase, captureMonolith, captureSingleFileCli, type Archive } from './fidelity/capture.ts';
+import { OFFLINE_RESOLVER_ARG, captureHtBase, captureMonolith, captureSingleFileCli, killRunningClis, type Archive } from './fidelity/capture.ts';
 import { loadCorpus, SUBSETS, type BenchPage } from './fidelity/corpus.ts';
 import { crop, decodePng, encodePng, pixelDiff, textSimilarity, tokenize, type RawImage } from './fidelity/metrics.ts';
 import { render, type Rendering } from './fidelity/render.ts';
@@ -40,6 +40,10 @@ const { values: args } = parseArgs({
     worst: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '2' },
     'capture-timeout': { type: 'string', default: '120000' },
+    /** HT Base's browser without the egress proxy the worker puts in front of it (isolates the engine). */
+    direct: { type: 'boolean', default: false },
+    /** Use the machine's resolver in the capture browsers instead of failing every non-loopback name at once. */
+    'real-dns': { type: 'boolean', default: false },
   },
 });
 
@@ -142,10 +146,23 @@ async function main(): Promise<void> {
 
   const servers = new Map<string, StaticServer>();
   const proxy = await startEgressProxy({ allowPrivateNetworks: true, logger });
-  // HT Base captures as its worker does: its own pool behind the egress proxy. Rendering has its own browser.
-  const capturePool = new BrowserPool({ logger, executablePath, proxyServer: proxy.url });
-  const renderPool = new BrowserPool({ logger, executablePath });
+  const captureArgs = args['real-dns'] ? [] : [OFFLINE_RESOLVER_ARG];
+  if (args.direct) notes.push('htbase captured WITHOUT the egress proxy (--direct): engine only, not the worker as deployed');
+  else notes.push('htbase captured behind the egress proxy, as the worker runs it');
+  if (!args['real-dns']) notes.push('capture browsers fail every non-loopback host name at once (offline resolver); --real-dns to use the machine resolver');
+  // HT Base captures as its worker does: its own pool behind the egress proxy. Rendering has its own browser,
+  // always offline (originals' absolute URLs fail at once, as they would with no network).
+  const capturePool = new BrowserPool({ logger, executablePath, proxyServer: args.direct ? undefined : proxy.url, extraArgs: captureArgs });
+  const renderPool = new BrowserPool({ logger, executablePath, extraArgs: [OFFLINE_RESOLVER_ARG] });
   const results: PageResult[] = [];
+  // Interrupted: nothing of ours may outlive the run (the CLI's Chromium is in its own process group).
+  const onSignal = (sig: NodeJS.Signals) => {
+    progress(`bench:fidelity: ${sig}, cleaning up`);
+    killRunningClis();
+    void Promise.allSettled([capturePool.close(), renderPool.close(), proxy.close()]).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     for (const origin of new Set(pages.map((p) => p.origin))) servers.set(origin, await serveDir(corpus.roots[origin]));
     const blank = await serveDir(corpusDir, { routes: { '/__blank.html': (_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>blank</title><p>blank') } });
@@ -160,7 +177,7 @@ async function main(): Promise<void> {
       const times = { ht: [] as number[], cli: [] as number[] };
       for (let i = 0; i < 2; i++) {
         times.ht.push((await captureHtBase(capturePool, blankUrl, logger)).ms);
-        times.cli.push((await captureSingleFileCli(blankUrl, { executablePath: spec.executablePath, timeoutMs: 60_000, logger })).ms);
+        times.cli.push((await captureSingleFileCli(blankUrl, { executablePath: spec.executablePath, browserArgs: captureArgs, timeoutMs: 60_000, logger })).ms);
       }
       overhead[HTBASE] = Math.min(...times.ht);
       overhead[BASELINE] = Math.min(...times.cli);
@@ -177,7 +194,7 @@ async function main(): Promise<void> {
       const url = servers.get(p.origin)!.origin + p.path;
       const a: Record<string, Archive> = {};
       a[HTBASE] = await captureHtBase(capturePool, url, logger);
-      a[BASELINE] = await captureSingleFileCli(url, { executablePath: spec.executablePath, timeoutMs: captureTimeout, logger });
+      a[BASELINE] = await captureSingleFileCli(url, { executablePath: spec.executablePath, browserArgs: captureArgs, timeoutMs: captureTimeout, logger });
       if (monolith) a.monolith = await captureMonolith(url, { binary: monolith, proxyUrl: proxy.url, logger, timeoutMs: captureTimeout });
       archives.set(p.id, a);
       progress(`capture ${i + 1}/${pages.length} ${p.id}: ${tools.map((t) => `${t} ${a[t].ok ? `${a[t].ms} ms` : `FAILED (${a[t].error})`}`).join(', ')}`);
@@ -188,7 +205,7 @@ async function main(): Promise<void> {
     // Phase 2: rendering and scoring (not timed against anything; two pages at a time in one browser).
     const t2 = Date.now();
     const byId = new Map<string, PageResult>();
-    const images = new Map<string, Record<string, { full?: string }>>();
+    const images = new Map<string, Record<string, { full?: string; archive?: string }>>();
     await eachLimit(pages, Number(args.concurrency), async (p, i) => {
       const url = servers.get(p.origin)!.origin + p.path;
       const a = archives.get(p.id)!;
@@ -204,7 +221,7 @@ async function main(): Promise<void> {
         noise: null,
         tools: {},
       };
-      const imgs: Record<string, { full?: string }> = {};
+      const imgs: Record<string, { full?: string; archive?: string }> = {};
       const saveImage = (name: string, img: RawImage) => {
         const file = `${p.id}-${name}.png`;
         writeFileSync(join(imgDir, file), encodePng(crop(img, img.width, REPORT_IMAGE_HEIGHT)));
@@ -273,7 +290,16 @@ async function main(): Promise<void> {
       ...summary.worse.map((w) => w.id),
     ]);
     for (const [id, imgs] of images) {
-      if (worstIds.has(id)) continue;
+      if (worstIds.has(id)) {
+        // The archives themselves, to open next to the images.
+        for (const t of tools) {
+          const html = archives.get(id)?.[t]?.html;
+          if (!html) continue;
+          writeFileSync(join(imgDir, `${id}-${t}.html`), html);
+          (imgs[t] ??= {}).archive = `${imgDirName}/${id}-${t}.html`;
+        }
+        continue;
+      }
       for (const v of Object.values(imgs)) if (v.full) rmSync(join(reportDir, v.full), { force: true });
     }
     const worst = results.filter((r) => worstIds.has(r.id)).sort((x, y) => y.tools[HTBASE].fullDiff - x.tools[HTBASE].fullDiff);
@@ -317,6 +343,8 @@ async function main(): Promise<void> {
     out(`\nreport: ${jsonPath}\n        ${htmlPath}`);
     out(`run took ${((Date.now() - runStarted) / 1000).toFixed(0)} s (captures ${(captureMs / 1000).toFixed(0)} s, rendering ${(renderMs / 1000).toFixed(0)} s)`);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await capturePool.close();
     await renderPool.close();
     await proxy.close();

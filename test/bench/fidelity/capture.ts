@@ -12,6 +12,13 @@ import { capturePage } from '../../../containers/browser/capture.ts';
 import { runMonolith } from '../../../containers/monolith/monolith.ts';
 import type { Logger } from '../../../shared/logger.ts';
 
+/**
+ * Chromium flag that makes every name but loopback fail at once, as an offline machine's resolver does. The
+ * corpus is served on 127.0.0.1; the readability pages' absolute URLs fail either way, but this sandbox's
+ * resolver takes about 5 s to fail a burst of lookups, which would time the resolver instead of the tools.
+ */
+export const OFFLINE_RESOLVER_ARG = '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1';
+
 export interface Archive {
   ok: boolean;
   html: Buffer | null;
@@ -42,6 +49,8 @@ export function singleFileCliPath(): string {
 
 export interface CliOptions {
   executablePath: string;
+  /** More Chromium flags (e.g. OFFLINE_RESOLVER_ARG). */
+  browserArgs?: string[];
   timeoutMs: number;
   logger: Logger;
 }
@@ -52,7 +61,7 @@ export interface CliOptions {
  * CLI's page is 15 px narrower and SingleFile's removeAlternativeMedias keeps other media rules).
  * The CLI already passes --no-sandbox (needed as root).
  */
-export function singleFileCliArgs(url: string, output: string, executablePath: string): string[] {
+export function singleFileCliArgs(url: string, output: string, executablePath: string, browserArgs: string[] = []): string[] {
   return [
     singleFileCliPath(),
     url,
@@ -60,9 +69,15 @@ export function singleFileCliArgs(url: string, output: string, executablePath: s
     `--browser-executable-path=${executablePath}`,
     '--browser-width=1280',
     '--browser-height=800',
-    `--browser-args=${JSON.stringify(['--hide-scrollbars'])}`,
+    `--browser-args=${JSON.stringify(['--hide-scrollbars', ...browserArgs])}`,
     '--filename-conflict-action=overwrite',
   ];
+}
+
+/** Process groups of CLI runs in flight: killed by killRunningClis() when the bench is interrupted. */
+const running = new Set<number>();
+export function killRunningClis(): void {
+  for (const pid of running) killGroup(pid);
 }
 
 /** Runs `single-file URL OUT` in its own process group (it launches its own Chromium), bounded by timeoutMs. */
@@ -72,7 +87,8 @@ export async function captureSingleFileCli(url: string, opts: CliOptions): Promi
   const started = performance.now();
   try {
     const { code, stderr, timedOut } = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>((resolve, reject) => {
-      const child = spawn(process.execPath, singleFileCliArgs(url, out, opts.executablePath), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, singleFileCliArgs(url, out, opts.executablePath, opts.browserArgs), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      if (child.pid) running.add(child.pid);
       let stderr = '';
       let timedOut = false;
       child.stdout.on('data', (d: Buffer) => (stderr += d.toString('utf8')).length > 8_000 && (stderr = stderr.slice(-8_000)));
@@ -88,6 +104,7 @@ export async function captureSingleFileCli(url: string, opts: CliOptions): Promi
       child.once('close', (code) => {
         clearTimeout(timer);
         killGroup(child.pid); // a Chromium the CLI left behind goes with its group
+        if (child.pid) running.delete(child.pid);
         resolve({ code, stderr, timedOut });
       });
     });

@@ -240,7 +240,7 @@ export function htmlReport(opts: {
   pageText: string;
   targets: Summary['targets'];
   notes: string[];
-  worst: Array<{ page: PageResult; images: Record<string, { viewport?: string; full?: string }> }>;
+  worst: Array<{ page: PageResult; images: Record<string, { full?: string; archive?: string }> }>;
   tools: readonly string[];
 }): string {
   const cols = ['original', ...opts.tools];
@@ -256,7 +256,8 @@ export function htmlReport(opts: {
                 ? `${c}: full ${pct(t.fullDiff)}, viewport ${pct(t.viewportDiff)}, leaks ${t.leaks}, text ${t.textSimilarity.toFixed(3)}, height ${t.pageHeight}${t.ok ? '' : ` FAILED: ${esc(t.error ?? '')}`}`
                 : c;
           const img = images[c]?.full ? `<img src="${esc(images[c].full!)}" loading="lazy">` : '<p>(no image)</p>';
-          return `<td><p>${esc(caption)}</p>${img}</td>`;
+          const link = images[c]?.archive ? ` <a href="${esc(images[c].archive!)}">archive</a>` : '';
+          return `<td><p>${esc(caption)}${link}</p>${img}</td>`;
         })
         .join('');
       return `<h3 id="${esc(page.id)}">${esc(page.id)} <small>${esc(page.url)}</small></h3><table><tr>${cells}</tr></table>`;
