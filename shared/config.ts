@@ -2,13 +2,14 @@
 // Library code never reads process.env; it receives the parsed object.
 import { z } from 'zod';
 
-const bool = (def: boolean) =>
+/** Shared field builders, so every deployable's schema reads the environment the same way. */
+export const bool = (def: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
     .optional()
     .transform((v) => (v === undefined || v === '' ? def : v === 'true' || v === '1' || v === 'yes'));
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const optStr = z
+export const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+export const optStr = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));

@@ -1,17 +1,12 @@
 // Configuration of functions/summarize (zod, parsed once at start-up), and the choice of summarizer it
 // implies: Gemini in API-key or Vertex mode when configured, the extractive summarizer otherwise.
 import { z } from 'zod';
-import { BaseConfig, loadConfig } from '../../shared/config.ts';
+import { BaseConfig, loadConfig, int, optStr } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Summarizer } from '../../shared/ports.ts';
 import { createExtractiveSummarizer } from './extractive.ts';
 import { createGeminiSummarizer } from './gemini.ts';
 
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const optStr = z
-  .string()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
 const optInt = z
   .string()
   .optional()

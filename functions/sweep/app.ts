@@ -2,20 +2,11 @@
 // Scheduler with an OIDC token of its own service account: verify that token, then run sweepOnce.
 import { z } from 'zod';
 import type { Request, Response } from 'express';
-import { BaseConfig } from '../../shared/config.ts';
+import { BaseConfig, optStr, bool } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { PushVerifier } from '../../shared/auth/oidc.ts';
 import { AuthError } from '../../shared/auth/jwt.ts';
 
-const optStr = z
-  .string()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-    .optional()
-    .transform((v) => (v === undefined || v === '' ? def : v === 'true' || v === '1' || v === 'yes'));
 
 export const SweepConfig = BaseConfig.extend({
   /** Verify the scheduler's OIDC token. Off only by explicit configuration (local topology without an issuer). */

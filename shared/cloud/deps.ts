@@ -6,6 +6,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { BaseConfig } from '../config.ts';
+import { optStr } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { createGcsBlobStore } from '../adapters/gcs.ts';
@@ -17,10 +18,6 @@ import type { BlobStore, HostLimiter, Publisher, RateLimiter } from '../ports.ts
 
 type Base = z.infer<typeof BaseConfig>;
 
-const optStr = z
-  .string()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
 
 /**
  * A service-account key to sign Cloud Storage v4 URLs locally (the API's 302 downloads). Unset in

@@ -1,9 +1,8 @@
 // Embedded mode's configuration: the API's and the workers' settings plus the summarizer's, in one schema.
 import { z } from 'zod';
-import { ApiConfig, WorkerConfig } from '../config.ts';
+import { ApiConfig, WorkerConfig, int } from '../config.ts';
 import { SummarizerEnv } from '../../functions/summarize/config.ts';
 
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
   CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
