@@ -247,8 +247,8 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
         // Order: the screenshot first (it sees the page as scrolled and settled), then the steps that only
         // read the DOM, PDF last. PLATFORM-NOTES put PDF before SingleFile because SingleFile's own lazy
         // loader made a following PDF slow; that loader is off here. Printing is the step seen to wedge a
-        // renderer for good (corpus page la-nacion: printToPDF never returns), and every step after it
-        // would then fail too, so it goes where it can cost no other format.
+        // renderer for good (corpus page la-nacion: printToPDF never returned; PRINT_FIX_SCRIPT avoids that
+        // case), and every step after it would then fail too, so it goes where it can cost no other format.
         await step('screenshot', 'screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
         await step('readable', 'readable', async () => {
           const doc = extractReadable(await pageHtml(), meta.finalUrl);

@@ -1,0 +1,165 @@
+// Cookie and consent banners dismissed before capture with DuckDuckGo's autoconsent (its maintained CMP
+// rule set from npm): the content script runs in every same-process frame and talks to us over a binding.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { CDPSession } from 'puppeteer-core';
+import type { Protocol } from 'devtools-protocol';
+import type { Logger } from '../../shared/logger.ts';
+
+/** optout: reject where the CMP allows it (the default); optin: accept; off: leave banners alone. */
+export type ConsentMode = 'optout' | 'optin' | 'off';
+export const CONSENT_MODES = ['optout', 'optin', 'off'] as const;
+
+const BINDING = 'autoconsentSendMessage';
+const require = createRequire(import.meta.url);
+
+let assets: { script: string; optOutRules: unknown; fullRules: unknown } | null = null;
+/** The content script and the rules, read once per process (compact rules suffice for opt-out; opt-in needs the full set). */
+function loadAssets() {
+  if (!assets) {
+    const pkg = dirname(dirname(require.resolve('@duckduckgo/autoconsent/rules/rules.json'))); // package.json is not exported
+    assets = {
+      script: readFileSync(join(pkg, 'dist/autoconsent.playwright.js'), 'utf8'),
+      optOutRules: { compact: JSON.parse(readFileSync(join(pkg, 'rules/compact-rules.json'), 'utf8')) },
+      fullRules: JSON.parse(readFileSync(join(pkg, 'rules/rules.json'), 'utf8')),
+    };
+  }
+  return assets;
+}
+
+/** Lifecycle states after which a frame's autoconsent has nothing more to do. */
+const FINISHED = new Set(['nothingDetected', 'done', 'optOutSucceeded', 'optOutFailed', 'optInSucceeded', 'optInFailed']);
+
+export interface ConsentOutcome {
+  /** CMPs whose popup was found, by autoconsent's rule name (e.g. "Onetrust"). */
+  cmps: string[];
+  /** True when every popup found was handled; false when one failed or was still running at the deadline. */
+  handled: boolean;
+}
+
+export interface ConsentHandle {
+  /**
+   * Waits (at most `ms`) for the frames that found a consent popup to finish dismissing it. Frames that
+   * found nothing are not waited for: a page without a banner costs no time here.
+   */
+  settle(ms: number): Promise<ConsentOutcome>;
+  dispose(): void;
+}
+
+interface FrameState {
+  lifecycle: string;
+  popup: string | null;
+  result: boolean | null;
+  /** The grace period after dismissal was already waited for. */
+  waited?: boolean;
+}
+
+/**
+ * Must run on a fresh page before navigation. `cdp` should be a session of its own (its Runtime domain is
+ * enabled here). The script runs in the main world (`isMainWorld`: rule snippets run inline, no eval round
+ * trip); cross-origin iframes in other processes (out-of-process frames) are not covered.
+ */
+export async function installConsent(cdp: CDPSession, mode: Exclude<ConsentMode, 'off'>, log: Logger): Promise<ConsentHandle> {
+  const { script, optOutRules, fullRules } = loadAssets();
+  const config = {
+    enabled: true,
+    autoAction: mode === 'optin' ? 'optIn' : 'optOut',
+    disabledCmps: [],
+    enablePrehide: true, // banners are hidden by CSS from the first paint while the click runs
+    enableCosmeticRules: true,
+    enableGeneratedRules: true,
+    enableHeuristicDetection: false,
+    detectRetries: 6, // about 3 s of re-detection after DOMContentLoaded for late banners
+    isMainWorld: true,
+    prehideTimeout: 4_000,
+    logs: { lifecycle: false, rulesteps: false, detectionsteps: false, evals: false, errors: false, messages: false, waits: false },
+  };
+  const rules = mode === 'optin' ? fullRules : optOutRules;
+  const frames = new Map<number, FrameState>();
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of waiters) w();
+  };
+  const reply = (contextId: number, message: unknown) =>
+    cdp
+      .send('Runtime.evaluate', { expression: `window.autoconsentReceiveMessage && window.autoconsentReceiveMessage(${JSON.stringify(message)})`, contextId })
+      .catch((err: unknown) => log.debug({ err }, 'autoconsent reply not delivered (frame gone)'));
+
+  const onBinding = (event: Protocol.Runtime.BindingCalledEvent) => {
+    if (event.name !== BINDING) return;
+    let msg: { type?: string; cmp?: string; result?: boolean; state?: { lifecycle?: string }; details?: unknown };
+    try {
+      msg = JSON.parse(event.payload) as typeof msg;
+    } catch {
+      return;
+    }
+    const id = event.executionContextId;
+    const frame = frames.get(id) ?? { lifecycle: 'loading', popup: null, result: null };
+    frames.set(id, frame);
+    switch (msg.type) {
+      case 'init':
+        void reply(id, { type: 'initResp', config, rules });
+        break;
+      case 'popupFound':
+        frame.popup = msg.cmp ?? 'unknown';
+        log.info({ cmp: frame.popup }, 'consent popup found');
+        break;
+      case 'optOutResult':
+      case 'optInResult':
+        frame.result = !!msg.result;
+        break;
+      case 'autoconsentDone':
+        frame.lifecycle = 'done';
+        log.info({ cmp: msg.cmp }, 'consent popup dismissed');
+        break;
+      case 'autoconsentError':
+        log.debug({ details: msg.details }, 'autoconsent error');
+        break;
+      case 'report':
+        if (msg.state?.lifecycle) frame.lifecycle = msg.state.lifecycle;
+        break;
+    }
+    wake();
+  };
+  cdp.on('Runtime.bindingCalled', onBinding);
+  // The binding arrives as a function that serializes its argument: the content script passes objects.
+  await cdp.send('Runtime.enable');
+  await cdp.send('Runtime.addBinding', { name: BINDING });
+  const wrapper = `(() => { const send = globalThis.${BINDING}; if (typeof send !== 'function' || send.__htbase) return;
+    const wrapped = (m) => send(JSON.stringify(m)); wrapped.__htbase = true; globalThis.${BINDING} = wrapped; })();`;
+  await cdp.send('Page.enable');
+  await cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: `${wrapper}\n${script}`, runImmediately: true });
+
+  const pending = () => [...frames.values()].filter((f) => f.popup && !FINISHED.has(f.lifecycle) && f.result === null);
+  return {
+    async settle(ms) {
+      const deadline = Date.now() + ms;
+      while (pending().length && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            waiters.delete(done);
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
+          waiters.add(done);
+        });
+      }
+      const found = [...frames.values()].filter((f) => f.popup);
+      // The click may start a fade-out or a reload of the banner's frame: give it a moment to go (once).
+      if (found.some((f) => !f.waited)) {
+        for (const f of found) f.waited = true;
+        await new Promise((r) => setTimeout(r, Math.min(300, Math.max(0, deadline - Date.now()))));
+      }
+      return {
+        cmps: [...new Set(found.map((f) => f.popup!))],
+        handled: found.every((f) => f.lifecycle === 'done' || f.result === true),
+      };
+    },
+    dispose() {
+      cdp.off('Runtime.bindingCalled', onBinding);
+      wake();
+    },
+  };
+}
