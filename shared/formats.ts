@@ -63,3 +63,6 @@ export function extensionFor(contentType: string | null): string {
   };
   return known[t] ?? '';
 }
+
+/** Where the browser worker leaves the rendered DOM for monolith's rendered-DOM mode (not a user-facing artifact). */
+export const renderedDomKey = (articleId: string) => `articles/${articleId}/rendered-dom.html`;

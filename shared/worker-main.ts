@@ -8,6 +8,8 @@ import { createCaptureWorker, type CaptureEngine } from './capture-worker.ts';
 import { createPushServer, trapShutdown } from './push-server.ts';
 import { createPushVerifier } from './auth/oidc.ts';
 import type { BlobStore } from './ports.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from './db/types.ts';
 import type { Logger } from './logger.ts';
 
 export interface EngineSetup {
@@ -19,7 +21,7 @@ export interface EngineSetup {
 export async function runWorker(
   name: 'browser' | 'monolith',
   env: Record<string, string | undefined>,
-  makeEngine: (ctx: { config: WorkerConfig; logger: Logger; proxyUrl: string; blobs: BlobStore; searchPath: string }) => Promise<EngineSetup>,
+  makeEngine: (ctx: { config: WorkerConfig; logger: Logger; proxyUrl: string; blobs: BlobStore; db: Kysely<Database>; searchPath: string }) => Promise<EngineSetup>,
 ): Promise<void> {
   const config = loadConfig(WorkerConfig, env);
   const logger = createLogger({ component: `worker-${name}`, level: config.LOG_LEVEL });
@@ -34,7 +36,7 @@ export async function runWorker(
   }
   const deps = await buildCloudDeps(config, logger, { dbPoolSize: 4 });
   const proxy = await startEgressProxy({ allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, logger });
-  const setup = await makeEngine({ config, logger, proxyUrl: proxy.url, blobs: deps.blobs, searchPath: env.PATH ?? '' });
+  const setup = await makeEngine({ config, logger, proxyUrl: proxy.url, blobs: deps.blobs, db: deps.db.db, searchPath: env.PATH ?? '' });
   const worker = createCaptureWorker({
     db: deps.db.db,
     blobs: deps.blobs,

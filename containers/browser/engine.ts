@@ -1,7 +1,8 @@
 // The browser worker's CaptureEngine: one capturePage call (one navigation) for every claimed browser
 // format, each result streamed to storage; readable text and page metadata go onto the article.
 import type { CaptureEngine, CaptureRequest, EngineOutcome, EngineResult } from '../../shared/capture-worker.ts';
-import { BROWSER_FORMATS, isBrowserFormat, type Format } from '../../shared/formats.ts';
+import { BROWSER_FORMATS, isBrowserFormat, renderedDomKey, type Format } from '../../shared/formats.ts';
+import type { BlobStore } from '../../shared/ports.ts';
 import type { ArticleMeta } from '../../shared/db/repo.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { capturePage, type CaptureLimits, type CaptureTimeouts } from './capture.ts';
@@ -21,6 +22,8 @@ export interface BrowserEngineOptions {
   limits?: Partial<CaptureLimits>;
   /** CONSENT_MODE: cookie banners rejected (optout, the default), accepted (optin) or left alone (off). */
   consent?: ConsentMode;
+  /** Store the rendered DOM for monolith's rendered-DOM mode (MONOLITH_MODE=rendered). */
+  renderedDom?: { blobs: BlobStore };
   /** BLOCK_TRACKERS: block advertising and analytics requests. */
   blockTrackers?: boolean;
 }
@@ -55,6 +58,7 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         limits: opts.limits,
         consent: opts.consent,
         blockTrackers: opts.blockTrackers,
+        dom: !!opts.renderedDom,
         signal: req.signal,
         logger: req.logger,
       });
@@ -66,6 +70,18 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         title: res.meta.title,
         lang: res.meta.lang,
       };
+      if (opts.renderedDom && res.dom !== undefined) {
+        try {
+          await opts.renderedDom.blobs.put(renderedDomKey(req.articleId), res.dom, {
+            contentType: 'text/html; charset=utf-8',
+            metadata: { articleId: req.articleId, format: 'rendered-dom' },
+            signal: req.signal,
+          });
+        } catch (err) {
+          // Monolith then fetches the URL itself: a missing DOM degrades, it does not fail the capture.
+          req.logger.warn({ err }, 'rendered DOM not stored');
+        }
+      }
       const outcomes: EngineResult['outcomes'] = {};
       for (const f of formats) {
         const r = res.results[f];

@@ -3,10 +3,9 @@
 import type { CaptureEngine, CaptureRequest, EngineResult } from '../../shared/capture-worker.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import type { BlobStore } from '../../shared/ports.ts';
+import { renderedDomKey } from '../../shared/formats.ts';
 import { runMonolith } from './monolith.ts';
 
-/** Where the browser worker leaves the rendered DOM for rendered-DOM mode (not a user-facing artifact). */
-export const renderedDomKey = (articleId: string) => `articles/${articleId}/rendered-dom.html`;
 
 export interface MonolithEngineOptions {
   /** Absolute path of the binary, or null when none is installed. */
@@ -18,6 +17,10 @@ export interface MonolithEngineOptions {
   /** `rendered`: feed the DOM the browser stored (JS-built pages survive); `url`: monolith fetches itself. */
   mode: 'url' | 'rendered';
   blobs: BlobStore;
+  /** Rendered mode: whether the article's browser capture is still under way (then the DOM is worth waiting for). */
+  browserPending?: (articleId: string) => Promise<boolean>;
+  /** Longest wait for the browser's DOM before monolith fetches the URL itself. */
+  domWaitMs?: number;
   userAgent?: string;
 }
 
@@ -48,6 +51,11 @@ export function createMonolithEngine(opts: MonolithEngineOptions): CaptureEngine
       let stdinHtml: Buffer | undefined;
       if (opts.mode === 'rendered') {
         const key = renderedDomKey(req.articleId);
+        // The browser and monolith jobs run concurrently: wait (bounded) while the browser is still at it.
+        const deadline = Date.now() + (opts.domWaitMs ?? 30_000);
+        while (!(await opts.blobs.stat(key)) && Date.now() < deadline && !req.signal.aborted && (await opts.browserPending?.(req.articleId))) {
+          await new Promise((r) => setTimeout(r, 500));
+        }
         if (await opts.blobs.stat(key)) stdinHtml = (await readAll(await opts.blobs.get(key), opts.maxBytes)) ?? undefined;
         req.logger.info({ rendered: !!stdinHtml }, 'monolith input');
       }

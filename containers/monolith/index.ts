@@ -3,8 +3,9 @@
 import { runWorker } from '../../shared/worker-main.ts';
 import { createMonolithEngine } from './engine.ts';
 import { findMonolith, monolithVersion } from './monolith.ts';
+import { browserCaptureInProgress } from '../../shared/db/repo.ts';
 
-await runWorker('monolith', process.env, async ({ config, logger, proxyUrl, blobs, searchPath }) => {
+await runWorker('monolith', process.env, async ({ config, logger, proxyUrl, blobs, db, searchPath }) => {
   const binary = await findMonolith(config.MONOLITH_PATH, searchPath);
   let version: string | null = null;
   let reason: string | null = binary ? null : 'no monolith binary (set MONOLITH_PATH)';
@@ -28,6 +29,7 @@ await runWorker('monolith', process.env, async ({ config, logger, proxyUrl, blob
       maxBytes: config.MAX_ARTIFACT_BYTES,
       mode: config.MONOLITH_MODE,
       blobs,
+      browserPending: (id) => browserCaptureInProgress(db, id),
     }),
     health: async () => ({ monolith: version ?? 'unavailable' }),
     close: async () => undefined,

@@ -398,3 +398,15 @@ export async function addSucceededArtifact(db: Kysely<Database>, articleId: stri
     return bump(trx, articleId);
   });
 }
+
+/** Whether any of the article's browser artifacts is still pending or running (monolith's rendered-DOM wait). */
+export async function browserCaptureInProgress(db: Db, articleId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('artifacts')
+    .select('id')
+    .where('article_id', '=', articleId)
+    .where('format', 'in', ['singlefile', 'pdf', 'screenshot', 'readable'])
+    .where('status', 'in', ['pending', 'running'])
+    .executeTakeFirst();
+  return !!row;
+}

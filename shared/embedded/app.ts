@@ -12,6 +12,7 @@ import { createCaptureWorker, type CaptureWorker } from '../capture-worker.ts';
 import { startEgressProxy, type EgressProxy } from '../egress-proxy.ts';
 import { TOPICS, ArticleChangedV1, decodePush } from '../messages.ts';
 import { startSweeper } from '../sweeper.ts';
+import { browserCaptureInProgress } from '../db/repo.ts';
 import type { GuardOptions } from '../ssrf.ts';
 import type { HostLimiter, RateLimiter, Summarizer } from '../ports.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from '../adapters/memory-coordination.ts';
@@ -94,7 +95,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     };
     const browserWorker = createCaptureWorker({
       ...common,
-      engine: createBrowserEngine({ pool, guard, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES, maxResourceBytes: config.MAX_RESOURCE_BYTES }, consent: config.CONSENT_MODE, blockTrackers: config.BLOCK_TRACKERS }),
+      engine: createBrowserEngine({ pool, guard, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES, maxResourceBytes: config.MAX_RESOURCE_BYTES }, consent: config.CONSENT_MODE, blockTrackers: config.BLOCK_TRACKERS, renderedDom: config.MONOLITH_MODE === 'rendered' ? { blobs } : undefined }),
     });
 
     const monolithBinary = await findMonolith(config.MONOLITH_PATH, opts.searchPath ?? '');
@@ -116,6 +117,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
         maxBytes: config.MAX_ARTIFACT_BYTES,
         mode: config.MONOLITH_MODE,
         blobs,
+        browserPending: (id) => browserCaptureInProgress(db.db, id),
       }),
     });
 
