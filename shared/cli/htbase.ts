@@ -56,7 +56,15 @@ async function connect(server: string | undefined): Promise<Client> {
 async function api<T>(c: Client, path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (process.env.HTBASE_API_KEY) headers.authorization = `Bearer ${process.env.HTBASE_API_KEY}`;
-  const r = await fetch(`${c.base}${path}`, { ...init, headers: { ...headers, ...(init?.headers as Record<string, string>) }, signal: AbortSignal.timeout(30_000) });
+  const send = () => fetch(`${c.base}${path}`, { ...init, headers: { ...headers, ...(init?.headers as Record<string, string>) }, signal: AbortSignal.timeout(30_000) });
+  let r: Response;
+  try {
+    r = await send();
+  } catch (err) {
+    // Status polls are GETs and safe to repeat once after a dropped connection; anything else surfaces.
+    if (init?.method && init.method !== 'GET') throw err;
+    r = await send();
+  }
   const text = await r.text();
   const body = text ? (JSON.parse(text) as T) : (undefined as T);
   if (r.status >= 400) {

@@ -178,6 +178,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     });
     const server = createServer(app);
     server.requestTimeout = 60_000;
+    // Longer than clients' idle keep-alive (undici: 4 s), so the server never closes a socket a client is reusing.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     if (opts.listen !== false) {
       await new Promise<void>((res, rej) => {
         server.once('error', rej);

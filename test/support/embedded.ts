@@ -44,8 +44,14 @@ export async function http<T = any>(base: string, path: string, init: RequestIni
 export async function waitFor<T = any>(base: string, id: string, done: (a: T) => boolean, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { body } = await http<T>(base, `/archives/${id}`);
-    if (done(body) || Date.now() > deadline) return body;
+    let body: T | undefined;
+    try {
+      body = (await http<T>(base, `/archives/${id}`)).body;
+    } catch (err) {
+      // A GET is safe to repeat: a connection reset under load is retried, anything persistent times out.
+      if (Date.now() > deadline) throw err;
+    }
+    if (body !== undefined && (done(body) || Date.now() > deadline)) return body;
     await sleep(250);
   }
 }
