@@ -99,6 +99,25 @@ async function defaultResolve(host: string): Promise<string[]> {
   return res.map((r) => r.address);
 }
 
+/**
+ * A resolver that shares one lookup among concurrent callers for the same name and remembers answers
+ * (failures included) for `ttlMs`. A page asks for the same few hosts hundreds of times at once; without
+ * this each request waits on its own lookup, and a slow resolver stalls the whole capture.
+ */
+export function cachingResolver(ttlMs = 30_000, resolve: (host: string) => Promise<string[]> = defaultResolve): (host: string) => Promise<string[]> {
+  const cache = new Map<string, { at: number; result: Promise<string[]> }>();
+  return (host) => {
+    const key = host.toLowerCase();
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < ttlMs) return hit.result;
+    const result = resolve(key);
+    cache.set(key, { at: now, result });
+    if (cache.size > 5000) cache.delete(cache.keys().next().value!);
+    return result;
+  };
+}
+
 /** Parses a user-supplied URL without resolving it; throws PermanentError('invalid_url'|'blocked_url'). */
 export function parseTargetUrl(raw: string): URL {
   let url: URL;

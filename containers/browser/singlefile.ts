@@ -184,6 +184,14 @@ async function topFrameWorld(cdp: CDPSession): Promise<number> {
 const CHUNK = 4 * 1024 * 1024; // characters per CDP message: far below the protocol's message cap
 
 /**
+ * SingleFile gives every image it could not fetch `src="data:,"` and adds this rule, which collapses them.
+ * The page as served kept those boxes (a broken image keeps its size and alt text), and so should its
+ * archive: everything below would otherwise move up. Removing the rule lets the browser draw the broken
+ * image exactly as it did on the live page. (The one deliberate difference from upstream's output.)
+ */
+export const COLLAPSE_BROKEN_IMAGES = '<style>img[src="data:,"],source[src="data:,"]{display:none!important}</style>';
+
+/**
  * Runs SingleFile in the loaded page and returns the HTML. The result stays in the isolated world and is
  * pulled in chunks, after its size is checked against `maxBytes` (too_large before any big transfer).
  */
@@ -198,8 +206,8 @@ export async function runSingleFile(cdp: CDPSession, opts: { timeoutMs: number; 
   const started = cdp.send('Runtime.evaluate', {
     expression: `(async () => {
       const data = await singlefile.getPageData(${JSON.stringify(options)});
-      globalThis.__htbasePageData = data.content;
-      return data.content.length;
+      globalThis.__htbasePageData = data.content.replace(${JSON.stringify(COLLAPSE_BROKEN_IMAGES)}, '');
+      return globalThis.__htbasePageData.length;
     })()`,
     contextId,
     awaitPromise: true,
@@ -234,6 +242,7 @@ export async function runSingleFile(cdp: CDPSession, opts: { timeoutMs: number; 
         'singlefile: reading the result timed out',
       );
       const [end, text] = result.value as [number, string];
+      if (end <= i) throw new Error('singlefile: the result changed while it was being read');
       i = end;
       const part = Buffer.from(text, 'utf8');
       bytes += part.length;

@@ -280,7 +280,8 @@ async function main(): Promise<void> {
     for (const t of summary.targets) out(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.detail}`);
     for (const n of notes) out(`note: ${n}`);
 
-    // The worst pages for HT Base, plus every page where it is worse than the baseline, keep their images.
+    // Every page not good for HT Base (the worst N first) and every page where it is worse than the baseline
+    // keeps its images and archives.
     const worstIds = new Set([
       ...results
         .filter((r) => r.original.ok && r.tools[HTBASE].fullDiff > 0)
@@ -288,6 +289,7 @@ async function main(): Promise<void> {
         .slice(0, Number(args.worst))
         .map((r) => r.id),
       ...summary.worse.map((w) => w.id),
+      ...results.filter((r) => r.original.ok && !r.tools[HTBASE].good).map((r) => r.id),
     ]);
     for (const [id, imgs] of images) {
       if (worstIds.has(id)) {
