@@ -6,7 +6,7 @@ import { buildCloudDeps } from './cloud/deps.ts';
 import { startEgressProxy } from './egress-proxy.ts';
 import { createCaptureWorker, type CaptureEngine } from './capture-worker.ts';
 import { createPushServer, trapShutdown } from './push-server.ts';
-import { createPushVerifier } from './auth/oidc.ts';
+import { pushVerifierFromConfig } from './auth/oidc.ts';
 import type { BlobStore } from './ports.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from './db/types.ts';
@@ -25,15 +25,17 @@ export async function runWorker(
 ): Promise<void> {
   const config = loadConfig(WorkerConfig, env);
   const logger = createLogger({ component: `worker-${name}`, level: config.LOG_LEVEL });
-  let verifier = null;
-  if (config.PUBSUB_VERIFY_OIDC) {
-    if (!config.PUBSUB_AUDIENCE || !config.PUBSUB_INVOKER_SA) {
-      throw new Error('PUBSUB_VERIFY_OIDC is on: PUBSUB_AUDIENCE and PUBSUB_INVOKER_SA are required (set PUBSUB_VERIFY_OIDC=false only for the emulator)');
-    }
-    verifier = createPushVerifier({ audience: config.PUBSUB_AUDIENCE, serviceAccountEmail: config.PUBSUB_INVOKER_SA, jwksUrl: config.OIDC_JWKS_URL });
-  } else {
-    logger.warn({}, 'Pub/Sub push token verification is OFF (PUBSUB_VERIFY_OIDC=false): only for the emulator');
-  }
+  const verifier = pushVerifierFromConfig(
+    {
+      verify: config.PUBSUB_VERIFY_OIDC,
+      audience: config.PUBSUB_AUDIENCE,
+      serviceAccount: config.PUBSUB_INVOKER_SA,
+      jwksUrl: config.OIDC_JWKS_URL,
+      names: { verify: 'PUBSUB_VERIFY_OIDC', audience: 'PUBSUB_AUDIENCE', serviceAccount: 'PUBSUB_INVOKER_SA' },
+      offReason: 'only for the emulator',
+    },
+    logger,
+  );
   const deps = await buildCloudDeps(config, logger, { dbPoolSize: 4 });
   const proxy = await startEgressProxy({ allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, logger });
   const setup = await makeEngine({ config, logger, proxyUrl: proxy.url, blobs: deps.blobs, db: deps.db.db, searchPath: env.PATH ?? '' });

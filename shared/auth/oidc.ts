@@ -44,3 +44,21 @@ export function createPushVerifier(opts: PushVerifierOptions): PushVerifier {
     },
   };
 }
+
+/**
+ * The verifier a push endpoint (worker, sweep) builds from its configuration: verification on needs both the
+ * audience and the service account, and switching it off is explicit and logged.
+ */
+export function pushVerifierFromConfig(
+  c: { verify: boolean; audience?: string; serviceAccount?: string; jwksUrl?: string; names: { verify: string; audience: string; serviceAccount: string }; offReason: string },
+  logger: { warn(obj: object, msg: string): void },
+): PushVerifier | null {
+  if (!c.verify) {
+    logger.warn({}, `push token verification is OFF (${c.names.verify}=false): ${c.offReason}`);
+    return null;
+  }
+  if (!c.audience || !c.serviceAccount) {
+    throw new Error(`${c.names.verify} is on: ${c.names.audience} and ${c.names.serviceAccount} are required (set ${c.names.verify}=false ${c.offReason})`);
+  }
+  return createPushVerifier({ audience: c.audience, serviceAccountEmail: c.serviceAccount, jwksUrl: c.jwksUrl });
+}
