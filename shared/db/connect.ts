@@ -20,6 +20,8 @@ export interface OpenDatabaseOptions {
   /** Pool size for a server connection. */
   maxConnections?: number;
   migrate?: boolean;
+  /** Told about idle connections the server dropped (they are replaced on the next query). */
+  onIdleError?: (err: Error) => void;
 }
 
 export interface DatabaseHandle {
@@ -49,6 +51,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       idleTimeoutMillis: 30_000,
       statement_timeout: 30_000,
     });
+    // An idle client whose server connection drops (failover, restart, shutdown) emits 'error' on the pool;
+    // unhandled, it would crash the process. The pool discards that client and the next query reconnects.
+    pool.on('error', (err) => opts.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = { db, kind: 'postgres', close: () => db.destroy() };
   } else {

@@ -194,10 +194,11 @@ test(`${ARTICLES} articles finalized at once never exceed the queue's dispatch r
   for (let i = 0; i + RATE < at.length; i++) assert.ok(at[i + RATE]! - at[i]! >= 1000 - 2, `more than ${RATE} dispatches within 1 s at index ${i}`);
   const maxInWindow = Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 1000).length));
   assert.ok(maxInWindow <= RATE, `peak ${maxInWindow} dispatches per second`);
-  // Model calls are made by the handler, so they follow the same pace.
+  // Model calls are made by the handler, so they follow the same pace, give or take the handler's own
+  // latency between dispatch and model call (a loaded 2-core CI machine showed up to ~100 ms of jitter).
   assert.equal(slow.length, ARTICLES);
   const g = slow.map((r) => r.receivedAt).sort((a, b) => a - b);
-  for (let i = 0; i + RATE < g.length; i++) assert.ok(g[i + RATE]! - g[i]! >= 1000 - 20, `more than ${RATE} model calls within 1 s`);
+  for (let i = 0; i + RATE < g.length; i++) assert.ok(g[i + RATE]! - g[i]! >= 1000 - 250, `more than ${RATE} model calls within 1 s`);
   assert.ok(elapsed >= ((ARTICLES - RATE) / RATE) * 1000, `50 tasks at ${RATE}/s finished in ${elapsed} ms`);
   // Concurrency: dispatches in flight at once never exceed the queue's maxConcurrentDispatches.
   const peak = Math.max(...d.map((x) => d.filter((y) => y.at <= x.at && y.at + y.ms > x.at).length));
