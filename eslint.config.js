@@ -4,7 +4,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**', '.run/**', 'bench-reports/**', '**/*.d.ts', 'test/fixtures/**'] }, // fixtures are web pages served to the browser
+  {
+    ignores: ['node_modules/**', 'dist/**', 'data/**', '.run/**', 'bench-reports/**', '**/*.d.ts', 'test/fixtures/**'],
+  }, // fixtures are web pages served to the browser
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,7 +17,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-expressions': ['error', { allowTernary: true, allowShortCircuit: true }],
       // A `let x!: T` assigned once later, after a closure that reads it was created, cannot be const.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -37,11 +37,16 @@ export function packageName(specifier: string): string {
 }
 
 function installedVersion(root: string, pkg: string): string {
-  const declared = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const declared = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   if (!declared.dependencies?.[pkg]) {
-    throw new Error(`a function imports "${pkg}", which is not in package.json "dependencies" (a devDependency is not deployed)`);
+    throw new Error(
+      `a function imports "${pkg}", which is not in package.json "dependencies" (a devDependency is not deployed)`,
+    );
   }
-  return (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
+    .version;
 }
 
 export async function bundleFunction(spec: BundleSpec, opts: { root: string; outRoot: string }): Promise<BundleResult> {
@@ -88,11 +93,14 @@ async function main(): Promise<void> {
   const root = resolve(new URL('..', import.meta.url).pathname);
   const wanted = process.argv.slice(2);
   const specs = wanted.length ? BUNDLES.filter((b) => wanted.includes(b.name)) : BUNDLES;
-  if (wanted.length && specs.length !== wanted.length) throw new Error(`unknown bundle; known: ${BUNDLES.map((b) => b.name).join(', ')}`);
+  if (wanted.length && specs.length !== wanted.length)
+    throw new Error(`unknown bundle; known: ${BUNDLES.map((b) => b.name).join(', ')}`);
   for (const spec of specs) {
     const r = await bundleFunction(spec, { root, outRoot: join(root, 'dist', 'functions') });
     // A build script's report goes to the terminal, not to the JSON logs of the deployables.
-    process.stdout.write(`${spec.name}: ${r.outDir} (${Math.round(r.bytes / 1024)} KiB, ${Object.keys(r.dependencies).length} packages)\n`);
+    process.stdout.write(
+      `${spec.name}: ${r.outDir} (${Math.round(r.bytes / 1024)} KiB, ${Object.keys(r.dependencies).length} packages)\n`,
+    );
   }
 }
 

@@ -88,7 +88,10 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
 }
 
 /** Derived timings: Run request timeout above the capture limit, ack deadline above the Run timeout. */
-export function timings(cfg: Pick<StackConfig, 'captureTimeoutSeconds'>): { runTimeoutSeconds: number; ackDeadlineSeconds: number } {
+export function timings(cfg: Pick<StackConfig, 'captureTimeoutSeconds'>): {
+  runTimeoutSeconds: number;
+  ackDeadlineSeconds: number;
+} {
   const runTimeoutSeconds = cfg.captureTimeoutSeconds + 60; // browser start-up + upload after the capture
   // Pub/Sub caps push ack deadlines at 600 s; a longer capture limit cannot be honoured.
   const ackDeadlineSeconds = runTimeoutSeconds + 30;
@@ -100,15 +103,21 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(cfg.project)) errs.push(`project: "${cfg.project}" is not a project id`);
   if (!/^[a-z]+-[a-z]+\d$/.test(cfg.region)) errs.push(`region: "${cfg.region}" is not a region`);
   if (!/^[a-z][a-z0-9-]{1,14}$/.test(cfg.prefix)) errs.push('prefix: lowercase, 2-15 characters');
-  if (!cfg.browserImage) errs.push('browserImage: required (set by Cloud Build: pulumi config set browserImage ...@sha256:...)');
+  if (!cfg.browserImage)
+    errs.push('browserImage: required (set by Cloud Build: pulumi config set browserImage ...@sha256:...)');
   if (!cfg.monolithImage) errs.push('monolithImage: required');
-  if (cfg.maxDeliveryAttempts < 5 || cfg.maxDeliveryAttempts > 100) errs.push('maxDeliveryAttempts: Pub/Sub allows 5-100');
-  if (timings(cfg).ackDeadlineSeconds > 600) errs.push('captureTimeoutSeconds: at most 510 (push ack deadline is capped at 600 s)');
+  if (cfg.maxDeliveryAttempts < 5 || cfg.maxDeliveryAttempts > 100)
+    errs.push('maxDeliveryAttempts: Pub/Sub allows 5-100');
+  if (timings(cfg).ackDeadlineSeconds > 600)
+    errs.push('captureTimeoutSeconds: at most 510 (push ack deadline is capped at 600 s)');
   if (cfg.database.pitrDays < 1 || cfg.database.pitrDays > 7) errs.push('database.pitrDays: 1-7');
-  if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4) errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
+  if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4)
+    errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
   if (cfg.summaries.ratePerSecond <= 0) errs.push('summaries.ratePerSecond: > 0');
-  if (cfg.sweep.schedule.trim().split(/\s+/).length !== 5) errs.push(`sweep.schedule: "${cfg.sweep.schedule}" is not a 5-field unix-cron schedule`);
-  if (cfg.sweep.maxAttempts <= cfg.maxDeliveryAttempts) errs.push('sweep.maxAttempts: above maxDeliveryAttempts (dead letters settle those first)');
+  if (cfg.sweep.schedule.trim().split(/\s+/).length !== 5)
+    errs.push(`sweep.schedule: "${cfg.sweep.schedule}" is not a 5-field unix-cron schedule`);
+  if (cfg.sweep.maxAttempts <= cfg.maxDeliveryAttempts)
+    errs.push('sweep.maxAttempts: above maxDeliveryAttempts (dead letters settle those first)');
   if (errs.length) throw new StackConfigError(`invalid stack configuration:\n  ${errs.join('\n  ')}`);
   return Object.freeze(cfg);
 }
@@ -116,7 +125,10 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
 const fromRoot = (p: string) => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
 
 /** Reads the `htbase:*` keys (and `gcp:project` / `gcp:region`) of the current stack. */
-export function loadStackConfig(c = new pulumi.Config('htbase'), gcpCfg = new pulumi.Config('gcp')): Readonly<StackConfig> {
+export function loadStackConfig(
+  c = new pulumi.Config('htbase'),
+  gcpCfg = new pulumi.Config('gcp'),
+): Readonly<StackConfig> {
   const project = c.get('project') ?? gcpCfg.get('project') ?? '';
   const base = defaults(project, c.get('region') ?? gcpCfg.get('region') ?? 'us-central1');
   const obj = <T extends object>(key: string, d: T): T => ({ ...d, ...(c.getObject<Partial<T>>(key) ?? {}) });

@@ -33,9 +33,17 @@ export interface Grant {
   why: string;
 }
 
-const dbSecret = (why = 'DATABASE_URL'): Grant => ({ role: 'roles/secretmanager.secretAccessor', on: 'secret:database-url', why });
+const dbSecret = (why = 'DATABASE_URL'): Grant => ({
+  role: 'roles/secretmanager.secretAccessor',
+  on: 'secret:database-url',
+  why,
+});
 const redisSecret: Grant = { role: 'roles/secretmanager.secretAccessor', on: 'secret:redis-url', why: 'REDIS_URL' };
-const publishChanged: Grant = { role: 'roles/pubsub.publisher', on: 'topic:article-changed', why: 'publish article-changed on every state change' };
+const publishChanged: Grant = {
+  role: 'roles/pubsub.publisher',
+  on: 'topic:article-changed',
+  why: 'publish article-changed on every state change',
+};
 
 /** Minimal roles per account; `vertex` adds the one role Gemini-through-Vertex needs. */
 export function minimalRoles(opts: { vertex: boolean }): Record<AccountKey, Grant[]> {
@@ -53,10 +61,18 @@ export function minimalRoles(opts: { vertex: boolean }): Record<AccountKey, Gran
       { role: 'roles/pubsub.publisher', on: 'topic:capture-browser', why: 'publish capture jobs' },
       { role: 'roles/pubsub.publisher', on: 'topic:capture-monolith', why: 'publish capture jobs' },
       publishChanged,
-      { role: 'roles/storage.objectUser', on: 'bucket:artifacts', why: 'read metadata, delete an archive\'s objects' },
-      { role: 'roles/iam.serviceAccountTokenCreator', on: 'sa:api', why: 'signBlob as itself for V4 signed URLs (no key file)' },
+      { role: 'roles/storage.objectUser', on: 'bucket:artifacts', why: "read metadata, delete an archive's objects" },
+      {
+        role: 'roles/iam.serviceAccountTokenCreator',
+        on: 'sa:api',
+        why: 'signBlob as itself for V4 signed URLs (no key file)',
+      },
       { role: 'roles/cloudtasks.enqueuer', on: 'queue:summaries', why: 'POST /archives/{id}/summary' },
-      { role: 'roles/iam.serviceAccountUser', on: 'sa:tasks-invoker', why: 'attach the OIDC identity to tasks it creates' },
+      {
+        role: 'roles/iam.serviceAccountUser',
+        on: 'sa:tasks-invoker',
+        why: 'attach the OIDC identity to tasks it creates',
+      },
     ],
     browser: worker,
     monolith: worker,
@@ -64,14 +80,22 @@ export function minimalRoles(opts: { vertex: boolean }): Record<AccountKey, Gran
       dbSecret('idempotency on the event id, current summary'),
       { role: 'roles/storage.objectViewer', on: 'bucket:artifacts', why: 'read readable.json to hash the text' },
       { role: 'roles/cloudtasks.enqueuer', on: 'queue:summaries', why: 'create the dedup-named summary task' },
-      { role: 'roles/iam.serviceAccountUser', on: 'sa:tasks-invoker', why: 'attach the OIDC identity to tasks it creates' },
+      {
+        role: 'roles/iam.serviceAccountUser',
+        on: 'sa:tasks-invoker',
+        why: 'attach the OIDC identity to tasks it creates',
+      },
     ],
     'summary-task': [
       dbSecret(),
-      ...(opts.vertex ? [] : [{ role: 'roles/secretmanager.secretAccessor', on: 'secret:gemini-api-key', why: 'GEMINI_API_KEY' }]),
+      ...(opts.vertex
+        ? []
+        : [{ role: 'roles/secretmanager.secretAccessor', on: 'secret:gemini-api-key', why: 'GEMINI_API_KEY' }]),
       { role: 'roles/storage.objectViewer', on: 'bucket:artifacts', why: 'read the readable text' },
       publishChanged,
-      ...(opts.vertex ? [{ role: 'roles/aiplatform.user', on: 'project', why: 'Gemini through Vertex AI (no narrower scope exists)' }] : []),
+      ...(opts.vertex
+        ? [{ role: 'roles/aiplatform.user', on: 'project', why: 'Gemini through Vertex AI (no narrower scope exists)' }]
+        : []),
     ],
     sync: [
       dbSecret('read the current row'),
@@ -111,9 +135,19 @@ export const SERVICE_AGENT_ROLES = {
     { role: 'roles/pubsub.subscriber', on: 'subscription:capture-browser-push', why: 'ack what it dead-letters' },
     { role: 'roles/pubsub.subscriber', on: 'subscription:capture-monolith-push', why: 'ack what it dead-letters' },
     { role: 'roles/pubsub.subscriber', on: 'subscription:article-changed-sync', why: 'ack what it dead-letters' },
-    { role: 'roles/iam.serviceAccountTokenCreator', on: 'sa:pubsub-invoker', why: 'mint push OIDC tokens (needed in projects older than April 2021)' },
+    {
+      role: 'roles/iam.serviceAccountTokenCreator',
+      on: 'sa:pubsub-invoker',
+      why: 'mint push OIDC tokens (needed in projects older than April 2021)',
+    },
   ],
-  storage: [{ role: 'roles/pubsub.publisher', on: 'project', why: 'Cloud Storage events for Eventarc (Google requires project scope)' }],
+  storage: [
+    {
+      role: 'roles/pubsub.publisher',
+      on: 'project',
+      why: 'Cloud Storage events for Eventarc (Google requires project scope)',
+    },
+  ],
 } satisfies Record<string, Grant[]>;
 
 export const FORBIDDEN_ROLES = ['roles/owner', 'roles/editor', 'roles/viewer'];

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { TOPICS } from '../shared/messages.ts';
+import { TOPICS } from '../shared/core/messages.ts';
 import { timings, type StackConfig } from './config.ts';
 import { Apis } from './components/apis.ts';
 import { ArtifactStore } from './components/artifact-store.ts';
@@ -55,7 +55,9 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const { runTimeoutSeconds, ackDeadlineSeconds } = timings(cfg);
   // Checked before any resource is declared, so a missing key never leaves a half-planned deployment.
   if (cfg.gemini.mode === 'api-key' && secrets.geminiApiKey === undefined) {
-    throw new Error('gemini.mode is api-key: set the key with `pulumi config set --secret htbase:geminiApiKey ...` (or use vertex / off)');
+    throw new Error(
+      'gemini.mode is api-key: set the key with `pulumi config set --secret htbase:geminiApiKey ...` (or use vertex / off)',
+    );
   }
 
   const apis = new Apis('apis', { project, vertex });
@@ -65,23 +67,52 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const ids = new Identities('ids', { prefix, project }, after);
   const net = new Network(
     'net',
-    { prefix, region, subnetCidr: cfg.network.subnetCidr, psaPrefixLength: cfg.network.psaPrefixLength, captureTag: CAPTURE_TAG },
+    {
+      prefix,
+      region,
+      subnetCidr: cfg.network.subnetCidr,
+      psaPrefixLength: cfg.network.psaPrefixLength,
+      captureTag: CAPTURE_TAG,
+    },
     after,
   );
   const db = new Database(
     'db',
-    { prefix, region, networkId: net.network.id, psaConnection: net.psaConnection, ...cfg.database, protect: cfg.protectData },
+    {
+      prefix,
+      region,
+      networkId: net.network.id,
+      psaConnection: net.psaConnection,
+      ...cfg.database,
+      protect: cfg.protectData,
+    },
     after,
   );
-  const cache = new Cache('cache', { prefix, region, networkId: net.network.id, psaConnection: net.psaConnection, ...cfg.redis }, after);
-  const store = new ArtifactStore('store', { project, prefix, region, ...cfg.artifacts, protect: cfg.protectData }, after);
+  const cache = new Cache(
+    'cache',
+    { prefix, region, networkId: net.network.id, psaConnection: net.psaConnection, ...cfg.redis },
+    after,
+  );
+  const store = new ArtifactStore(
+    'store',
+    { project, prefix, region, ...cfg.artifacts, protect: cfg.protectData },
+    after,
+  );
   const registry = new Registry('registry', { prefix, region, project, keepVersions: 10 }, after);
   const tasks = new TaskQueue('tasks', { prefix, region, ...cfg.summaries }, after);
-  const firestore = new Firestore('firestore', { project, locationId: cfg.firestoreLocation, protect: cfg.protectData }, after);
+  const firestore = new Firestore(
+    'firestore',
+    { project, locationId: cfg.firestoreLocation, protect: cfg.protectData },
+    after,
+  );
 
   let gemini: StoredSecret | undefined;
   if (cfg.gemini.mode === 'api-key') {
-    gemini = new StoredSecret('gemini-key', { secretId: `${prefix}-gemini-api-key`, value: secrets.geminiApiKey! }, after);
+    gemini = new StoredSecret(
+      'gemini-key',
+      { secretId: `${prefix}-gemini-api-key`, value: secrets.geminiApiKey! },
+      after,
+    );
   }
 
   // ---- IAM, part 1: grants on things that exist before the deployables (secrets must be readable at deploy).
@@ -111,20 +142,42 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
       case 'secret':
         return new gcp.secretmanager.SecretIamMember(rname, { secretId: need(target.secrets[key], g), ...base }, o);
       case 'queue':
-        return new gcp.cloudtasks.QueueIamMember(rname, { name: need(target.queues[key], g), location: region, ...base }, o);
+        return new gcp.cloudtasks.QueueIamMember(
+          rname,
+          { name: need(target.queues[key], g), location: region, ...base },
+          o,
+        );
       case 'repo':
-        return new gcp.artifactregistry.RepositoryIamMember(rname, { repository: need(target.repos[key], g), location: region, ...base }, o);
+        return new gcp.artifactregistry.RepositoryIamMember(
+          rname,
+          { repository: need(target.repos[key], g), location: region, ...base },
+          o,
+        );
       case 'sa':
-        return new gcp.serviceaccount.IAMMember(rname, { serviceAccountId: ids.accounts[key as AccountKey].name, ...base }, o);
+        return new gcp.serviceaccount.IAMMember(
+          rname,
+          { serviceAccountId: ids.accounts[key as AccountKey].name, ...base },
+          o,
+        );
       case 'topic':
-        return target.topics ? new gcp.pubsub.TopicIAMMember(rname, { topic: need(target.topics[key], g), ...base }, o) : undefined;
+        return target.topics
+          ? new gcp.pubsub.TopicIAMMember(rname, { topic: need(target.topics[key], g), ...base }, o)
+          : undefined;
       case 'subscription':
         return target.subscriptions
-          ? new gcp.pubsub.SubscriptionIAMMember(rname, { subscription: need(target.subscriptions[key], g), ...base }, o)
+          ? new gcp.pubsub.SubscriptionIAMMember(
+              rname,
+              { subscription: need(target.subscriptions[key], g), ...base },
+              o,
+            )
           : undefined;
       case 'run':
         return target.run
-          ? new gcp.cloudrunv2.ServiceIamMember(rname, { project, location: region, name: need(target.run[key], g), ...base }, o)
+          ? new gcp.cloudrunv2.ServiceIamMember(
+              rname,
+              { project, location: region, name: need(target.run[key], g), ...base },
+              o,
+            )
           : undefined;
       default:
         throw new Error(`roles.ts: unknown scope ${g.on}`);
@@ -139,7 +192,10 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const lateScopes = /^(topic|subscription|run):/;
   for (const [key, list] of Object.entries(roles) as [AccountKey, Grant[]][]) {
     const member = pulumi.interpolate`serviceAccount:${ids.email(key)}`;
-    granted.set(key, list.filter((g) => !lateScopes.test(g.on)).map((g) => grant(key, member, g, early)!));
+    granted.set(
+      key,
+      list.filter((g) => !lateScopes.test(g.on)).map((g) => grant(key, member, g, early)!),
+    );
   }
   const storageAgentGrants = SERVICE_AGENT_ROLES.storage.map((g) => grant('gcs-agent', agents.storage, g, early)!);
 
@@ -177,7 +233,8 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const bundleOpts = { dependsOn: apis.services };
   const source = (fn: string) => ({
     bucket: store.sourceBucket.name,
-    object: uploadBundle(`fn-${fn}`, { bucket: store.sourceBucket.name, dir: join(cfg.functionsDir, fn) }, bundleOpts).name,
+    object: uploadBundle(`fn-${fn}`, { bucket: store.sourceBucket.name, dir: join(cfg.functionsDir, fn) }, bundleOpts)
+      .name,
   });
   const summarizeSource = source('summarize');
   const fnCommon = (key: AccountKey) => ({
@@ -217,12 +274,22 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   });
   const browser = new PushWorker(
     'browser',
-    { ...workerCommon('browser', cfg.browser), image: cfg.browserImage, minInstances: cfg.browser.minInstances, maxInstances: cfg.browser.maxInstances },
+    {
+      ...workerCommon('browser', cfg.browser),
+      image: cfg.browserImage,
+      minInstances: cfg.browser.minInstances,
+      maxInstances: cfg.browser.maxInstances,
+    },
     deployAfter('browser'),
   );
   const monolith = new PushWorker(
     'monolith',
-    { ...workerCommon('monolith', cfg.monolith), image: cfg.monolithImage, minInstances: cfg.monolith.minInstances, maxInstances: cfg.monolith.maxInstances },
+    {
+      ...workerCommon('monolith', cfg.monolith),
+      image: cfg.monolithImage,
+      minInstances: cfg.monolith.minInstances,
+      maxInstances: cfg.monolith.maxInstances,
+    },
     deployAfter('monolith'),
   );
 
@@ -362,7 +429,14 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   );
   const sweepSchedule = new SweepSchedule(
     'sweep-schedule',
-    { prefix, region, schedule: cfg.sweep.schedule, timeZone: cfg.sweep.timeZone, url: sweepUrl, serviceAccountEmail: ids.email('scheduler-invoker') },
+    {
+      prefix,
+      region,
+      schedule: cfg.sweep.schedule,
+      timeZone: cfg.sweep.timeZone,
+      url: sweepUrl,
+      serviceAccountEmail: ids.email('scheduler-invoker'),
+    },
     { dependsOn: [...apis.services, sweep] },
   );
 

@@ -20,7 +20,9 @@ function walk(dir, out) {
   return out;
 }
 
-const files = (dirs.length ? dirs : ['test']).flatMap((d) => (d.endsWith('.ts') ? [d] : walk(join(root, d), []))).sort();
+const files = (dirs.length ? dirs : ['test'])
+  .flatMap((d) => (d.endsWith('.ts') ? [d] : walk(join(root, d), [])))
+  .sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

@@ -1,7 +1,7 @@
 // One Chromium per process, launched lazily behind a mutex and relaunched when it dies; a fresh
 // BrowserContext per job that is always closed; close() leaves no Chromium process behind.
 import { launch, type Browser, type BrowserContext } from 'puppeteer-core';
-import type { Logger } from '../../shared/logger.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 import { resolveChromium, type ChromiumOptions } from './chromium.ts';
 
 export interface BrowserPoolOptions extends ChromiumOptions {
@@ -52,7 +52,10 @@ export class BrowserPool {
    * Runs `fn` in a fresh incognito-like context; the context is closed afterwards whatever happens,
    * and an abort closes it at once (which makes every pending CDP call in `fn` reject).
    */
-  async withContext<T>(fn: (context: BrowserContext, browser: Browser) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  async withContext<T>(
+    fn: (context: BrowserContext, browser: Browser) => Promise<T>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     const { signal } = opts;
     signal?.throwIfAborted();
     const browser = await this.browser();
@@ -114,7 +117,10 @@ export class BrowserPool {
     });
     this.launches++;
     const pid = browser.process()?.pid;
-    this.#log.info({ pid, ms: Date.now() - started, executable: spec.executablePath, launches: this.launches }, 'browser launched');
+    this.#log.info(
+      { pid, ms: Date.now() - started, executable: spec.executablePath, launches: this.launches },
+      'browser launched',
+    );
     browser.once('disconnected', () => {
       if (this.#browser === browser) this.#browser = null;
       if (!this.#closed) this.#log.warn({ pid }, 'browser disconnected; the next job relaunches it');

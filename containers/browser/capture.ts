@@ -1,9 +1,9 @@
 // The browser capture engine: ONE navigation of a URL in a fresh context produces every requested
 // browser format (screenshot, PDF, readable text, SingleFile HTML), each step with its own timeout.
 import type { Browser, Dialog, HTTPResponse, Page } from 'puppeteer-core';
-import type { Logger } from '../../shared/logger.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { FORMAT_FILES, type BrowserFormat } from '../../shared/formats.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
+import { FORMAT_FILES, type BrowserFormat } from '../../shared/core/formats.ts';
 import { TimeoutError, withTimeout, type BrowserPool } from './browser-pool.ts';
 import { extractReadable } from './readable.ts';
 import { installSingleFile, runSingleFile } from './singlefile.ts';
@@ -96,9 +96,21 @@ export interface CaptureMeta {
   contentType: string | null;
 }
 
-export type FormatResult = { ok: true; body: Buffer; contentType: string } | { ok: false; error: PermanentError | Error };
+export type FormatResult =
+  { ok: true; body: Buffer; contentType: string } | { ok: false; error: PermanentError | Error };
 
-export const STAGES = ['navigate', 'settle', 'consent', 'scroll', 'fonts', 'screenshot', 'pdf', 'readable', 'dom', 'singlefile'] as const;
+export const STAGES = [
+  'navigate',
+  'settle',
+  'consent',
+  'scroll',
+  'fonts',
+  'screenshot',
+  'pdf',
+  'readable',
+  'dom',
+  'singlefile',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 /**
@@ -110,7 +122,8 @@ export type Stage = (typeof STAGES)[number];
  * - resource_too_large: at least one resource over the per-resource limit was aborted
  * - dom_too_large: the rendered DOM was asked for but is over the artifact limit (`dom` left out)
  */
-export type CaptureWarning = 'bot_challenge' | 'blank_page' | 'consent_not_dismissed' | 'resource_too_large' | 'dom_too_large';
+export type CaptureWarning =
+  'bot_challenge' | 'blank_page' | 'consent_not_dismissed' | 'resource_too_large' | 'dom_too_large';
 
 export interface CaptureResult {
   meta: CaptureMeta;
@@ -160,9 +173,18 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
       });
       await page.setViewport(VIEWPORT);
       const disposeSingleFile = formats.has('singlefile')
-        ? await installSingleFile(cdp, { logger: log, proxyServer: pool.proxyServer, maxResourceBytes: limits.maxResourceBytes })
+        ? await installSingleFile(cdp, {
+            logger: log,
+            proxyServer: pool.proxyServer,
+            maxResourceBytes: limits.maxResourceBytes,
+          })
         : () => {};
-      const guard = await installNetworkGuard(cdp, { blockTrackers: !!req.blockTrackers, maxResourceBytes: limits.maxResourceBytes, pageUrl: () => page.url() || req.url, logger: log });
+      const guard = await installNetworkGuard(cdp, {
+        blockTrackers: !!req.blockTrackers,
+        maxResourceBytes: limits.maxResourceBytes,
+        pageUrl: () => page.url() || req.url,
+        logger: log,
+      });
       const consentMode = req.consent ?? 'optout';
       let consent: ConsentHandle | null = null;
       if (consentMode !== 'off') consent = await installConsent(await page.createCDPSession(), consentMode, log);
@@ -177,7 +199,9 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
       };
       const warnings = new Set<CaptureWarning>();
       const run = async (): Promise<CaptureResult> => {
-        const response = await timed('navigate', () => navigate(page, req.url, t.navigation, { browser, state, proxied: !!pool.proxyServer }));
+        const response = await timed('navigate', () =>
+          navigate(page, req.url, t.navigation, { browser, state, proxied: !!pool.proxyServer }),
+        );
         const httpStatus = response?.status() ?? null;
         if (req.failOnHttpError && httpStatus !== null && httpStatus >= 400) {
           throw new PermanentError('http_error', `the page answered HTTP ${httpStatus}`);
@@ -198,14 +222,23 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
         };
         await consentWait();
         await timed('scroll', () => scrollThrough(page, t, limits, log));
-        await timed('fonts', () => bestEffort(page.evaluate(() => document.fonts.ready.then(() => undefined)), t.fonts, log, 'fonts not ready in time'));
+        await timed('fonts', () =>
+          bestEffort(
+            page.evaluate(() => document.fonts.ready.then(() => undefined)),
+            t.fonts,
+            log,
+            'fonts not ready in time',
+          ),
+        );
         const consentOutcome = await consentWait();
         if (consentOutcome && !consentOutcome.handled) warnings.add('consent_not_dismissed');
         const meta = await readMeta(page, req.url, response, log);
-        const detection = await withTimeout(page.evaluate(DETECT_SCRIPT) as Promise<Detection>, 5_000).catch((err: unknown) => {
-          log.info({ err }, 'page checks not readable');
-          return null;
-        });
+        const detection = await withTimeout(page.evaluate(DETECT_SCRIPT) as Promise<Detection>, 5_000).catch(
+          (err: unknown) => {
+            log.info({ err }, 'page checks not readable');
+            return null;
+          },
+        );
         if (detection) for (const w of warningsFrom(detection)) warnings.add(w);
         if (detection?.challenge) log.warn({ signal: detection.challenge, title: meta.title }, 'bot challenge page');
 
@@ -218,13 +251,19 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
             return;
           }
           if (wedged) {
-            results[format] = { ok: false, error: new PermanentError('timeout', `${format}: the page stopped responding during ${wedged}`) };
+            results[format] = {
+              ok: false,
+              error: new PermanentError('timeout', `${format}: the page stopped responding during ${wedged}`),
+            };
             return;
           }
           try {
             const body = await timed(stage, fn);
             if (body.length > limits.maxBytesPerArtifact) {
-              throw new PermanentError('too_large', `${format} is ${body.length} bytes, over the ${limits.maxBytesPerArtifact} byte limit`);
+              throw new PermanentError(
+                'too_large',
+                `${format} is ${body.length} bytes, over the ${limits.maxBytesPerArtifact} byte limit`,
+              );
             }
             results[format] = { ok: true, body, contentType: FORMAT_FILES[format].contentType };
           } catch (err) {
@@ -240,8 +279,15 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
         let html: Promise<string> | null = null;
         const pageHtml = () =>
           (html ??= (async () => {
-            const chars = (await withTimeout(page.evaluate('document.documentElement ? document.documentElement.outerHTML.length : 0'), t.readable)) as number;
-            if (chars > limits.maxBytesPerArtifact) throw new PermanentError('too_large', `the page's HTML is over the ${limits.maxBytesPerArtifact} byte limit`);
+            const chars = (await withTimeout(
+              page.evaluate('document.documentElement ? document.documentElement.outerHTML.length : 0'),
+              t.readable,
+            )) as number;
+            if (chars > limits.maxBytesPerArtifact)
+              throw new PermanentError(
+                'too_large',
+                `the page's HTML is over the ${limits.maxBytesPerArtifact} byte limit`,
+              );
             return withTimeout(page.content(), t.readable, `page HTML not available in ${t.readable} ms`);
           })());
         // Order: the screenshot first (it sees the page as scrolled and settled), then the steps that only
@@ -263,17 +309,34 @@ export async function capturePage(pool: BrowserPool, req: CaptureRequest): Promi
             log.warn({ err }, 'rendered DOM not available');
           }
         }
-        await step('singlefile', 'singlefile', () => runSingleFile(cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }));
+        await step('singlefile', 'singlefile', () =>
+          runSingleFile(cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }),
+        );
         await step('pdf', 'pdf', async () => {
           await bestEffort(page.evaluate(PRINT_FIX_SCRIPT), 2_000, log, 'print workaround not applied');
           return printPdf(page, t.pdf, limits.maxBytesPerArtifact);
         });
         if (guard.stats.tooLarge) warnings.add('resource_too_large');
         log.info(
-          { timings, httpStatus: meta.httpStatus, warnings: [...warnings], blocked: guard.stats.blocked, ok: Object.entries(results).filter(([, r]) => r?.ok).map(([f]) => f) },
+          {
+            timings,
+            httpStatus: meta.httpStatus,
+            warnings: [...warnings],
+            blocked: guard.stats.blocked,
+            ok: Object.entries(results)
+              .filter(([, r]) => r?.ok)
+              .map(([f]) => f),
+          },
           'page captured',
         );
-        return { meta, results, timings, warnings: [...warnings], consent: consentOutcome, ...(dom !== undefined ? { dom } : {}) };
+        return {
+          meta,
+          results,
+          timings,
+          warnings: [...warnings],
+          consent: consentOutcome,
+          ...(dom !== undefined ? { dom } : {}),
+        };
       };
       try {
         return await Promise.race([run(), crash]);
@@ -317,7 +380,12 @@ export const PRINT_FIX_SCRIPT = `(() => {
 async function printPdf(page: Page, timeoutMs: number, maxBytes: number): Promise<Buffer> {
   const deadline = Date.now() + timeoutMs;
   const work = (async () => {
-    const stream = await page.createPDFStream({ format: 'A4', printBackground: true, timeout: timeoutMs, waitForFonts: false /* fonts were awaited, bounded, above */ });
+    const stream = await page.createPDFStream({
+      format: 'A4',
+      printBackground: true,
+      timeout: timeoutMs,
+      waitForFonts: false /* fonts were awaited, bounded, above */,
+    });
     const reader = stream.getReader();
     const parts: Buffer[] = [];
     let size = 0;
@@ -337,7 +405,12 @@ async function printPdf(page: Page, timeoutMs: number, maxBytes: number): Promis
   return withTimeout(work, Math.max(1, deadline - Date.now()) + 1_000, `pdf took over ${timeoutMs} ms`);
 }
 
-async function navigate(page: Page, url: string, timeoutMs: number, ctx: { browser: Browser; state: { crashed: boolean }; proxied: boolean }): Promise<HTTPResponse | null> {
+async function navigate(
+  page: Page,
+  url: string,
+  timeoutMs: number,
+  ctx: { browser: Browser; state: { crashed: boolean }; proxied: boolean },
+): Promise<HTTPResponse | null> {
   let response: HTTPResponse | null;
   try {
     response = await page.goto(url, { waitUntil: 'domcontentloaded', timeout: timeoutMs });
@@ -345,7 +418,7 @@ async function navigate(page: Page, url: string, timeoutMs: number, ctx: { brows
     throw classifyNavigationError(err, ctx);
   }
   if (!response) throw new PermanentError('navigation_failed', 'the navigation produced no document');
-  // The egress proxy refuses a target with 403 and the guard's code in this header (shared/egress-proxy.ts):
+  // The egress proxy refuses a target with 403 and the guard's code in this header (shared/net/egress-proxy.ts):
   // blocked_address, dns_not_found, ...
   const refused = ctx.proxied ? response.headers()['x-htbase-blocked'] : undefined;
   if (refused) {
@@ -359,14 +432,23 @@ async function navigate(page: Page, url: string, timeoutMs: number, ctx: { brows
 async function settle(page: Page, t: CaptureTimeouts, log: Logger): Promise<void> {
   const deadline = Date.now() + t.settle;
   await bestEffort(
-    page.evaluate(() => (document.readyState === 'complete' ? undefined : new Promise<void>((r) => addEventListener('load', () => r(), { once: true })))),
+    page.evaluate(() =>
+      document.readyState === 'complete'
+        ? undefined
+        : new Promise<void>((r) => addEventListener('load', () => r(), { once: true })),
+    ),
     t.settle,
     log,
     'load event did not fire in time; capturing anyway',
   );
   const left = deadline - Date.now();
   if (left > t.networkIdle) {
-    await bestEffort(page.waitForNetworkIdle({ idleTime: t.networkIdle, timeout: left, concurrency: 0 }), left + 500, log, 'network never idle; capturing anyway');
+    await bestEffort(
+      page.waitForNetworkIdle({ idleTime: t.networkIdle, timeout: left, concurrency: 0 }),
+      left + 500,
+      log,
+      'network never idle; capturing anyway',
+    );
   }
 }
 
@@ -412,11 +494,20 @@ async function scrollThrough(page: Page, t: CaptureTimeouts, limits: CaptureLimi
   );
   const left = t.scroll - (Date.now() - started);
   if (left > t.networkIdle) {
-    await bestEffort(page.waitForNetworkIdle({ idleTime: t.networkIdle, timeout: left, concurrency: 0 }), left + 500, log, 'lazy content still loading after scroll');
+    await bestEffort(
+      page.waitForNetworkIdle({ idleTime: t.networkIdle, timeout: left, concurrency: 0 }),
+      left + 500,
+      log,
+      'lazy content still loading after scroll',
+    );
   }
   // Images the scroll started must be decoded before the screenshot.
   await bestEffort(
-    page.evaluate(() => Promise.all(Array.from(document.images, (img) => (img.complete ? null : img.decode().catch(() => null)))).then(() => undefined)),
+    page.evaluate(() =>
+      Promise.all(Array.from(document.images, (img) => (img.complete ? null : img.decode().catch(() => null)))).then(
+        () => undefined,
+      ),
+    ),
     Math.max(500, t.scroll - (Date.now() - started)),
     log,
     'images not decoded in time',
@@ -444,13 +535,31 @@ async function screenshot(page: Page, timeoutMs: number, maxHeight: number): Pro
   return Buffer.from(await withTimeout(shoot(), timeoutMs, `screenshot took over ${timeoutMs} ms`));
 }
 
-async function readMeta(page: Page, requested: string, response: HTTPResponse | null, log: Logger): Promise<CaptureMeta> {
+async function readMeta(
+  page: Page,
+  requested: string,
+  response: HTTPResponse | null,
+  log: Logger,
+): Promise<CaptureMeta> {
   const finalUrl = page.url() || requested;
   const contentType = response?.headers()['content-type'] ?? null;
-  const base: CaptureMeta = { finalUrl, httpStatus: response?.status() ?? null, title: null, canonicalUrl: null, lang: null, faviconUrl: null, contentType };
+  const base: CaptureMeta = {
+    finalUrl,
+    httpStatus: response?.status() ?? null,
+    title: null,
+    canonicalUrl: null,
+    lang: null,
+    faviconUrl: null,
+    contentType,
+  };
   try {
     const m = await withTimeout(
-      page.evaluate(META_SCRIPT) as Promise<{ title: string | null; canonicalUrl: string | null; lang: string | null; faviconUrl: string | null }>,
+      page.evaluate(META_SCRIPT) as Promise<{
+        title: string | null;
+        canonicalUrl: string | null;
+        lang: string | null;
+        faviconUrl: string | null;
+      }>,
       5_000,
     );
     return {
@@ -482,20 +591,32 @@ async function bestEffort(p: Promise<unknown>, ms: number, log: Logger, message:
   }
 }
 
-const TRANSIENT = /Target closed|Session closed|Connection closed|Protocol error.*(?:closed|detached)|Navigating frame was detached|browser has disconnected|Execution context was destroyed/i;
+const TRANSIENT =
+  /Target closed|Session closed|Connection closed|Protocol error.*(?:closed|detached)|Navigating frame was detached|browser has disconnected|Execution context was destroyed/i;
 
-export function classifyNavigationError(err: unknown, ctx: { browser: Browser; state: { crashed: boolean }; proxied: boolean }): Error {
+export function classifyNavigationError(
+  err: unknown,
+  ctx: { browser: Browser; state: { crashed: boolean }; proxied: boolean },
+): Error {
   if (err instanceof PermanentError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   if (ctx.state.crashed) return new Error(`renderer crashed while loading: ${msg}`, { cause: err });
   if (!ctx.browser.connected) return new Error(`browser died while loading: ${msg}`, { cause: err });
-  if (err instanceof Error && err.name === 'TimeoutError') return new PermanentError('timeout', `the page did not load in time: ${msg}`, { cause: err });
-  if (/ERR_NAME_NOT_RESOLVED|ERR_NAME_RESOLUTION_FAILED/.test(msg)) return new PermanentError('dns_not_found', `the host name does not resolve (${netError(msg)})`, { cause: err });
+  if (err instanceof Error && err.name === 'TimeoutError')
+    return new PermanentError('timeout', `the page did not load in time: ${msg}`, { cause: err });
+  if (/ERR_NAME_NOT_RESOLVED|ERR_NAME_RESOLUTION_FAILED/.test(msg))
+    return new PermanentError('dns_not_found', `the host name does not resolve (${netError(msg)})`, { cause: err });
   if (ctx.proxied && /ERR_TUNNEL_CONNECTION_FAILED|ERR_PROXY_CONNECTION_FAILED|ERR_BLOCKED/.test(msg)) {
-    return new PermanentError('blocked_address', `the egress proxy refused the target (${netError(msg)})`, { cause: err });
+    return new PermanentError('blocked_address', `the egress proxy refused the target (${netError(msg)})`, {
+      cause: err,
+    });
   }
-  if (/ERR_ABORTED/.test(msg)) return new PermanentError('navigation_failed', 'the URL is not a page (the browser aborted it, e.g. a download)', { cause: err });
-  if (/net::ERR_/.test(msg)) return new PermanentError('navigation_failed', `the page could not be loaded (${netError(msg)})`, { cause: err });
+  if (/ERR_ABORTED/.test(msg))
+    return new PermanentError('navigation_failed', 'the URL is not a page (the browser aborted it, e.g. a download)', {
+      cause: err,
+    });
+  if (/net::ERR_/.test(msg))
+    return new PermanentError('navigation_failed', `the page could not be loaded (${netError(msg)})`, { cause: err });
   if (TRANSIENT.test(msg)) return new Error(`browser failure while loading: ${msg}`, { cause: err });
   return new PermanentError('navigation_failed', msg, { cause: err });
 }
@@ -515,4 +636,3 @@ function classifyStepError(err: unknown, format: BrowserFormat, browser: Browser
 function netError(msg: string): string {
   return /net::ERR_[A-Z_]+/.exec(msg)?.[0] ?? msg;
 }
-

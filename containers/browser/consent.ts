@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { CDPSession } from 'puppeteer-core';
 import type { Protocol } from 'devtools-protocol';
-import type { Logger } from '../../shared/logger.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 
 /** optout: reject where the CMP allows it (the default); optin: accept; off: leave banners alone. */
 export type ConsentMode = 'optout' | 'optin' | 'off';
@@ -29,7 +29,14 @@ function loadAssets() {
 }
 
 /** Lifecycle states after which a frame's autoconsent has nothing more to do. */
-const FINISHED = new Set(['nothingDetected', 'done', 'optOutSucceeded', 'optOutFailed', 'optInSucceeded', 'optInFailed']);
+const FINISHED = new Set([
+  'nothingDetected',
+  'done',
+  'optOutSucceeded',
+  'optOutFailed',
+  'optInSucceeded',
+  'optInFailed',
+]);
 
 export interface ConsentOutcome {
   /** CMPs whose popup was found, by autoconsent's rule name (e.g. "Onetrust"). */
@@ -60,7 +67,11 @@ interface FrameState {
  * enabled here). The script runs in the main world (`isMainWorld`: rule snippets run inline, no eval round
  * trip); cross-origin iframes in other processes (out-of-process frames) are not covered.
  */
-export async function installConsent(cdp: CDPSession, mode: Exclude<ConsentMode, 'off'>, log: Logger): Promise<ConsentHandle> {
+export async function installConsent(
+  cdp: CDPSession,
+  mode: Exclude<ConsentMode, 'off'>,
+  log: Logger,
+): Promise<ConsentHandle> {
   const { script, optOutRules, fullRules } = loadAssets();
   const config = {
     enabled: true,
@@ -73,7 +84,15 @@ export async function installConsent(cdp: CDPSession, mode: Exclude<ConsentMode,
     detectRetries: 6, // about 3 s of re-detection after DOMContentLoaded for late banners
     isMainWorld: true,
     prehideTimeout: 4_000,
-    logs: { lifecycle: false, rulesteps: false, detectionsteps: false, evals: false, errors: false, messages: false, waits: false },
+    logs: {
+      lifecycle: false,
+      rulesteps: false,
+      detectionsteps: false,
+      evals: false,
+      errors: false,
+      messages: false,
+      waits: false,
+    },
   };
   const rules = mode === 'optin' ? fullRules : optOutRules;
   const frames = new Map<number, FrameState>();
@@ -83,7 +102,10 @@ export async function installConsent(cdp: CDPSession, mode: Exclude<ConsentMode,
   };
   const reply = (contextId: number, message: unknown) =>
     cdp
-      .send('Runtime.evaluate', { expression: `window.autoconsentReceiveMessage && window.autoconsentReceiveMessage(${JSON.stringify(message)})`, contextId })
+      .send('Runtime.evaluate', {
+        expression: `window.autoconsentReceiveMessage && window.autoconsentReceiveMessage(${JSON.stringify(message)})`,
+        contextId,
+      })
       .catch((err: unknown) => log.debug({ err }, 'autoconsent reply not delivered (frame gone)'));
 
   const onBinding = (event: Protocol.Runtime.BindingCalledEvent) => {

@@ -1,15 +1,15 @@
 // The browser worker's CaptureEngine: one capturePage call (one navigation) for every claimed browser
 // format, each result streamed to storage; readable text and page metadata go onto the article.
-import type { CaptureEngine, CaptureRequest, EngineOutcome, EngineResult } from '../../shared/capture-worker.ts';
-import { BROWSER_FORMATS, isBrowserFormat, renderedDomKey, type Format } from '../../shared/formats.ts';
-import type { BlobStore } from '../../shared/ports.ts';
+import type { CaptureEngine, CaptureRequest, EngineOutcome, EngineResult } from '../../shared/capture/worker.ts';
+import { BROWSER_FORMATS, isBrowserFormat, renderedDomKey, type Format } from '../../shared/core/formats.ts';
+import type { BlobStore } from '../../shared/core/ports.ts';
 import type { ArticleMeta } from '../../shared/db/repo.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { capturePage, type CaptureLimits, type CaptureTimeouts } from './capture.ts';
 import type { ConsentMode } from './consent.ts';
 import { countWords, type ReadableDoc } from './readable.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import type { GuardOptions } from '../../shared/ssrf.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
+import type { GuardOptions } from '../../shared/net/ssrf.ts';
 import { pdfText, probe, teeBounded, mediaType } from './probe.ts';
 
 export interface BrowserEngineOptions {
@@ -93,7 +93,10 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         try {
           if (f === 'readable') {
             const doc = JSON.parse(r.body.toString('utf8')) as ReadableDoc;
-            Object.assign(meta, metaFromReadable(doc), { title: doc.title || res.meta.title, lang: doc.lang ?? res.meta.lang });
+            Object.assign(meta, metaFromReadable(doc), {
+              title: doc.title || res.meta.title,
+              lang: doc.lang ?? res.meta.lang,
+            });
           }
           outcomes[f] = { ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome;
         } catch (err) {
@@ -130,10 +133,24 @@ async function storeOriginal(
   }
   const name = decodeURIComponent(new URL(p.finalUrl).pathname.split('/').pop() || '') || null;
   const outcomes: EngineResult['outcomes'] = {};
-  const notHtml = (what: string) => ({ ok: false as const, skip: true, error: new PermanentError('not_html', `the URL is ${type}, stored as the original; no ${what} was made`) });
+  const notHtml = (what: string) => ({
+    ok: false as const,
+    skip: true,
+    error: new PermanentError('not_html', `the URL is ${type}, stored as the original; no ${what} was made`),
+  });
   for (const f of formats) {
     if (f === 'readable' && text) {
-      const doc: ReadableDoc = { title: title ?? name ?? '', byline: null, lang: null, siteName: null, excerpt: text.slice(0, 200).replace(/\s+/g, ' '), text, html: '', wordCount: countWords(text), fallback: true };
+      const doc: ReadableDoc = {
+        title: title ?? name ?? '',
+        byline: null,
+        lang: null,
+        siteName: null,
+        excerpt: text.slice(0, 200).replace(/\s+/g, ' '),
+        text,
+        html: '',
+        wordCount: countWords(text),
+        fallback: true,
+      };
       outcomes[f] = { ok: true, stored: await req.store('readable', JSON.stringify(doc), 'application/json') };
     } else outcomes[f] = notHtml(f === 'readable' ? 'readable text (none could be extracted)' : f);
   }
@@ -142,7 +159,13 @@ async function storeOriginal(
       final_url: p.finalUrl,
       http_status: p.status,
       title: title ?? name,
-      ...(text ? { text_content: text.slice(0, 1_000_000), word_count: countWords(text), excerpt: text.slice(0, 300).replace(/\s+/g, ' ') } : {}),
+      ...(text
+        ? {
+            text_content: text.slice(0, 1_000_000),
+            word_count: countWords(text),
+            excerpt: text.slice(0, 300).replace(/\s+/g, ' '),
+          }
+        : {}),
     },
     warnings: ['non_html'],
     outcomes,

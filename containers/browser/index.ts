@@ -1,5 +1,5 @@
 // Cloud Run entry point of the browser worker: Pub/Sub pushes capture-browser jobs to POST /pubsub/push.
-import { runWorker } from '../../shared/worker-main.ts';
+import { runWorker } from '../../shared/capture/main.ts';
 import { BrowserPool } from './browser-pool.ts';
 import { createBrowserEngine } from './engine.ts';
 

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { CDPSession } from 'puppeteer-core';
 import type { Protocol } from 'devtools-protocol';
 import loadTrackerDB from '@ghostery/trackerdb';
-import type { Logger } from '../../shared/logger.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 
 /**
  * TrackerDB categories that are blocked: advertising and analytics only. Consent managers, CDNs ("hosting"),
@@ -42,9 +42,24 @@ export function trackerMatch(db: TrackerDB, url: string, type: string, sourceUrl
 
 // CDP resource types -> the adblocker's request types.
 const TYPES: Record<string, string> = {
-  Document: 'sub_frame', Stylesheet: 'stylesheet', Image: 'image', Media: 'media', Font: 'font', Script: 'script',
-  TextTrack: 'other', XHR: 'xhr', Fetch: 'fetch', Prefetch: 'other', EventSource: 'xhr', WebSocket: 'websocket',
-  Manifest: 'other', SignedExchange: 'other', Ping: 'ping', CSPViolationReport: 'csp_report', Preflight: 'other', Other: 'other',
+  Document: 'sub_frame',
+  Stylesheet: 'stylesheet',
+  Image: 'image',
+  Media: 'media',
+  Font: 'font',
+  Script: 'script',
+  TextTrack: 'other',
+  XHR: 'xhr',
+  Fetch: 'fetch',
+  Prefetch: 'other',
+  EventSource: 'xhr',
+  WebSocket: 'websocket',
+  Manifest: 'other',
+  SignedExchange: 'other',
+  Ping: 'ping',
+  CSPViolationReport: 'csp_report',
+  Preflight: 'other',
+  Other: 'other',
 };
 
 export interface NetworkGuardOptions {
@@ -68,7 +83,10 @@ export interface NetworkGuardStats {
  * (Chromium holds it, the worker never does: page bytes reach Node only inside the size-checked artifacts).
  * The main document is exempt from the resource limit: it is the page, bounded by the artifact limits.
  */
-export async function installNetworkGuard(cdp: CDPSession, opts: NetworkGuardOptions): Promise<{ stats: NetworkGuardStats; dispose(): void }> {
+export async function installNetworkGuard(
+  cdp: CDPSession,
+  opts: NetworkGuardOptions,
+): Promise<{ stats: NetworkGuardStats; dispose(): void }> {
   const stats: NetworkGuardStats = { blocked: 0, tooLarge: 0 };
   const db = opts.blockTrackers ? await trackerDatabase() : null;
   const patterns: Protocol.Fetch.RequestPattern[] = [];
@@ -79,15 +97,19 @@ export async function installNetworkGuard(cdp: CDPSession, opts: NetworkGuardOpt
   // The main frame keeps its id across navigations: its documents are never blocked (the page itself).
   const { frameTree } = await cdp.send('Page.getFrameTree');
   const mainFrameId = frameTree.frame.id;
-  const send = (method: 'Fetch.continueRequest' | 'Fetch.failRequest', params: Protocol.Fetch.ContinueRequestRequest | Protocol.Fetch.FailRequestRequest) =>
-    (cdp.send(method as 'Fetch.continueRequest', params as Protocol.Fetch.ContinueRequestRequest) as Promise<unknown>).catch((err: unknown) =>
-      log.debug({ err }, 'paused request already gone'),
-    );
+  const send = (
+    method: 'Fetch.continueRequest' | 'Fetch.failRequest',
+    params: Protocol.Fetch.ContinueRequestRequest | Protocol.Fetch.FailRequestRequest,
+  ) =>
+    (
+      cdp.send(method as 'Fetch.continueRequest', params as Protocol.Fetch.ContinueRequestRequest) as Promise<unknown>
+    ).catch((err: unknown) => log.debug({ err }, 'paused request already gone'));
   const onPaused = (e: Protocol.Fetch.RequestPausedEvent) => {
     const isResponse = e.responseStatusCode !== undefined || e.responseErrorReason !== undefined;
     if (!isResponse) {
       const mainDocument = e.resourceType === 'Document' && e.frameId === mainFrameId;
-      const hit = db && !mainDocument ? trackerMatch(db, e.request.url, TYPES[e.resourceType] ?? 'other', opts.pageUrl()) : null;
+      const hit =
+        db && !mainDocument ? trackerMatch(db, e.request.url, TYPES[e.resourceType] ?? 'other', opts.pageUrl()) : null;
       if (hit) {
         stats.blocked++;
         log.debug({ pattern: hit, resource: e.request.url.slice(0, 200) }, 'tracker blocked');
@@ -99,7 +121,10 @@ export async function installNetworkGuard(cdp: CDPSession, opts: NetworkGuardOpt
       const length = Number(e.responseHeaders?.find((h) => h.name.toLowerCase() === 'content-length')?.value ?? NaN);
       if (Number.isFinite(length) && length > opts.maxResourceBytes) {
         stats.tooLarge++;
-        log.info({ resource: e.request.url.slice(0, 200), bytes: length, limit: opts.maxResourceBytes }, 'resource over the size limit aborted');
+        log.info(
+          { resource: e.request.url.slice(0, 200), bytes: length, limit: opts.maxResourceBytes },
+          'resource over the size limit aborted',
+        );
         void send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'BlockedByResponse' });
         return;
       }

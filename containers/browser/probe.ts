@@ -1,17 +1,25 @@
 // The cheap content-type probe before the browser: a non-HTML URL (PDF, image, plain text) is stored as
 // served (`original`), with its text extracted (PDF, text) for search and summary, and Chromium is skipped.
 import { PassThrough, type Readable } from 'node:stream';
-import { guardedGet } from '../../shared/guarded-fetch.ts';
-import type { GuardOptions } from '../../shared/ssrf.ts';
-import type { Logger } from '../../shared/logger.ts';
+import { guardedGet } from '../../shared/net/guarded-fetch.ts';
+import type { GuardOptions } from '../../shared/net/ssrf.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 
 export type ProbeResult =
   | { kind: 'html' }
-  | { kind: 'original'; finalUrl: string; status: number; contentType: string; body: Readable; discard(): Promise<void> };
+  | {
+      kind: 'original';
+      finalUrl: string;
+      status: number;
+      contentType: string;
+      body: Readable;
+      discard(): Promise<void>;
+    };
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml|application\/xml|text\/xml|image\/svg\+xml)$/;
 /** Types we store as originals; anything else (video, archives, octet-stream) is left to the browser, which reports it. */
-const ORIGINAL_TYPES = /^(application\/pdf|image\/[a-z0-9.+-]+|text\/plain|text\/markdown|text\/csv|application\/json)$/;
+const ORIGINAL_TYPES =
+  /^(application\/pdf|image\/[a-z0-9.+-]+|text\/plain|text\/markdown|text\/csv|application\/json)$/;
 
 export function mediaType(header: string | string[] | undefined): string {
   const v = Array.isArray(header) ? header[0] : header;
@@ -25,7 +33,10 @@ export function classify(contentType: string, status: number): 'html' | 'origina
   return ORIGINAL_TYPES.test(contentType) ? 'original' : 'html';
 }
 
-export async function probe(url: string, opts: { guard: GuardOptions; signal?: AbortSignal; logger: Logger; userAgent?: string }): Promise<ProbeResult> {
+export async function probe(
+  url: string,
+  opts: { guard: GuardOptions; signal?: AbortSignal; logger: Logger; userAgent?: string },
+): Promise<ProbeResult> {
   let res;
   try {
     res = await guardedGet(url, {
@@ -34,7 +45,9 @@ export async function probe(url: string, opts: { guard: GuardOptions; signal?: A
       headersTimeoutMs: 10_000,
       headers: {
         accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-        'user-agent': opts.userAgent ?? 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HTBase/0.1 Safari/537.36',
+        'user-agent':
+          opts.userAgent ??
+          'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HTBase/0.1 Safari/537.36',
       },
     });
   } catch (err) {
@@ -47,7 +60,14 @@ export async function probe(url: string, opts: { guard: GuardOptions; signal?: A
     await res.discard();
     return { kind: 'html' };
   }
-  return { kind: 'original', finalUrl: res.finalUrl, status: res.status, contentType: String(res.headers['content-type'] ?? type), body: res.body, discard: res.discard };
+  return {
+    kind: 'original',
+    finalUrl: res.finalUrl,
+    status: res.status,
+    contentType: String(res.headers['content-type'] ?? type),
+    body: res.body,
+    discard: res.discard,
+  };
 }
 
 /** Tees a stream: the original goes to storage while up to `max` bytes are kept for text extraction. */

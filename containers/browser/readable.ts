@@ -80,9 +80,47 @@ function articleText(articleHtml: string, url: string): string {
 }
 
 const BLOCK = new Set([
-  'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'BR', 'DD', 'DIV', 'DL', 'DT', 'FIGCAPTION', 'FIGURE', 'FOOTER',
-  'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN', 'NAV', 'OL', 'P', 'PRE', 'SECTION', 'TABLE',
-  'TR', 'UL', 'TD', 'TH', 'CAPTION', 'DETAILS', 'SUMMARY', 'FIELDSET', 'LEGEND', 'FORM', 'BUTTON', 'OPTION', 'LABEL',
+  'ADDRESS',
+  'ARTICLE',
+  'ASIDE',
+  'BLOCKQUOTE',
+  'BR',
+  'DD',
+  'DIV',
+  'DL',
+  'DT',
+  'FIGCAPTION',
+  'FIGURE',
+  'FOOTER',
+  'H1',
+  'H2',
+  'H3',
+  'H4',
+  'H5',
+  'H6',
+  'HEADER',
+  'HR',
+  'LI',
+  'MAIN',
+  'NAV',
+  'OL',
+  'P',
+  'PRE',
+  'SECTION',
+  'TABLE',
+  'TR',
+  'UL',
+  'TD',
+  'TH',
+  'CAPTION',
+  'DETAILS',
+  'SUMMARY',
+  'FIELDSET',
+  'LEGEND',
+  'FORM',
+  'BUTTON',
+  'OPTION',
+  'LABEL',
 ]);
 
 /** Text with a blank line between blocks, spaces collapsed inside them (textContent glues blocks together). */
@@ -94,7 +132,12 @@ function blockText(root: { childNodes: ArrayLike<unknown> }): string {
     if (t) parts.push(t);
     line = '';
   };
-  const walk = (node: { nodeType: number; nodeName: string; textContent: string | null; childNodes: ArrayLike<unknown> }) => {
+  const walk = (node: {
+    nodeType: number;
+    nodeName: string;
+    textContent: string | null;
+    childNodes: ArrayLike<unknown>;
+  }) => {
     if (node.nodeType === 3) {
       line += node.textContent ?? '';
       return;

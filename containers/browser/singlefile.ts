@@ -11,8 +11,8 @@ import {
   getHookScriptSource,
   getScriptSource,
 } from 'single-file-cli/lib/single-file-script.js';
-import type { Logger } from '../../shared/logger.ts';
-import { PermanentError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
 import { TimeoutError, withTimeout } from './browser-pool.ts';
 
 /** The isolated world the CLI runs SingleFile in: page scripts cannot see or tamper with it. */
@@ -97,7 +97,11 @@ export async function installSingleFile(cdp: CDPSession, setup: SingleFileSetup)
   const { hook, main } = await singleFileScripts();
   await cdp.send('Page.enable');
   await cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: hook, runImmediately: true });
-  await cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: main, runImmediately: true, worldName: SINGLEFILE_WORLD });
+  await cdp.send('Page.addScriptToEvaluateOnNewDocument', {
+    source: main,
+    runImmediately: true,
+    worldName: SINGLEFILE_WORLD,
+  });
   const dispatcher = setup.proxyServer ? new ProxyAgent(setup.proxyServer) : undefined;
   const onBinding = (event: Protocol.Runtime.BindingCalledEvent) => {
     if (event.name !== FETCH_FUNCTION_NAME) return;
@@ -110,23 +114,38 @@ export async function installSingleFile(cdp: CDPSession, setup: SingleFileSetup)
   };
 }
 
-async function answerFetch(cdp: CDPSession, event: Protocol.Runtime.BindingCalledEvent, setup: SingleFileSetup, dispatcher: Dispatcher | undefined): Promise<void> {
+async function answerFetch(
+  cdp: CDPSession,
+  event: Protocol.Runtime.BindingCalledEvent,
+  setup: SingleFileSetup,
+  dispatcher: Dispatcher | undefined,
+): Promise<void> {
   let requestId: number | undefined;
   try {
-    const req = JSON.parse(event.payload) as { requestId: number; url: string; options?: { headers?: Record<string, string> } };
+    const req = JSON.parse(event.payload) as {
+      requestId: number;
+      url: string;
+      options?: { headers?: Record<string, string> };
+    };
     requestId = req.requestId;
     const result = await fallbackFetch(req.url, req.options?.headers, setup, dispatcher);
     await callInWorld(cdp, event.executionContextId, RESOLVE_FETCH_FUNCTION_NAME, [requestId, result]);
   } catch (err) {
     setup.logger.debug({ err }, 'singlefile fallback fetch failed');
     if (requestId === undefined) return;
-    await callInWorld(cdp, event.executionContextId, REJECT_FETCH_FUNCTION_NAME, [requestId, { error: (err as Error).message }]).catch((e: unknown) =>
-      setup.logger.debug({ err: e }, 'singlefile fallback reject not delivered (page gone)'),
-    );
+    await callInWorld(cdp, event.executionContextId, REJECT_FETCH_FUNCTION_NAME, [
+      requestId,
+      { error: (err as Error).message },
+    ]).catch((e: unknown) => setup.logger.debug({ err: e }, 'singlefile fallback reject not delivered (page gone)'));
   }
 }
 
-async function fallbackFetch(url: string, headers: unknown, setup: SingleFileSetup, dispatcher: Dispatcher | undefined) {
+async function fallbackFetch(
+  url: string,
+  headers: unknown,
+  setup: SingleFileSetup,
+  dispatcher: Dispatcher | undefined,
+) {
   const u = new URL(url);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`unsupported scheme ${u.protocol}`);
   const max = setup.maxResourceBytes ?? 10 * 1024 * 1024;
@@ -148,7 +167,11 @@ async function fallbackFetch(url: string, headers: unknown, setup: SingleFileSet
       chunks.push(Buffer.from(chunk));
     }
   }
-  return { status: res.status, headers: Object.fromEntries(res.headers.entries()), data: Buffer.concat(chunks).toString('base64') };
+  return {
+    status: res.status,
+    headers: Object.fromEntries(res.headers.entries()),
+    data: Buffer.concat(chunks).toString('base64'),
+  };
 }
 
 async function callInWorld(cdp: CDPSession, contextId: number, fn: string, args: unknown[]): Promise<void> {
@@ -175,10 +198,15 @@ async function topFrameWorld(cdp: CDPSession): Promise<number> {
     await cdp.send('Runtime.disable').catch(() => undefined);
   }
   for (const id of ids.reverse()) {
-    const { result } = await cdp.send('Runtime.evaluate', { expression: "typeof singlefile !== 'undefined'", contextId: id, returnByValue: true }).catch(() => ({ result: { value: false } }));
+    const { result } = await cdp
+      .send('Runtime.evaluate', { expression: "typeof singlefile !== 'undefined'", contextId: id, returnByValue: true })
+      .catch(() => ({ result: { value: false } }));
     if (result.value === true) return id;
   }
-  throw new PermanentError('capture_failed', 'SingleFile is not loaded in the page (was the page replaced by a download or a non-HTML document?)');
+  throw new PermanentError(
+    'capture_failed',
+    'SingleFile is not loaded in the page (was the page replaced by a download or a non-HTML document?)',
+  );
 }
 
 const CHUNK = 4 * 1024 * 1024; // characters per CDP message: far below the protocol's message cap
@@ -195,7 +223,10 @@ export const COLLAPSE_BROKEN_IMAGES = '<style>img[src="data:,"],source[src="data
  * Runs SingleFile in the loaded page and returns the HTML. The result stays in the isolated world and is
  * pulled in chunks, after its size is checked against `maxBytes` (too_large before any big transfer).
  */
-export async function runSingleFile(cdp: CDPSession, opts: { timeoutMs: number; maxBytes: number; options?: Record<string, unknown> }): Promise<Buffer> {
+export async function runSingleFile(
+  cdp: CDPSession,
+  opts: { timeoutMs: number; maxBytes: number; options?: Record<string, unknown> },
+): Promise<Buffer> {
   const deadline = Date.now() + opts.timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
   const contextId = await withTimeout(topFrameWorld(cdp), left(), 'singlefile: no page context in time');
@@ -221,15 +252,19 @@ export async function runSingleFile(cdp: CDPSession, opts: { timeoutMs: number; 
     throw err;
   }
   if (res.exceptionDetails) {
-    throw new PermanentError('capture_failed', `singlefile failed: ${res.exceptionDetails.exception?.description ?? res.exceptionDetails.text}`);
+    throw new PermanentError(
+      'capture_failed',
+      `singlefile failed: ${res.exceptionDetails.exception?.description ?? res.exceptionDetails.text}`,
+    );
   }
   const length = Number(res.result.value);
   // UTF-16 code units: a lower bound of the UTF-8 size, so anything over the limit here is too large.
-  if (length > opts.maxBytes) throw new PermanentError('too_large', `singlefile HTML is larger than ${opts.maxBytes} bytes`);
+  if (length > opts.maxBytes)
+    throw new PermanentError('too_large', `singlefile HTML is larger than ${opts.maxBytes} bytes`);
   const parts: Buffer[] = [];
   let bytes = 0;
   try {
-    for (let i = 0; i < length; ) {
+    for (let i = 0; i < length;) {
       // The end moves back one unit rather than split a surrogate pair between two chunks.
       const { result } = await withTimeout(
         cdp.send('Runtime.evaluate', {
@@ -246,11 +281,14 @@ export async function runSingleFile(cdp: CDPSession, opts: { timeoutMs: number; 
       i = end;
       const part = Buffer.from(text, 'utf8');
       bytes += part.length;
-      if (bytes > opts.maxBytes) throw new PermanentError('too_large', `singlefile HTML is larger than ${opts.maxBytes} bytes`);
+      if (bytes > opts.maxBytes)
+        throw new PermanentError('too_large', `singlefile HTML is larger than ${opts.maxBytes} bytes`);
       parts.push(part);
     }
   } finally {
-    await cdp.send('Runtime.evaluate', { expression: 'delete globalThis.__htbasePageData', contextId }).catch(() => undefined);
+    await cdp
+      .send('Runtime.evaluate', { expression: 'delete globalThis.__htbasePageData', contextId })
+      .catch(() => undefined);
   }
   return Buffer.concat(parts);
 }

@@ -1,11 +1,10 @@
 // The monolith worker's CaptureEngine: runs the monolith binary through the egress proxy and streams its
 // stdout to storage. Without a binary the artifact is skipped (`monolith_unavailable`), never retried.
-import type { CaptureEngine, CaptureRequest, EngineResult } from '../../shared/capture-worker.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import type { BlobStore } from '../../shared/ports.ts';
-import { renderedDomKey } from '../../shared/formats.ts';
+import type { CaptureEngine, CaptureRequest, EngineResult } from '../../shared/capture/worker.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
+import type { BlobStore } from '../../shared/core/ports.ts';
+import { renderedDomKey } from '../../shared/core/formats.ts';
 import { runMonolith } from './monolith.ts';
-
 
 export interface MonolithEngineOptions {
   /** Absolute path of the binary, or null when none is installed. */
@@ -44,7 +43,14 @@ export function createMonolithEngine(opts: MonolithEngineOptions): CaptureEngine
       if (!opts.binary) {
         return {
           outcomes: {
-            monolith: { ok: false, skip: true, error: new PermanentError('monolith_unavailable', 'the monolith binary is not installed on this worker (set MONOLITH_PATH)') },
+            monolith: {
+              ok: false,
+              skip: true,
+              error: new PermanentError(
+                'monolith_unavailable',
+                'the monolith binary is not installed on this worker (set MONOLITH_PATH)',
+              ),
+            },
           },
         };
       }
@@ -53,10 +59,16 @@ export function createMonolithEngine(opts: MonolithEngineOptions): CaptureEngine
         const key = renderedDomKey(req.articleId);
         // The browser and monolith jobs run concurrently: wait (bounded) while the browser is still at it.
         const deadline = Date.now() + (opts.domWaitMs ?? 30_000);
-        while (!(await opts.blobs.stat(key)) && Date.now() < deadline && !req.signal.aborted && (await opts.browserPending?.(req.articleId))) {
+        while (
+          !(await opts.blobs.stat(key)) &&
+          Date.now() < deadline &&
+          !req.signal.aborted &&
+          (await opts.browserPending?.(req.articleId))
+        ) {
           await new Promise((r) => setTimeout(r, 500));
         }
-        if (await opts.blobs.stat(key)) stdinHtml = (await readAll(await opts.blobs.get(key), opts.maxBytes)) ?? undefined;
+        if (await opts.blobs.stat(key))
+          stdinHtml = (await readAll(await opts.blobs.get(key), opts.maxBytes)) ?? undefined;
         req.logger.info({ rendered: !!stdinHtml }, 'monolith input');
       }
       try {

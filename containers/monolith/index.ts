@@ -1,6 +1,6 @@
 // Cloud Run entry point of the monolith worker: Pub/Sub pushes capture-monolith jobs to POST /pubsub/push.
 // The binary is checked at start-up (`monolith -V`); with MONOLITH_REQUIRED the worker refuses to run without it.
-import { runWorker } from '../../shared/worker-main.ts';
+import { runWorker } from '../../shared/capture/main.ts';
 import { createMonolithEngine } from './engine.ts';
 import { findMonolith, monolithVersion } from './monolith.ts';
 import { browserCaptureInProgress } from '../../shared/db/repo.ts';

@@ -6,10 +6,10 @@ import { mkdtemp, rm, access, constants as fsConstants } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { PermanentError, TransientError } from '../../shared/errors.ts';
-import { parseTargetUrl } from '../../shared/ssrf.ts';
-import { proxyEnv } from '../../shared/egress-proxy.ts';
-import type { Logger } from '../../shared/logger.ts';
+import { PermanentError, TransientError } from '../../shared/core/errors.ts';
+import { parseTargetUrl } from '../../shared/net/ssrf.ts';
+import { proxyEnv } from '../../shared/net/egress-proxy.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 import { describeExit, parseMonolithVersion } from './version.ts';
 
 export { parseMonolithVersion, PINNED_MONOLITH_VERSION } from './version.ts';
@@ -41,7 +41,7 @@ export interface MonolithArgsOptions {
 
 export interface MonolithRunOptions extends MonolithArgsOptions {
   binary: string;
-  /** The egress proxy (shared/egress-proxy.ts) every request of the child goes through. */
+  /** The egress proxy (shared/net/egress-proxy.ts) every request of the child goes through. */
   proxyUrl: string;
   /** Wall-clock limit for the whole run; past it the process group is killed. */
   timeoutMs: number;
@@ -80,10 +80,12 @@ export function buildMonolithArgs(opts: MonolithArgsOptions): string[] {
   if (opts.ignoreErrors) args.push('-e');
   if (opts.noMetadata) args.push('-M');
   const t = opts.assetTimeoutSec ?? DEFAULT_ASSET_TIMEOUT_SEC;
-  if (!Number.isInteger(t) || t < 1) throw new PermanentError('invalid_config', `assetTimeoutSec must be a positive integer, got ${t}`);
+  if (!Number.isInteger(t) || t < 1)
+    throw new PermanentError('invalid_config', `assetTimeoutSec must be a positive integer, got ${t}`);
   args.push('-t', String(t));
   if (opts.userAgent) {
-    if (/[\r\n\0]/.test(opts.userAgent)) throw new PermanentError('invalid_config', 'the user agent contains control characters');
+    if (/[\r\n\0]/.test(opts.userAgent))
+      throw new PermanentError('invalid_config', 'the user agent contains control characters');
     // The `=` form keeps a value starting with '-' from being read as a flag.
     args.push(`--user-agent=${opts.userAgent}`);
   }
@@ -124,7 +126,10 @@ function childEnv(opts: MonolithRunOptions, tmp: string): Record<string, string>
  * Runs one capture. `sink` receives monolith's stdout; it sees a clean end only if monolith exited 0 within
  * the limits, otherwise the stream is destroyed with the PermanentError that the run rejects with.
  */
-export async function runMonolith<T>(opts: MonolithRunOptions, sink: (stdout: Readable) => Promise<T>): Promise<MonolithResult<T>> {
+export async function runMonolith<T>(
+  opts: MonolithRunOptions,
+  sink: (stdout: Readable) => Promise<T>,
+): Promise<MonolithResult<T>> {
   const args = buildMonolithArgs(opts);
   const log = opts.logger.child({ component: 'monolith', url: opts.url });
   if (opts.signal?.aborted) throw abortError(opts.signal);
@@ -134,7 +139,9 @@ export async function runMonolith<T>(opts: MonolithRunOptions, sink: (stdout: Re
   try {
     return await runInGroup(opts, args, tmp, stderrLimit, started, log, sink);
   } finally {
-    await rm(tmp, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err }, 'monolith temp dir cleanup failed'));
+    await rm(tmp, { recursive: true, force: true }).catch((err: unknown) =>
+      log.warn({ err }, 'monolith temp dir cleanup failed'),
+    );
   }
 }
 
@@ -195,7 +202,10 @@ function runInGroup<T>(
     function fail(err: Error): void {
       if (failure || finished) return;
       failure = err;
-      log.info({ code: (err as PermanentError).code, pid: child.pid }, 'monolith run failed, killing its process group');
+      log.info(
+        { code: (err as PermanentError).code, pid: child.pid },
+        'monolith run failed, killing its process group',
+      );
       killGroup(child);
       child.stdout?.destroy();
       child.stderr?.destroy();
@@ -217,7 +227,13 @@ function runInGroup<T>(
       if (!processDone || !stdoutEnded || !sinkState) return;
       finish();
       if (sinkState.ok) {
-        resolve({ value: sinkState.value, bytes, durationMs: Date.now() - started, stderrTail: stderr.toString('utf8'), args });
+        resolve({
+          value: sinkState.value,
+          bytes,
+          durationMs: Date.now() - started,
+          stderrTail: stderr.toString('utf8'),
+          args,
+        });
       } else reject(sinkState.err);
     }
 
@@ -247,7 +263,8 @@ function runInGroup<T>(
 
     child.on('error', (err: NodeJS.ErrnoException) => {
       const unavailable = err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOEXEC';
-      if (unavailable) fail(new PermanentError('monolith_unavailable', `monolith could not be started (${err.code}): ${opts.binary}`));
+      if (unavailable)
+        fail(new PermanentError('monolith_unavailable', `monolith could not be started (${err.code}): ${opts.binary}`));
       else fail(err);
       // With no process, 'exit' never comes.
       if (child.pid === undefined) {
@@ -302,20 +319,46 @@ function runInGroup<T>(
 }
 
 /** Runs `monolith -V` (bounded) and parses it; PermanentError('monolith_unavailable') when it cannot. */
-export async function monolithVersion(binary: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+export async function monolithVersion(
+  binary: string,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<string> {
   const output = await new Promise<string>((resolve, reject) => {
-    execFile(binary, ['-V'], { timeout: opts.timeoutMs ?? 10_000, signal: opts.signal, maxBuffer: 64 * 1024, env: { PATH: [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter), LANG: 'C.UTF-8' } }, (err, stdout, stderr) => {
-      if (err) {
-        const e = err as NodeJS.ErrnoException & { killed?: boolean };
-        const why = e.code === 'ENOENT' ? 'not found' : e.killed ? 'timed out' : `failed (${String(e.code ?? e.message)})`;
-        reject(new PermanentError('monolith_unavailable', `\`${binary} -V\` ${why}${stderr ? `: ${String(stderr).trim().slice(0, 200)}` : ''}`));
-        return;
-      }
-      resolve(`${stdout}\n${stderr}`);
-    });
+    execFile(
+      binary,
+      ['-V'],
+      {
+        timeout: opts.timeoutMs ?? 10_000,
+        signal: opts.signal,
+        maxBuffer: 64 * 1024,
+        env: {
+          PATH: [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter),
+          LANG: 'C.UTF-8',
+        },
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const e = err as NodeJS.ErrnoException & { killed?: boolean };
+          const why =
+            e.code === 'ENOENT' ? 'not found' : e.killed ? 'timed out' : `failed (${String(e.code ?? e.message)})`;
+          reject(
+            new PermanentError(
+              'monolith_unavailable',
+              `\`${binary} -V\` ${why}${stderr ? `: ${String(stderr).trim().slice(0, 200)}` : ''}`,
+            ),
+          );
+          return;
+        }
+        resolve(`${stdout}\n${stderr}`);
+      },
+    );
   });
   const version = parseMonolithVersion(output);
-  if (!version) throw new PermanentError('monolith_unavailable', `\`${binary} -V\` printed no monolith version: ${output.trim().slice(0, 200)}`);
+  if (!version)
+    throw new PermanentError(
+      'monolith_unavailable',
+      `\`${binary} -V\` printed no monolith version: ${output.trim().slice(0, 200)}`,
+    );
   return version;
 }
 

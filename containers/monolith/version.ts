@@ -40,9 +40,12 @@ export interface ExitDescription {
 export function describeExit(exitCode: number | null, signal: string | null, stderrTail: string): ExitDescription {
   const detail = summarizeStderr(stderrTail);
   const withDetail = (base: string): string => (detail ? `${base}: ${detail}` : base);
-  if (signal) return { code: 'monolith_failed', message: withDetail(`monolith was killed by ${signal} (out of memory?)`) };
-  if (exitCode === 126 || exitCode === 127) return { code: 'monolith_unavailable', message: withDetail(`monolith could not be executed (exit ${exitCode})`) };
-  if (exitCode === 2) return { code: 'monolith_failed', message: withDetail('monolith rejected its arguments (exit 2)') };
+  if (signal)
+    return { code: 'monolith_failed', message: withDetail(`monolith was killed by ${signal} (out of memory?)`) };
+  if (exitCode === 126 || exitCode === 127)
+    return { code: 'monolith_unavailable', message: withDetail(`monolith could not be executed (exit ${exitCode})`) };
+  if (exitCode === 2)
+    return { code: 'monolith_failed', message: withDetail('monolith rejected its arguments (exit 2)') };
   if (exitCode === 101) return { code: 'monolith_failed', message: withDetail('monolith crashed (exit 101)') };
   return { code: 'monolith_failed', message: withDetail(`monolith exited with code ${exitCode}`) };
 }

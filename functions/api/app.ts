@@ -8,14 +8,21 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../shared/db/types.ts';
 import * as repo from '../../shared/db/repo.ts';
-import { FORMATS, FORMAT_FILES, extensionFor, isArtifactFormat, isFormat, type Format } from '../../shared/formats.ts';
-import { PermanentError, Problem } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { NotFoundError, type BlobStore, type Publisher, type RateLimiter } from '../../shared/ports.ts';
-import { checkHost, parseTargetUrl, type GuardOptions } from '../../shared/ssrf.ts';
-import { normalizeUrl } from '../../shared/url.ts';
-import { publishJobs } from '../../shared/jobs.ts';
-import { TOPICS } from '../../shared/messages.ts';
+import {
+  FORMATS,
+  FORMAT_FILES,
+  extensionFor,
+  isArtifactFormat,
+  isFormat,
+  type Format,
+} from '../../shared/core/formats.ts';
+import { PermanentError, Problem } from '../../shared/core/errors.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import { NotFoundError, type BlobStore, type Publisher, type RateLimiter } from '../../shared/core/ports.ts';
+import { checkHost, parseTargetUrl, type GuardOptions } from '../../shared/net/ssrf.ts';
+import { normalizeUrl } from '../../shared/core/url.ts';
+import { publishJobs } from '../../shared/jobs/publish.ts';
+import { TOPICS } from '../../shared/core/messages.ts';
 import { articleJson, articleListItem, links } from './serialize.ts';
 import { badRequest, conflict, errorHandler, notFound, problemType, sendProblem } from './problems.ts';
 import { openApiDocument } from './openapi.ts';
@@ -43,14 +50,19 @@ export interface ApiDeps {
   authenticate?: (req: Request) => Promise<Principal | null>;
   rateLimiter?: RateLimiter;
   /** Summary regeneration (functions/summarize); absent when summaries are not wired. */
-  summaries?: { request(articleId: string, opts: { force: boolean }): Promise<'dispatched' | 'duplicate' | 'unchanged'> };
+  summaries?: {
+    request(articleId: string, opts: { force: boolean }): Promise<'dispatched' | 'duplicate' | 'unchanged'>;
+  };
   /** Extra readiness checks for /healthz. */
   health?: () => Promise<Record<string, unknown>>;
 }
 
 const SubmitBody = z
   .object({
-    url: z.string({ error: 'url is required and must be a string' }).min(1, 'url is required').max(8192, 'url is too long'),
+    url: z
+      .string({ error: 'url is required and must be a string' })
+      .min(1, 'url is required')
+      .max(8192, 'url is too long'),
     formats: z.array(z.string()).min(1, 'formats must not be empty').optional(),
     force: z.boolean().optional(),
   })
@@ -72,7 +84,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function parseFormats(raw: string[] | undefined): Format[] {
   if (!raw) return [...FORMATS];
   const unknown = raw.filter((f) => !isFormat(f));
-  if (unknown.length) throw badRequest('unknown-format', `unknown format ${unknown.map((u) => JSON.stringify(u)).join(', ')}; known: ${FORMATS.join(', ')}`);
+  if (unknown.length)
+    throw badRequest(
+      'unknown-format',
+      `unknown format ${unknown.map((u) => JSON.stringify(u)).join(', ')}; known: ${FORMATS.join(', ')}`,
+    );
   return [...new Set(raw as Format[])];
 }
 
@@ -107,10 +123,13 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set('trust proxy', true);
   app.set('query parser', 'simple');
 
-  app.get('/healthz', route(async (_req, res) => {
-    await sql`select 1`.execute(db);
-    res.json({ status: 'ok', ...(await deps.health?.()) });
-  }));
+  app.get(
+    '/healthz',
+    route(async (_req, res) => {
+      await sql`select 1`.execute(db);
+      res.json({ status: 'ok', ...(await deps.health?.()) });
+    }),
+  );
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
@@ -122,7 +141,12 @@ export function createApp(deps: ApiDeps): express.Express {
       const p = await deps.authenticate(req);
       if (!p) {
         res.setHeader('WWW-Authenticate', 'Bearer');
-        throw new Problem(401, problemType('unauthorized'), 'Unauthorized', 'a valid API key (Authorization: Bearer …) is required');
+        throw new Problem(
+          401,
+          problemType('unauthorized'),
+          'Unauthorized',
+          'a valid API key (Authorization: Bearer …) is required',
+        );
       }
       principal = p;
     }
@@ -134,7 +158,12 @@ export function createApp(deps: ApiDeps): express.Express {
       const r = await deps.rateLimiter.hit(`api:${write ? 'w' : 'r'}:${principal.id}`, limit, 60);
       if (!r.allowed) {
         res.setHeader('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterSeconds))));
-        throw new Problem(429, problemType('rate-limited'), 'Too many requests', `the limit is ${limit} ${write ? 'writes' : 'reads'} per minute`);
+        throw new Problem(
+          429,
+          problemType('rate-limited'),
+          'Too many requests',
+          `the limit is ${limit} ${write ? 'writes' : 'reads'} per minute`,
+        );
       }
     }
   }
@@ -151,55 +180,73 @@ export function createApp(deps: ApiDeps): express.Express {
     json(req, res, next);
   };
 
-  app.post('/archive', json, route(async (req, res) => {
-    const body = SubmitBody.safeParse(req.body);
-    if (!body.success) throw zodProblem(body.error);
-    const formats = parseFormats(body.data.formats);
-    let url: URL;
-    try {
-      url = parseTargetUrl(body.data.url.trim());
-      await checkHost(url.hostname, deps.guard);
-    } catch (err) {
-      if (err instanceof PermanentError) {
-        // A name that does not resolve is accepted: the worker records it as a permanent dns_not_found failure.
-        if (err.code !== 'dns_not_found') throw badRequest(err.code.replace(/_/g, '-'), err.message);
+  app.post(
+    '/archive',
+    json,
+    route(async (req, res) => {
+      const body = SubmitBody.safeParse(req.body);
+      if (!body.success) throw zodProblem(body.error);
+      const formats = parseFormats(body.data.formats);
+      let url: URL;
+      try {
         url = parseTargetUrl(body.data.url.trim());
-      } else {
-        log.warn({ err }, 'resolver error at submission; accepting');
-        url = parseTargetUrl(body.data.url.trim());
+        await checkHost(url.hostname, deps.guard);
+      } catch (err) {
+        if (err instanceof PermanentError) {
+          // A name that does not resolve is accepted: the worker records it as a permanent dns_not_found failure.
+          if (err.code !== 'dns_not_found') throw badRequest(err.code.replace(/_/g, '-'), err.message);
+          url = parseTargetUrl(body.data.url.trim());
+        } else {
+          log.warn({ err }, 'resolver error at submission; accepting');
+          url = parseTargetUrl(body.data.url.trim());
+        }
       }
-    }
-    const idem = req.get('Idempotency-Key');
-    if (idem !== undefined && (idem.length === 0 || idem.length > 200)) throw badRequest('invalid-idempotency-key', 'Idempotency-Key must be 1 to 200 characters');
-    const result = await repo.createArticle(db, {
-      id: randomUUID(),
-      url: url.href,
-      normalizedUrl: normalizeUrl(url),
-      formats,
-      idempotencyKey: idem ?? null,
-      dedupWindowSeconds: deps.config.DEDUP_WINDOW_SECONDS,
-      force: body.data.force ?? false,
-      leaseSeconds: deps.config.LEASE_SECONDS,
-    });
-    if (result.kind === 'idempotency_conflict') throw new Problem(422, problemType('idempotency-key-reused'), 'Unprocessable', 'this Idempotency-Key was used for another URL');
-    const a = result.article;
-    if (result.kind === 'created') {
-      const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'submit');
-      if (errors.length) log.error({ articleId: a.id, err: errors[0] }, 'capture publish failed; the sweeper will republish');
-      await deps.publisher.publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: Number(a.version), deleted: false }).catch(() => undefined);
-      log.info({ articleId: a.id, url: a.url, formats }, 'archive requested');
-    }
-    res.status(result.kind === 'created' ? 202 : 200);
-    res.setHeader('Location', `/archives/${a.id}`);
-    res.json({
-      id: a.id,
-      url: a.url,
-      status: a.status,
-      deduplicated: result.kind === 'deduplicated',
-      ...(result.kind === 'idempotent' ? { idempotentReplay: true } : {}),
-      links: links('', a, result.artifacts.map((x) => x.format)),
-    });
-  }));
+      const idem = req.get('Idempotency-Key');
+      if (idem !== undefined && (idem.length === 0 || idem.length > 200))
+        throw badRequest('invalid-idempotency-key', 'Idempotency-Key must be 1 to 200 characters');
+      const result = await repo.createArticle(db, {
+        id: randomUUID(),
+        url: url.href,
+        normalizedUrl: normalizeUrl(url),
+        formats,
+        idempotencyKey: idem ?? null,
+        dedupWindowSeconds: deps.config.DEDUP_WINDOW_SECONDS,
+        force: body.data.force ?? false,
+        leaseSeconds: deps.config.LEASE_SECONDS,
+      });
+      if (result.kind === 'idempotency_conflict')
+        throw new Problem(
+          422,
+          problemType('idempotency-key-reused'),
+          'Unprocessable',
+          'this Idempotency-Key was used for another URL',
+        );
+      const a = result.article;
+      if (result.kind === 'created') {
+        const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'submit');
+        if (errors.length)
+          log.error({ articleId: a.id, err: errors[0] }, 'capture publish failed; the sweeper will republish');
+        await deps.publisher
+          .publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: Number(a.version), deleted: false })
+          .catch(() => undefined);
+        log.info({ articleId: a.id, url: a.url, formats }, 'archive requested');
+      }
+      res.status(result.kind === 'created' ? 202 : 200);
+      res.setHeader('Location', `/archives/${a.id}`);
+      res.json({
+        id: a.id,
+        url: a.url,
+        status: a.status,
+        deduplicated: result.kind === 'deduplicated',
+        ...(result.kind === 'idempotent' ? { idempotentReplay: true } : {}),
+        links: links(
+          '',
+          a,
+          result.artifacts.map((x) => x.format),
+        ),
+      });
+    }),
+  );
 
   async function loadArticle(id: string) {
     if (!UUID.test(id)) throw notFound();
@@ -208,117 +255,162 @@ export function createApp(deps: ApiDeps): express.Express {
     return a;
   }
 
-  app.get('/archives', route(async (req, res) => {
-    const q = ListQuery.safeParse(req.query);
-    if (!q.success) throw zodProblem(q.error);
-    let urlFilter: string | undefined;
-    if (q.data.url) {
-      try {
-        urlFilter = normalizeUrl(parseTargetUrl(q.data.url));
-      } catch {
-        throw badRequest('invalid-url', 'url must be an absolute http(s) URL');
+  app.get(
+    '/archives',
+    route(async (req, res) => {
+      const q = ListQuery.safeParse(req.query);
+      if (!q.success) throw zodProblem(q.error);
+      let urlFilter: string | undefined;
+      if (q.data.url) {
+        try {
+          urlFilter = normalizeUrl(parseTargetUrl(q.data.url));
+        } catch {
+          throw badRequest('invalid-url', 'url must be an absolute http(s) URL');
+        }
       }
-    }
-    const rows = await repo.listArticles(db, {
-      q: q.data.q?.trim() || undefined,
-      url: urlFilter,
-      status: q.data.status,
-      cursor: q.data.cursor ? decodeCursor(q.data.cursor) : undefined,
-      limit: q.data.limit + 1,
-    });
-    const page = rows.slice(0, q.data.limit);
-    res.json({
-      items: page.map((a) => articleListItem('', a)),
-      nextCursor: rows.length > q.data.limit ? encodeCursor(page[page.length - 1]!) : null,
-    });
-  }));
-
-  app.get('/archives/:id', route(async (req, res) => {
-    const a = await loadArticle(req.params.id as string);
-    const [artifacts, summary] = await Promise.all([repo.listArtifacts(db, a.id), repo.findSummary(db, a.id)]);
-    res.setHeader('ETag', `"v${a.version}"`);
-    res.json(articleJson('', a, artifacts, summary));
-  }));
-
-  app.get('/archives/:id/artifacts/:format', route(async (req, res) => {
-    const a = await loadArticle(req.params.id as string);
-    const format = req.params.format as string;
-    if (!isArtifactFormat(format)) throw badRequest('unknown-format', `unknown format ${JSON.stringify(format)}`);
-    const art = await repo.findArtifact(db, a.id, format);
-    if (!art) throw notFound(`this archive has no ${format} artifact`);
-    if (art.status !== 'succeeded' || !art.storage_key) {
-      throw new Problem(409, problemType('artifact-not-ready'), 'Artifact not available', `the ${format} artifact is ${art.status}`, {
-        artifactStatus: art.status,
-        errorCode: art.error_code,
+      const rows = await repo.listArticles(db, {
+        q: q.data.q?.trim() || undefined,
+        url: urlFilter,
+        status: q.data.status,
+        cursor: q.data.cursor ? decodeCursor(q.data.cursor) : undefined,
+        limit: q.data.limit + 1,
       });
-    }
-    const filename = `${a.id}-${FORMAT_FILES[format].file}${format === 'original' ? extensionFor(art.content_type) : ''}`;
-    if (deps.blobs.signedUrl) {
-      const url = await deps.blobs.signedUrl(art.storage_key, { expiresInSeconds: deps.config.SIGNED_URL_TTL_SECONDS, downloadName: filename });
-      res.redirect(302, url);
-      return;
-    }
-    let stream;
-    try {
-      stream = await deps.blobs.get(art.storage_key);
-    } catch (err) {
-      if (err instanceof NotFoundError) throw new Problem(410, problemType('artifact-gone'), 'Gone', 'the artifact bytes are missing from storage');
-      throw err;
-    }
-    res.setHeader('Content-Type', art.content_type ?? FORMAT_FILES[format].contentType);
-    if (art.size_bytes !== null) res.setHeader('Content-Length', String(art.size_bytes));
-    if (art.sha256) res.setHeader('ETag', `"${art.sha256}"`);
-    res.setHeader('Content-Disposition', `inline; filename="${filename}"`);
-    // Archived HTML is untrusted third-party markup: never let it run against our origin.
-    res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'; img-src data: blob:; style-src 'unsafe-inline' data:; font-src data:; media-src data: blob:");
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    if (req.method === 'HEAD') {
-      stream.destroy();
-      res.end();
-      return;
-    }
-    await pipeline(stream, res);
-  }));
+      const page = rows.slice(0, q.data.limit);
+      res.json({
+        items: page.map((a) => articleListItem('', a)),
+        nextCursor: rows.length > q.data.limit ? encodeCursor(page[page.length - 1]!) : null,
+      });
+    }),
+  );
 
-  app.post('/archives/:id/retry', optionalJson, route(async (req, res) => {
-    const a = await loadArticle(req.params.id as string);
-    const body = RetryBody.safeParse(req.body ?? {});
-    if (!body.success) throw zodProblem(body.error);
-    const only = body.data.formats ? parseFormats(body.data.formats) : null;
-    const { formats, transition } = await repo.resetForRetry(db, a.id, only, deps.config.LEASE_SECONDS);
-    if (formats.length === 0) throw conflict('nothing-to-retry', 'no failed or skipped artifact to retry');
-    const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'retry');
-    if (errors.length) log.error({ articleId: a.id, err: errors[0] }, 'retry publish failed; the sweeper will republish');
-    if (transition) await deps.publisher.publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: transition.version, deleted: false }).catch(() => undefined);
-    res.status(202).json({ id: a.id, status: transition?.status ?? a.status, retried: formats, links: links('', a, formats) });
-  }));
+  app.get(
+    '/archives/:id',
+    route(async (req, res) => {
+      const a = await loadArticle(req.params.id as string);
+      const [artifacts, summary] = await Promise.all([repo.listArtifacts(db, a.id), repo.findSummary(db, a.id)]);
+      res.setHeader('ETag', `"v${a.version}"`);
+      res.json(articleJson('', a, artifacts, summary));
+    }),
+  );
 
-  app.post('/archives/:id/summary', optionalJson, route(async (req, res) => {
-    const a = await loadArticle(req.params.id as string);
-    const body = SummaryBody.safeParse(req.body ?? {});
-    if (!body.success) throw zodProblem(body.error);
-    if (!deps.summaries) throw new Problem(503, problemType('summaries-unavailable'), 'Unavailable', 'summaries are not configured');
-    let outcome;
-    try {
-      outcome = await deps.summaries.request(a.id, { force: body.data.force ?? false });
-    } catch (err) {
-      if (err instanceof PermanentError && err.code === 'not_found') throw notFound();
-      if (err instanceof PermanentError && err.code === 'readable_missing') throw conflict('no-readable-text', 'the archive has no readable text to summarize yet');
-      throw err;
-    }
-    res.status(outcome === 'dispatched' ? 202 : 200).json({ id: a.id, summary: outcome });
-  }));
+  app.get(
+    '/archives/:id/artifacts/:format',
+    route(async (req, res) => {
+      const a = await loadArticle(req.params.id as string);
+      const format = req.params.format as string;
+      if (!isArtifactFormat(format)) throw badRequest('unknown-format', `unknown format ${JSON.stringify(format)}`);
+      const art = await repo.findArtifact(db, a.id, format);
+      if (!art) throw notFound(`this archive has no ${format} artifact`);
+      if (art.status !== 'succeeded' || !art.storage_key) {
+        throw new Problem(
+          409,
+          problemType('artifact-not-ready'),
+          'Artifact not available',
+          `the ${format} artifact is ${art.status}`,
+          {
+            artifactStatus: art.status,
+            errorCode: art.error_code,
+          },
+        );
+      }
+      const filename = `${a.id}-${FORMAT_FILES[format].file}${format === 'original' ? extensionFor(art.content_type) : ''}`;
+      if (deps.blobs.signedUrl) {
+        const url = await deps.blobs.signedUrl(art.storage_key, {
+          expiresInSeconds: deps.config.SIGNED_URL_TTL_SECONDS,
+          downloadName: filename,
+        });
+        res.redirect(302, url);
+        return;
+      }
+      let stream;
+      try {
+        stream = await deps.blobs.get(art.storage_key);
+      } catch (err) {
+        if (err instanceof NotFoundError)
+          throw new Problem(410, problemType('artifact-gone'), 'Gone', 'the artifact bytes are missing from storage');
+        throw err;
+      }
+      res.setHeader('Content-Type', art.content_type ?? FORMAT_FILES[format].contentType);
+      if (art.size_bytes !== null) res.setHeader('Content-Length', String(art.size_bytes));
+      if (art.sha256) res.setHeader('ETag', `"${art.sha256}"`);
+      res.setHeader('Content-Disposition', `inline; filename="${filename}"`);
+      // Archived HTML is untrusted third-party markup: never let it run against our origin.
+      res.setHeader(
+        'Content-Security-Policy',
+        "sandbox; default-src 'none'; img-src data: blob:; style-src 'unsafe-inline' data:; font-src data:; media-src data: blob:",
+      );
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      if (req.method === 'HEAD') {
+        stream.destroy();
+        res.end();
+        return;
+      }
+      await pipeline(stream, res);
+    }),
+  );
 
-  app.delete('/archives/:id', route(async (req, res) => {
-    const a = await loadArticle(req.params.id as string);
-    await repo.deleteArticle(db, a.id);
-    await deps.blobs.deletePrefix(`articles/${a.id}/`);
-    await deps.publisher.publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: Number(a.version) + 1, deleted: true }).catch(() => undefined);
-    log.info({ articleId: a.id }, 'archive deleted');
-    res.status(204).end();
-  }));
+  app.post(
+    '/archives/:id/retry',
+    optionalJson,
+    route(async (req, res) => {
+      const a = await loadArticle(req.params.id as string);
+      const body = RetryBody.safeParse(req.body ?? {});
+      if (!body.success) throw zodProblem(body.error);
+      const only = body.data.formats ? parseFormats(body.data.formats) : null;
+      const { formats, transition } = await repo.resetForRetry(db, a.id, only, deps.config.LEASE_SECONDS);
+      if (formats.length === 0) throw conflict('nothing-to-retry', 'no failed or skipped artifact to retry');
+      const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'retry');
+      if (errors.length)
+        log.error({ articleId: a.id, err: errors[0] }, 'retry publish failed; the sweeper will republish');
+      if (transition)
+        await deps.publisher
+          .publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: transition.version, deleted: false })
+          .catch(() => undefined);
+      res
+        .status(202)
+        .json({ id: a.id, status: transition?.status ?? a.status, retried: formats, links: links('', a, formats) });
+    }),
+  );
 
-  app.use((req, res) => sendProblem(res, new Problem(404, problemType('not-found'), 'Not found', `no route ${req.method} ${req.path}`)));
+  app.post(
+    '/archives/:id/summary',
+    optionalJson,
+    route(async (req, res) => {
+      const a = await loadArticle(req.params.id as string);
+      const body = SummaryBody.safeParse(req.body ?? {});
+      if (!body.success) throw zodProblem(body.error);
+      if (!deps.summaries)
+        throw new Problem(503, problemType('summaries-unavailable'), 'Unavailable', 'summaries are not configured');
+      let outcome;
+      try {
+        outcome = await deps.summaries.request(a.id, { force: body.data.force ?? false });
+      } catch (err) {
+        if (err instanceof PermanentError && err.code === 'not_found') throw notFound();
+        if (err instanceof PermanentError && err.code === 'readable_missing')
+          throw conflict('no-readable-text', 'the archive has no readable text to summarize yet');
+        throw err;
+      }
+      res.status(outcome === 'dispatched' ? 202 : 200).json({ id: a.id, summary: outcome });
+    }),
+  );
+
+  app.delete(
+    '/archives/:id',
+    route(async (req, res) => {
+      const a = await loadArticle(req.params.id as string);
+      await repo.deleteArticle(db, a.id);
+      await deps.blobs.deletePrefix(`articles/${a.id}/`);
+      await deps.publisher
+        .publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: Number(a.version) + 1, deleted: true })
+        .catch(() => undefined);
+      log.info({ articleId: a.id }, 'archive deleted');
+      res.status(204).end();
+    }),
+  );
+
+  app.use((req, res) =>
+    sendProblem(res, new Problem(404, problemType('not-found'), 'Not found', `no route ${req.method} ${req.path}`)),
+  );
   app.use(errorHandler(log));
   return app;
 }

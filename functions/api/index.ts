@@ -2,9 +2,9 @@
 // from the environment; API keys and/or Google ID tokens. It refuses to start without an auth method.
 import { http } from '@google-cloud/functions-framework';
 import type { Request } from 'express';
-import { ApiConfig, loadConfig } from '../../shared/config.ts';
-import { createLogger } from '../../shared/logger.ts';
-import { buildCloudDeps, GcsSignerEnv, gcsSigner } from '../../shared/cloud/deps.ts';
+import { ApiConfig, loadConfig } from '../../shared/core/config.ts';
+import { createLogger } from '../../shared/core/logger.ts';
+import { buildCloudDeps, GcsSignerEnv, gcsSigner } from '../../shared/adapters/deps.ts';
 import { verifyApiKey, looksLikeApiKey } from '../../shared/auth/api-keys.ts';
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { bearerToken } from '../../shared/auth/jwt.ts';
@@ -13,7 +13,10 @@ import { badRequest, sendProblem } from './problems.ts';
 
 const config = loadConfig(ApiConfig.extend(GcsSignerEnv.shape), process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
-const allowed = (config.GOOGLE_ID_TOKEN_ALLOWED_EMAILS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const allowed = (config.GOOGLE_ID_TOKEN_ALLOWED_EMAILS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const google = config.GOOGLE_ID_TOKEN_AUDIENCE
   ? createGoogleIdTokenVerifier({
       audience: config.GOOGLE_ID_TOKEN_AUDIENCE,

@@ -61,7 +61,11 @@ export function articleJson(base: string, a: Article, artifacts: Artifact[], sum
     version: Number(a.version),
     artifacts: artifacts.map(artifactJson),
     summary: summaryJson(summary),
-    links: links(base, a, artifacts.map((x) => x.format)),
+    links: links(
+      base,
+      a,
+      artifacts.map((x) => x.format),
+    ),
   };
 }
 

@@ -2,9 +2,9 @@
 // (mapped to ObjectFinalized) and the Cloud Tasks HTTP target. index.ts registers them; tests too.
 import type { CloudEvent, Request } from '@google-cloud/functions-framework';
 import type { Response } from 'express';
-import type { Logger } from '../../shared/logger.ts';
-import { SummaryTaskV1 } from '../../shared/messages.ts';
-import type { ObjectFinalized } from '../../shared/ports.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import { SummaryTaskV1 } from '../../shared/core/messages.ts';
+import type { ObjectFinalized } from '../../shared/core/ports.ts';
 import type { SummarizeService } from './service.ts';
 
 export const STORAGE_FINALIZED = 'google.cloud.storage.object.v1.finalized';
@@ -52,7 +52,11 @@ export interface SummarizeHandlers {
   onTask(req: Request, res: Response): Promise<void>;
 }
 
-export function createSummarizeHandlers(deps: { service: SummarizeService; logger: Logger; maxTaskAttempts: number }): SummarizeHandlers {
+export function createSummarizeHandlers(deps: {
+  service: SummarizeService;
+  logger: Logger;
+  maxTaskAttempts: number;
+}): SummarizeHandlers {
   const log = deps.logger.child({ component: 'summarize' });
   return {
     // A throw answers 500 and Eventarc redelivers; the service is idempotent on the event id.
@@ -77,7 +81,10 @@ export function createSummarizeHandlers(deps: { service: SummarizeService; logge
       const parsed = SummaryTaskV1.safeParse(body);
       if (!parsed.success) {
         // A poison task: acknowledge it (2xx) so the queue drops it, and say so loudly.
-        log.error({ task: req.header('x-cloudtasks-taskname'), issue: parsed.error.issues[0]?.message }, 'summary task rejected: bad payload');
+        log.error(
+          { task: req.header('x-cloudtasks-taskname'), issue: parsed.error.issues[0]?.message },
+          'summary task rejected: bad payload',
+        );
         res.status(200).json({ outcome: 'rejected' });
         return;
       }
@@ -87,11 +94,17 @@ export function createSummarizeHandlers(deps: { service: SummarizeService; logge
         if (!res.writableFinished) ac.abort(new Error('client went away'));
       });
       try {
-        const outcome = await deps.service.runTask(parsed.data, { finalAttempt: retries + 1 >= deps.maxTaskAttempts, signal: ac.signal });
+        const outcome = await deps.service.runTask(parsed.data, {
+          finalAttempt: retries + 1 >= deps.maxTaskAttempts,
+          signal: ac.signal,
+        });
         res.status(200).json({ outcome });
       } catch (err) {
         // Non-2xx: Cloud Tasks retries with the queue's backoff.
-        log.warn({ articleId: parsed.data.articleId, attempt: retries + 1, err }, 'summary task failed; the queue will retry');
+        log.warn(
+          { articleId: parsed.data.articleId, attempt: retries + 1, err },
+          'summary task failed; the queue will retry',
+        );
         if (!res.headersSent) res.status(503).json({ error: 'retry' });
       }
     },

@@ -34,7 +34,9 @@ export function splitIntoChunks(text: string, maxTokens: number): string[] {
 }
 
 function splitParagraph(p: string, maxTokens: number): string[] {
-  const sentences = [...new Intl.Segmenter(undefined, { granularity: 'sentence' }).segment(p)].map((s) => s.segment.trim()).filter(Boolean);
+  const sentences = [...new Intl.Segmenter(undefined, { granularity: 'sentence' }).segment(p)]
+    .map((s) => s.segment.trim())
+    .filter(Boolean);
   const out: string[] = [];
   let current = '';
   for (const s of sentences.flatMap((s) => (estimateTokens(s) <= maxTokens ? [s] : hardSplit(s, maxTokens)))) {

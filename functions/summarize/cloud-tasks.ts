@@ -1,9 +1,9 @@
 // TaskQueue on Cloud Tasks (@google-cloud/tasks): one HTTP-target task per summary, named so that
 // duplicates collapse (ALREADY_EXISTS -> 'duplicate'); the queue's rate and concurrency do the pacing.
 import { CloudTasksClient } from '@google-cloud/tasks';
-import type { Logger } from '../../shared/logger.ts';
-import type { TaskQueue } from '../../shared/ports.ts';
-import { TransientError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import type { TaskQueue } from '../../shared/core/ports.ts';
+import { TransientError } from '../../shared/core/errors.ts';
 
 export interface CloudTasksQueueOptions {
   /** A preconfigured client (tests: the REST fallback against the fake); default: ADC. */
@@ -44,7 +44,14 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
           httpMethod: 'POST' as const,
           headers: { 'Content-Type': 'application/json' },
           body: Buffer.from(JSON.stringify(payload), 'utf8'),
-          ...(opts.serviceAccountEmail ? { oidcToken: { serviceAccountEmail: opts.serviceAccountEmail, audience: opts.audience ?? opts.handlerUrl } } : {}),
+          ...(opts.serviceAccountEmail
+            ? {
+                oidcToken: {
+                  serviceAccountEmail: opts.serviceAccountEmail,
+                  audience: opts.audience ?? opts.handlerUrl,
+                },
+              }
+            : {}),
         },
       };
       try {

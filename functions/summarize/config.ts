@@ -1,9 +1,9 @@
 // Configuration of functions/summarize (zod, parsed once at start-up), and the choice of summarizer it
 // implies: Gemini in API-key or Vertex mode when configured, the extractive summarizer otherwise.
 import { z } from 'zod';
-import { BaseConfig, loadConfig, int, optStr } from '../../shared/config.ts';
-import type { Logger } from '../../shared/logger.ts';
-import type { Summarizer } from '../../shared/ports.ts';
+import { BaseConfig, loadConfig, int, optStr } from '../../shared/core/config.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import type { Summarizer } from '../../shared/core/ports.ts';
 import { createExtractiveSummarizer } from './extractive.ts';
 import { createGeminiSummarizer } from './gemini.ts';
 
@@ -73,7 +73,10 @@ export function geminiMode(cfg: SummarizerEnv): 'api-key' | 'vertex' | 'off' {
 }
 
 /** The summarizer the configuration asks for, and the fallback for its permanent failures. */
-export function createSummarizers(cfg: SummarizerEnv, logger: Logger): { summarizer: Summarizer; fallback?: Summarizer; mode: 'api-key' | 'vertex' | 'off' } {
+export function createSummarizers(
+  cfg: SummarizerEnv,
+  logger: Logger,
+): { summarizer: Summarizer; fallback?: Summarizer; mode: 'api-key' | 'vertex' | 'off' } {
   const mode = geminiMode(cfg);
   const extractive = createExtractiveSummarizer();
   if (mode === 'off') return { summarizer: extractive, mode };

@@ -1,7 +1,7 @@
 // The offline summarizer: picks an article's key sentences in its own language (no model, no network).
 // Sentences come from Intl.Segmenter, are scored by the frequency of their content words (stopwords
 // of the detected language removed), and are returned in reading order; tags are the top terms.
-import type { Summarizer, SummaryInput, SummaryResult } from '../../shared/ports.ts';
+import type { Summarizer, SummaryInput, SummaryResult } from '../../shared/core/ports.ts';
 import { ANY_STOPWORD, KNOWN_LANGUAGES, STOPWORDS } from './stopwords.ts';
 
 export interface ExtractiveOptions {
@@ -123,7 +123,11 @@ export function createExtractiveSummarizer(opts: ExtractiveOptions = {}): Summar
       // Tags: the most frequent content words, title words first among equals.
       const tags = [...freq.entries()]
         .filter(([t, n]) => n > 1 || titleTerms.has(t))
-        .sort((a, b) => b[1] + (titleTerms.has(b[0]) ? 0.5 : 0) - (a[1] + (titleTerms.has(a[0]) ? 0.5 : 0)) || a[0].localeCompare(b[0]))
+        .sort(
+          (a, b) =>
+            b[1] + (titleTerms.has(b[0]) ? 0.5 : 0) - (a[1] + (titleTerms.has(a[0]) ? 0.5 : 0)) ||
+            a[0].localeCompare(b[0]),
+        )
         .slice(0, nTags)
         .map(([t]) => t);
 

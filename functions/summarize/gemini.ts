@@ -1,11 +1,18 @@
 // The Gemini summarizer (@google/genai, API-key or Vertex AI mode): structured output checked with zod,
 // bounded retries (429/5xx with backoff, one retry for an invalid answer), and map-reduce over
 // chunks when the article is over the token budget. The article is data for the model, never orders.
-import { ApiError, GoogleGenAI, Type, type GenerateContentResponse, type GoogleGenAIOptions, type Schema } from '@google/genai';
+import {
+  ApiError,
+  GoogleGenAI,
+  Type,
+  type GenerateContentResponse,
+  type GoogleGenAIOptions,
+  type Schema,
+} from '@google/genai';
 import { z } from 'zod';
-import type { Logger } from '../../shared/logger.ts';
-import type { Summarizer, SummaryInput, SummaryResult } from '../../shared/ports.ts';
-import { PermanentError, TransientError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import type { Summarizer, SummaryInput, SummaryResult } from '../../shared/core/ports.ts';
+import { PermanentError, TransientError } from '../../shared/core/errors.ts';
 import { estimateTokens, splitIntoChunks } from './chunk.ts';
 
 export interface GeminiConfig {
@@ -51,9 +58,23 @@ export const RESPONSE_SCHEMA: Schema = {
   type: Type.OBJECT,
   properties: {
     summary: { type: Type.STRING, description: 'A faithful summary of the article in 2 to 5 sentences.' },
-    keyPoints: { type: Type.ARRAY, items: { type: Type.STRING }, minItems: '1', maxItems: '8', description: 'The main points, one sentence each.' },
-    tags: { type: Type.ARRAY, items: { type: Type.STRING }, maxItems: '8', description: 'Short lower-case topic tags.' },
-    language: { type: Type.STRING, description: 'BCP 47 code of the language the summary is written in, e.g. en or fr.' },
+    keyPoints: {
+      type: Type.ARRAY,
+      items: { type: Type.STRING },
+      minItems: '1',
+      maxItems: '8',
+      description: 'The main points, one sentence each.',
+    },
+    tags: {
+      type: Type.ARRAY,
+      items: { type: Type.STRING },
+      maxItems: '8',
+      description: 'Short lower-case topic tags.',
+    },
+    language: {
+      type: Type.STRING,
+      description: 'BCP 47 code of the language the summary is written in, e.g. en or fr.',
+    },
   },
   required: ['summary', 'keyPoints', 'tags', 'language'],
   propertyOrdering: ['summary', 'keyPoints', 'tags', 'language'],
@@ -69,7 +90,8 @@ export const SYSTEM_INSTRUCTION = [
 /** Expected size of one part's summary; used to refuse, before spending calls, an article whose parts could not be combined. */
 const PARTIAL_SUMMARY_TOKENS = 200;
 const MAP_NOTE = 'This is part 999 of 999 of one article. Summarize this part only.';
-const REDUCE_NOTE = 'The article below is given as the summaries of its consecutive parts. Write one summary of the whole article from them.';
+const REDUCE_NOTE =
+  'The article below is given as the summaries of its consecutive parts. Write one summary of the whole article from them.';
 // Finish reasons that mean the model declined the content; anything else without valid JSON is an invalid answer.
 const SAFETY_REASONS = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'IMAGE_SAFETY']);
 
@@ -110,7 +132,11 @@ export function createGeminiSummarizer(cfg: GeminiConfig): Summarizer {
   }
 
   /** One generateContent with the retry policy; returns a validated answer or throws a typed error. */
-  async function call(prompt: string, signal: AbortSignal | undefined, ctx: Record<string, unknown>): Promise<CallResult> {
+  async function call(
+    prompt: string,
+    signal: AbortSignal | undefined,
+    ctx: Record<string, unknown>,
+  ): Promise<CallResult> {
     let inputTokens = 0;
     let outputTokens = 0;
     let invalidAnswers = 0;
@@ -138,11 +164,18 @@ export function createGeminiSummarizer(cfg: GeminiConfig): Summarizer {
         const retryable = status === undefined || status === 408 || status === 429 || status >= 500;
         if (!retryable) throw classifyRejection(status!, err);
         if (transientFailures >= cfg.maxRetries) {
-          throw new TransientError(status === 429 ? 'gemini_rate_limited' : 'gemini_unavailable', `Gemini failed after ${transientFailures + 1} attempts`, { cause: err });
+          throw new TransientError(
+            status === 429 ? 'gemini_rate_limited' : 'gemini_unavailable',
+            `Gemini failed after ${transientFailures + 1} attempts`,
+            { cause: err },
+          );
         }
         const delay = Math.min(20_000, retryBaseMs * 2 ** transientFailures) * (0.75 + Math.random() * 0.5);
         transientFailures++;
-        log.warn({ ...ctx, status: status ?? null, attempt: transientFailures, delayMs: Math.round(delay), err }, 'gemini call failed, retrying');
+        log.warn(
+          { ...ctx, status: status ?? null, attempt: transientFailures, delayMs: Math.round(delay), err },
+          'gemini call failed, retrying',
+        );
         await sleep(delay, signal);
         continue;
       }
@@ -159,8 +192,15 @@ export function createGeminiSummarizer(cfg: GeminiConfig): Summarizer {
       const answer = parseAnswer(candidate?.content?.parts?.map((p) => p.text ?? '').join('') ?? '');
       if (answer) return { answer, inputTokens, outputTokens };
       invalidAnswers++;
-      log.warn({ ...ctx, finishReason: finish ?? null, attempt: invalidAnswers }, 'gemini answer did not match the schema');
-      if (invalidAnswers >= 2) throw new PermanentError('invalid_model_output', `Gemini answered twice with output that does not match the schema (finish reason ${finish ?? 'none'})`);
+      log.warn(
+        { ...ctx, finishReason: finish ?? null, attempt: invalidAnswers },
+        'gemini answer did not match the schema',
+      );
+      if (invalidAnswers >= 2)
+        throw new PermanentError(
+          'invalid_model_output',
+          `Gemini answered twice with output that does not match the schema (finish reason ${finish ?? 'none'})`,
+        );
     }
   }
 
@@ -186,7 +226,8 @@ export function createGeminiSummarizer(cfg: GeminiConfig): Summarizer {
       // What every request spends besides the article: system instruction, framing, title.
       const overhead = systemTokens + estimateTokens(framePrompt(input, '', MAP_NOTE)) + 8;
       const chunkTokens = cfg.tokenBudget - overhead;
-      if (chunkTokens < 100) throw new PermanentError('input_too_long', `the token budget (${cfg.tokenBudget}) leaves no room for text`);
+      if (chunkTokens < 100)
+        throw new PermanentError('input_too_long', `the token budget (${cfg.tokenBudget}) leaves no room for text`);
       let result: CallResult;
       if (estimateTokens(text) <= chunkTokens) {
         result = await call(framePrompt(input, text), signal, ctx);
@@ -194,7 +235,10 @@ export function createGeminiSummarizer(cfg: GeminiConfig): Summarizer {
         const chunks = splitIntoChunks(text, chunkTokens);
         const maxChunks = Math.min(maxChunksCfg, Math.floor(chunkTokens / PARTIAL_SUMMARY_TOKENS));
         if (chunks.length > maxChunks) {
-          throw new PermanentError('input_too_long', `the article needs ${chunks.length} chunks of ${chunkTokens} tokens; the budget allows ${maxChunks}`);
+          throw new PermanentError(
+            'input_too_long',
+            `the article needs ${chunks.length} chunks of ${chunkTokens} tokens; the budget allows ${maxChunks}`,
+          );
         }
         log.info({ ...ctx, chunks: chunks.length, chunkTokens }, 'summarizing a long article in chunks');
         const partials: CallResult[] = [];
@@ -207,7 +251,10 @@ export function createGeminiSummarizer(cfg: GeminiConfig): Summarizer {
           .join('\n\n');
         const reducePrompt = framePrompt(input, combined, REDUCE_NOTE);
         if (systemTokens + estimateTokens(reducePrompt) > cfg.tokenBudget) {
-          throw new PermanentError('input_too_long', 'the partial summaries of the article do not fit the token budget');
+          throw new PermanentError(
+            'input_too_long',
+            'the partial summaries of the article do not fit the token budget',
+          );
         }
         const reduced = await call(reducePrompt, signal, { ...ctx, chunk: 'reduce' });
         result = {
@@ -247,9 +294,12 @@ export function parseAnswer(text: string): GeminiAnswer | null {
 
 function classifyRejection(status: number, err: unknown): PermanentError {
   const message = err instanceof Error ? err.message : String(err);
-  if (status === 400 && /token|too long|exceeds/i.test(message)) return new PermanentError('input_too_long', 'Gemini refused the input as too long', { cause: err });
-  if (status === 401 || status === 403) return new PermanentError('gemini_auth', `Gemini refused the credentials (${status})`, { cause: err });
-  if (status === 404) return new PermanentError('gemini_model_not_found', `Gemini does not know the model (${status})`, { cause: err });
+  if (status === 400 && /token|too long|exceeds/i.test(message))
+    return new PermanentError('input_too_long', 'Gemini refused the input as too long', { cause: err });
+  if (status === 401 || status === 403)
+    return new PermanentError('gemini_auth', `Gemini refused the credentials (${status})`, { cause: err });
+  if (status === 404)
+    return new PermanentError('gemini_model_not_found', `Gemini does not know the model (${status})`, { cause: err });
   return new PermanentError('gemini_rejected', `Gemini rejected the request (${status})`, { cause: err });
 }
 

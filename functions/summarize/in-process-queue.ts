@@ -1,8 +1,8 @@
 // The embedded stand-in for a Cloud Tasks queue: named tasks (a name is refused while remembered,
 // like Cloud Tasks' tombstones), dispatch at most `ratePerSecond` and `maxConcurrent` at a time,
 // retries with exponential backoff up to `maxAttempts`, then the task is dropped and logged.
-import type { Logger } from '../../shared/logger.ts';
-import type { TaskQueue } from '../../shared/ports.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import type { TaskQueue } from '../../shared/core/ports.ts';
 
 export interface TaskInfo {
   name: string;
@@ -38,7 +38,8 @@ interface Entry {
 }
 
 export function createInProcessTaskQueue(opts: InProcessTaskQueueOptions): InProcessTaskQueue {
-  if (!(opts.ratePerSecond > 0) || opts.maxConcurrent < 1 || opts.maxAttempts < 1) throw new RangeError('invalid queue limits');
+  if (!(opts.ratePerSecond > 0) || opts.maxConcurrent < 1 || opts.maxAttempts < 1)
+    throw new RangeError('invalid queue limits');
   const log = opts.logger.child({ component: 'task-queue' });
   const interval = 1000 / opts.ratePerSecond;
   const minBackoff = opts.minBackoffMs ?? 1000;

@@ -9,7 +9,7 @@ import { PassThroughClient } from 'google-auth-library';
 import { openDatabase } from '../../shared/db/connect.ts';
 import { createGcsBlobStore } from '../../shared/adapters/gcs.ts';
 import { createPubSubPublisher } from '../../shared/adapters/pubsub.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { createLogger } from '../../shared/core/logger.ts';
 import { createSummarizeHandlers, type SummarizeHandlers } from './app.ts';
 import { createCloudTasksQueue } from './cloud-tasks.ts';
 import { createSummarizers, loadSummarizeConfig } from './config.ts';
@@ -23,15 +23,29 @@ const projectId = cfg.GOOGLE_CLOUD_PROJECT!;
 let ready: Promise<SummarizeHandlers> | null = null;
 
 async function build(): Promise<SummarizeHandlers> {
-  const database = await openDatabase({ databaseUrl: cfg.DATABASE_URL, dataDir: cfg.HTBASE_DATA_DIR, maxConnections: 4 });
-  const storage = new Storage({ projectId, ...(cfg.STORAGE_API_ENDPOINT ? { apiEndpoint: cfg.STORAGE_API_ENDPOINT } : {}) });
+  const database = await openDatabase({
+    databaseUrl: cfg.DATABASE_URL,
+    dataDir: cfg.HTBASE_DATA_DIR,
+    maxConnections: 4,
+  });
+  const storage = new Storage({
+    projectId,
+    ...(cfg.STORAGE_API_ENDPOINT ? { apiEndpoint: cfg.STORAGE_API_ENDPOINT } : {}),
+  });
   const blobs = createGcsBlobStore({ storage, bucket: cfg.ARTIFACTS_BUCKET!, logger });
   const publisher = createPubSubPublisher({ pubsub: new PubSub({ projectId }), logger });
   let client: CloudTasksClient;
   if (cfg.CLOUD_TASKS_API_ENDPOINT) {
     // A local REST endpoint (tests, development) takes no credentials.
     const [host, port] = cfg.CLOUD_TASKS_API_ENDPOINT.split(':');
-    client = new CloudTasksClient({ fallback: true, apiEndpoint: host, port: Number(port), protocol: 'http', authClient: new PassThroughClient(), projectId } as unknown as ConstructorParameters<typeof CloudTasksClient>[0]);
+    client = new CloudTasksClient({
+      fallback: true,
+      apiEndpoint: host,
+      port: Number(port),
+      protocol: 'http',
+      authClient: new PassThroughClient(),
+      projectId,
+    } as unknown as ConstructorParameters<typeof CloudTasksClient>[0]);
   } else {
     client = new CloudTasksClient({ projectId });
   }
@@ -45,7 +59,10 @@ async function build(): Promise<SummarizeHandlers> {
     logger,
   });
   const { summarizer, fallback, mode } = createSummarizers(cfg, logger);
-  logger.info({ geminiMode: mode, model: mode === 'off' ? null : cfg.GEMINI_MODEL, fallback: fallback?.provider ?? null }, 'summarize ready');
+  logger.info(
+    { geminiMode: mode, model: mode === 'off' ? null : cfg.GEMINI_MODEL, fallback: fallback?.provider ?? null },
+    'summarize ready',
+  );
   const service = createSummarizeService({ db: database.db, blobs, tasks, summarizer, fallback, publisher, logger });
   return createSummarizeHandlers({ service, logger, maxTaskAttempts: cfg.SUMMARY_TASK_MAX_ATTEMPTS });
 }

@@ -2,7 +2,7 @@
 // migration 0002). Article reads, the version bump and event idempotency come from shared/db/repo.ts.
 import { sql, type ColumnType, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
-import type { SummaryResult } from '../../shared/ports.ts';
+import type { SummaryResult } from '../../shared/core/ports.ts';
 
 export interface SummaryFailureTable {
   article_id: string;
@@ -17,7 +17,12 @@ export interface SummaryFailureTable {
 export type SummarizeDatabase = Database & { summary_failures: SummaryFailureTable };
 const widen = (db: Kysely<Database>) => db as unknown as Kysely<SummarizeDatabase>;
 
-export async function upsertSummary(db: Kysely<Database>, articleId: string, inputSha256: string, r: SummaryResult): Promise<void> {
+export async function upsertSummary(
+  db: Kysely<Database>,
+  articleId: string,
+  inputSha256: string,
+  r: SummaryResult,
+): Promise<void> {
   const row = {
     article_id: articleId,
     provider: r.provider,
@@ -42,7 +47,14 @@ export async function recordSummaryFailure(
   db: Kysely<Database>,
   f: { articleId: string; provider: string; model: string | null; code: string; message: string; inputSha256: string },
 ): Promise<void> {
-  const row = { article_id: f.articleId, provider: f.provider, model: f.model, code: f.code, message: f.message.slice(0, 2000), input_sha256: f.inputSha256 };
+  const row = {
+    article_id: f.articleId,
+    provider: f.provider,
+    model: f.model,
+    code: f.code,
+    message: f.message.slice(0, 2000),
+    input_sha256: f.inputSha256,
+  };
   const { article_id: _id, ...update } = row;
   await widen(db)
     .insertInto('summary_failures')
@@ -56,7 +68,10 @@ export async function clearSummaryFailure(db: Kysely<Database>, articleId: strin
 }
 
 /** The last permanent failure for an article (for the API's status), or undefined. */
-export async function findSummaryFailure(db: Kysely<Database>, articleId: string): Promise<Selectable<SummaryFailureTable> | undefined> {
+export async function findSummaryFailure(
+  db: Kysely<Database>,
+  articleId: string,
+): Promise<Selectable<SummaryFailureTable> | undefined> {
   return widen(db).selectFrom('summary_failures').selectAll().where('article_id', '=', articleId).executeTakeFirst();
 }
 

@@ -7,12 +7,28 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../shared/db/types.ts';
 import { findArticle, findSummary, markEventProcessed, touchArticle } from '../../shared/db/repo.ts';
-import { PermanentError, errorCode, isPermanent } from '../../shared/errors.ts';
-import { parseStorageKey, storageKey } from '../../shared/formats.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { ArticleChangedV1, SummaryTaskV1, TOPICS, type SummaryTask } from '../../shared/messages.ts';
-import { NotFoundError, systemClock, type BlobStore, type Clock, type ObjectFinalized, type Publisher, type Summarizer, type SummaryResult, type TaskQueue } from '../../shared/ports.ts';
-import { clearSummaryFailure, findSummaryFailure, isEventProcessed, recordSummaryFailure, upsertSummary } from './repo.ts';
+import { PermanentError, errorCode, isPermanent } from '../../shared/core/errors.ts';
+import { parseStorageKey, storageKey } from '../../shared/core/formats.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import { ArticleChangedV1, SummaryTaskV1, TOPICS, type SummaryTask } from '../../shared/core/messages.ts';
+import {
+  NotFoundError,
+  systemClock,
+  type BlobStore,
+  type Clock,
+  type ObjectFinalized,
+  type Publisher,
+  type Summarizer,
+  type SummaryResult,
+  type TaskQueue,
+} from '../../shared/core/ports.ts';
+import {
+  clearSummaryFailure,
+  findSummaryFailure,
+  isEventProcessed,
+  recordSummaryFailure,
+  upsertSummary,
+} from './repo.ts';
 
 export interface SummarizeServiceDeps {
   db: Kysely<Database>;
@@ -104,7 +120,10 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
   async function publishChange(articleId: string): Promise<void> {
     const version = await touchArticle(db, articleId);
     if (version === null) return;
-    await publisher.publish(TOPICS.articleChanged, ArticleChangedV1.parse({ v: 1, articleId, version, deleted: false }));
+    await publisher.publish(
+      TOPICS.articleChanged,
+      ArticleChangedV1.parse({ v: 1, articleId, version, deleted: false }),
+    );
   }
 
   async function store(articleId: string, sha: string, r: SummaryResult, clearFailure: boolean): Promise<void> {
@@ -135,7 +154,10 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
       if (existing?.input_sha256 === sha) {
         outcome = 'duplicate';
       } else {
-        const r = await tasks.enqueue({ name: summaryTaskName(parsed.articleId, sha), payload: task(parsed.articleId, sha, false, 'finalized') });
+        const r = await tasks.enqueue({
+          name: summaryTaskName(parsed.articleId, sha),
+          payload: task(parsed.articleId, sha, false, 'finalized'),
+        });
         outcome = r === 'created' ? 'dispatched' : 'duplicate';
       }
       // Marked only after the task exists, so a crash in between is retried by Eventarc, and the
@@ -155,8 +177,15 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
       // Same text: the same name collapses repeated requests. After a recorded failure a plain request
       // may try once more (named after that failure); `force` always makes a new task.
       const failure = force ? undefined : await findSummaryFailure(db, articleId);
-      const suffix = force ? `f${clock.now().getTime()}` : failure?.input_sha256 === sha ? `r${new Date(failure.created_at).getTime()}` : undefined;
-      const r = await tasks.enqueue({ name: summaryTaskName(articleId, sha, suffix), payload: task(articleId, sha, force, 'request') });
+      const suffix = force
+        ? `f${clock.now().getTime()}`
+        : failure?.input_sha256 === sha
+          ? `r${new Date(failure.created_at).getTime()}`
+          : undefined;
+      const r = await tasks.enqueue({
+        name: summaryTaskName(articleId, sha, suffix),
+        payload: task(articleId, sha, force, 'request'),
+      });
       log.info({ articleId, force, outcome: r }, 'summary requested');
       return r === 'created' ? 'dispatched' : 'duplicate';
     },
@@ -174,7 +203,14 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
         doc = await readReadable(t.articleId);
       } catch (err) {
         if (!isPermanent(err)) throw err;
-        await recordSummaryFailure(db, { articleId: t.articleId, provider: deps.summarizer.provider, model: null, code: err.code, message: err.message, inputSha256: t.inputSha256 });
+        await recordSummaryFailure(db, {
+          articleId: t.articleId,
+          provider: deps.summarizer.provider,
+          model: null,
+          code: err.code,
+          message: err.message,
+          inputSha256: t.inputSha256,
+        });
         await publishChange(t.articleId);
         return 'failed';
       }
@@ -187,13 +223,27 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
         log.info(ctx, 'summary of this text already stored');
         return 'unchanged';
       }
-      const input = { articleId: t.articleId, title: doc.title ?? article.title, text: doc.text, lang: doc.lang ?? article.lang };
+      const input = {
+        articleId: t.articleId,
+        title: doc.title ?? article.title,
+        text: doc.text,
+        lang: doc.lang ?? article.lang,
+      };
       const started = Date.now();
       try {
         const r = await deps.summarizer.summarize(input, opts.signal);
         await store(t.articleId, sha, r, true);
         await publishChange(t.articleId);
-        log.info({ ...ctx, model: r.model, inputTokens: r.inputTokens, outputTokens: r.outputTokens, ms: Date.now() - started }, 'summary stored');
+        log.info(
+          {
+            ...ctx,
+            model: r.model,
+            inputTokens: r.inputTokens,
+            outputTokens: r.outputTokens,
+            ms: Date.now() - started,
+          },
+          'summary stored',
+        );
         return 'stored';
       } catch (err) {
         // A transient failure is the queue's to retry, except on its last attempt.
@@ -202,7 +252,14 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
         const code = errorCode(err);
         const message = err instanceof Error ? err.message : String(err);
         log.warn({ ...ctx, code, err }, 'summary failed for good');
-        await recordSummaryFailure(db, { articleId: t.articleId, provider: deps.summarizer.provider, model: null, code, message, inputSha256: sha });
+        await recordSummaryFailure(db, {
+          articleId: t.articleId,
+          provider: deps.summarizer.provider,
+          model: null,
+          code,
+          message,
+          inputSha256: sha,
+        });
         if (deps.fallback) {
           const r = await deps.fallback.summarize(input, opts.signal);
           await store(t.articleId, sha, r, false);

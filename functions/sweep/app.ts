@@ -2,11 +2,10 @@
 // Scheduler with an OIDC token of its own service account: verify that token, then run sweepOnce.
 import { z } from 'zod';
 import type { Request, Response } from 'express';
-import { BaseConfig, optStr, bool } from '../../shared/config.ts';
-import type { Logger } from '../../shared/logger.ts';
+import { BaseConfig, optStr, bool } from '../../shared/core/config.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 import type { PushVerifier } from '../../shared/auth/oidc.ts';
 import { AuthError } from '../../shared/auth/jwt.ts';
-
 
 export const SweepConfig = BaseConfig.extend({
   /** Verify the scheduler's OIDC token. Off only by explicit configuration (local topology without an issuer). */

@@ -1,13 +1,13 @@
 // Functions Framework entry point of the stuck-work sweeper (`--target=sweep`): Cloud Scheduler calls it
-// with an OIDC token; it republishes artifacts pending or running past their lease (shared/sweeper.ts).
+// with an OIDC token; it republishes artifacts pending or running past their lease (shared/jobs/sweeper.ts).
 import { http } from '@google-cloud/functions-framework';
 import { PubSub } from '@google-cloud/pubsub';
-import { loadConfig } from '../../shared/config.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { loadConfig } from '../../shared/core/config.ts';
+import { createLogger } from '../../shared/core/logger.ts';
 import { openDatabase } from '../../shared/db/connect.ts';
 import { createPubSubPublisher } from '../../shared/adapters/pubsub.ts';
 import { pushVerifierFromConfig } from '../../shared/auth/oidc.ts';
-import { sweepOnce } from '../../shared/sweeper.ts';
+import { sweepOnce } from '../../shared/jobs/sweeper.ts';
 import { createSweepHandler, SweepConfig } from './app.ts';
 
 const config = loadConfig(SweepConfig, process.env);
@@ -31,6 +31,13 @@ http(
   createSweepHandler({
     verifier,
     logger,
-    sweep: () => sweepOnce({ db: db.db, publisher, logger, leaseSeconds: config.LEASE_SECONDS, maxAttempts: config.SWEEP_MAX_ATTEMPTS }),
+    sweep: () =>
+      sweepOnce({
+        db: db.db,
+        publisher,
+        logger,
+        leaseSeconds: config.LEASE_SECONDS,
+        maxAttempts: config.SWEEP_MAX_ATTEMPTS,
+      }),
   }),
 );

@@ -2,11 +2,11 @@
 // Pub/Sub push body or as the CloudEvent of a Pub/Sub trigger (same `{message, subscription}` data).
 import { http } from '@google-cloud/functions-framework';
 import { Firestore } from '@google-cloud/firestore';
-import { BaseConfig, loadConfig } from '../../shared/config.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { BaseConfig, loadConfig } from '../../shared/core/config.ts';
+import { createLogger } from '../../shared/core/logger.ts';
 import { openDatabase } from '../../shared/db/connect.ts';
 import { createFirestoreReplica } from '../../shared/adapters/firestore.ts';
-import { ArticleChangedV1, BadMessage, decodePush } from '../../shared/messages.ts';
+import { ArticleChangedV1, BadMessage, decodePush } from '../../shared/core/messages.ts';
 import { createSync } from './sync.ts';
 import { z } from 'zod';
 

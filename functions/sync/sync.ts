@@ -3,9 +3,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
 import * as repo from '../../shared/db/repo.ts';
-import type { ArticleReplicaDoc, ReplicaWriter } from '../../shared/ports.ts';
-import type { ArticleChanged } from '../../shared/messages.ts';
-import type { Logger } from '../../shared/logger.ts';
+import type { ArticleReplicaDoc, ReplicaWriter } from '../../shared/core/ports.ts';
+import type { ArticleChanged } from '../../shared/core/messages.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 
 export async function buildReplicaDoc(db: Kysely<Database>, id: string): Promise<ArticleReplicaDoc | null> {
   const a = await repo.findArticle(db, id);
@@ -19,9 +19,21 @@ export async function buildReplicaDoc(db: Kysely<Database>, id: string): Promise
     status: a.status,
     title: a.title,
     artifacts: Object.fromEntries(
-      artifacts.map((x) => [x.format, { status: x.status, sizeBytes: x.size_bytes === null ? null : Number(x.size_bytes), errorCode: x.error_code }]),
+      artifacts.map((x) => [
+        x.format,
+        { status: x.status, sizeBytes: x.size_bytes === null ? null : Number(x.size_bytes), errorCode: x.error_code },
+      ]),
     ),
-    summary: s ? { provider: s.provider, model: s.model, summary: s.summary, keyPoints: s.key_points, tags: s.tags, lang: s.lang } : null,
+    summary: s
+      ? {
+          provider: s.provider,
+          model: s.model,
+          summary: s.summary,
+          keyPoints: s.key_points,
+          tags: s.tags,
+          lang: s.lang,
+        }
+      : null,
     createdAt: new Date(a.created_at).toISOString(),
     updatedAt: new Date(a.updated_at).toISOString(),
   };

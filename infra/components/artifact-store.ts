@@ -32,7 +32,8 @@ export class ArtifactStore extends pulumi.ComponentResource {
         condition: { age: args.nearlineAfterDays, matchesStorageClasses: ['STANDARD'] },
       });
     }
-    if (args.deleteAfterDays > 0) lifecycleRules.push({ action: { type: 'Delete' }, condition: { age: args.deleteAfterDays } });
+    if (args.deleteAfterDays > 0)
+      lifecycleRules.push({ action: { type: 'Delete' }, condition: { age: args.deleteAfterDays } });
     this.bucket = new gcp.storage.Bucket(
       `${name}-artifacts`,
       {

@@ -68,13 +68,25 @@ export class Database extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [args.psaConnection], protect: args.protect },
     );
-    this.database = new gcp.sql.Database(`${name}-db`, { name: DB_NAME, instance: this.instance.name }, { parent: this, protect: args.protect });
+    this.database = new gcp.sql.Database(
+      `${name}-db`,
+      { name: DB_NAME, instance: this.instance.name },
+      { parent: this, protect: args.protect },
+    );
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, parent);
-    this.user = new gcp.sql.User(`${name}-user`, { name: DB_USER, instance: this.instance.name, password: password.result }, parent);
+    this.user = new gcp.sql.User(
+      `${name}-user`,
+      { name: DB_USER, instance: this.instance.name, password: password.result },
+      parent,
+    );
     // sslmode=no-verify: the server enforces TLS (ENCRYPTED_ONLY) on a private address; Cloud SQL's
     // certificate names the instance, not the IP, so hostname verification cannot pass.
     const url = pulumi.interpolate`postgres://${DB_USER}:${password.result}@${this.instance.privateIpAddress}:5432/${DB_NAME}?sslmode=no-verify`;
-    this.url = new StoredSecret(`${name}-url`, { secretId: `${args.prefix}-database-url`, value: url, protect: args.protect }, parent);
+    this.url = new StoredSecret(
+      `${name}-url`,
+      { secretId: `${args.prefix}-database-url`, value: url, protect: args.protect },
+      parent,
+    );
     this.registerOutputs({ instance: this.instance.connectionName, privateIp: this.instance.privateIpAddress });
   }
 }

@@ -83,7 +83,9 @@ function makeFunction(
         ...(args.vpc
           ? {
               directVpcEgress: 'VPC_EGRESS_PRIVATE_RANGES_ONLY',
-              directVpcNetworkInterfaces: [{ network: args.vpc.network, subnetwork: args.vpc.subnetwork, tags: args.vpc.tags }],
+              directVpcNetworkInterfaces: [
+                { network: args.vpc.network, subnetwork: args.vpc.subnetwork, tags: args.vpc.tags },
+              ],
             }
           : {}),
       },
@@ -102,14 +104,22 @@ export class HttpFunction extends pulumi.ComponentResource {
 
   constructor(name: string, args: HttpFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super('htbase:infra:HttpFunction', name, {}, opts);
-    this.fn = makeFunction(`${name}-fn`, args, args.public ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY', undefined, { parent: this });
+    this.fn = makeFunction(`${name}-fn`, args, args.public ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY', undefined, {
+      parent: this,
+    });
     this.url = this.fn.serviceConfig.apply((s) => s?.uri ?? '');
     this.serviceName = this.fn.name;
     if (args.public) {
       // Deliberately public: the API authenticates every request itself (Bearer API key or Google ID token).
       new gcp.cloudrunv2.ServiceIamMember(
         `${name}-public`,
-        { project: args.project, location: args.region, name: this.fn.name, role: 'roles/run.invoker', member: 'allUsers' },
+        {
+          project: args.project,
+          location: args.region,
+          name: this.fn.name,
+          role: 'roles/run.invoker',
+          member: 'allUsers',
+        },
         { parent: this },
       );
     }

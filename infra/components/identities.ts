@@ -17,7 +17,12 @@ export class Identities extends pulumi.ComponentResource {
     const entries = (Object.keys(SERVICE_ACCOUNTS) as AccountKey[]).map((key) => {
       const account = new gcp.serviceaccount.Account(
         `${name}-${key}`,
-        { project: args.project, accountId: `${args.prefix}-${key}`, displayName: `HT Base ${key}`, description: SERVICE_ACCOUNTS[key] },
+        {
+          project: args.project,
+          accountId: `${args.prefix}-${key}`,
+          displayName: `HT Base ${key}`,
+          description: SERVICE_ACCOUNTS[key],
+        },
         { parent: this },
       );
       return [key, account] as const;

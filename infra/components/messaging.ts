@@ -1,8 +1,8 @@
-// Messaging: the Pub/Sub topics of the design (shared/messages.ts TOPICS), their dead-letter topics, and the
+// Messaging: the Pub/Sub topics of the design (shared/core/messages.ts TOPICS), their dead-letter topics, and the
 // push subscriptions that deliver them with OIDC tokens, exponential backoff and a dead-letter policy.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { TOPICS, type TopicName } from '../../shared/messages.ts';
+import { TOPICS, type TopicName } from '../../shared/core/messages.ts';
 
 export interface PushTarget {
   /** Full push URL (service URL + path). */
@@ -35,7 +35,10 @@ export class Messaging extends pulumi.ComponentResource {
     super('htbase:infra:Messaging', name, {}, opts);
     const parent = { parent: this };
     this.topics = Object.fromEntries(
-      Object.values(TOPICS).map((t) => [t, new gcp.pubsub.Topic(`${name}-${t}`, { name: t, messageRetentionDuration: WEEK }, parent)]),
+      Object.values(TOPICS).map((t) => [
+        t,
+        new gcp.pubsub.Topic(`${name}-${t}`, { name: t, messageRetentionDuration: WEEK }, parent),
+      ]),
     ) as Record<TopicName, gcp.pubsub.Topic>;
 
     const push = (subName: string, topic: TopicName, target: PushTarget, deadLetter?: TopicName) =>
@@ -51,11 +54,16 @@ export class Messaging extends pulumi.ComponentResource {
           expirationPolicy: { ttl: '' }, // never expire, even when idle
           retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
           ...(deadLetter
-            ? { deadLetterPolicy: { deadLetterTopic: this.topics[deadLetter].id, maxDeliveryAttempts: args.maxDeliveryAttempts } }
+            ? {
+                deadLetterPolicy: {
+                  deadLetterTopic: this.topics[deadLetter].id,
+                  maxDeliveryAttempts: args.maxDeliveryAttempts,
+                },
+              }
             : {}),
           pushConfig: {
             pushEndpoint: target.endpoint,
-            // Default (wrapped) payload {message, subscription}: what shared/messages.ts PushEnvelope decodes.
+            // Default (wrapped) payload {message, subscription}: what shared/core/messages.ts PushEnvelope decodes.
             oidcToken: { serviceAccountEmail: args.invokerEmail, audience: target.audience },
           },
         },
@@ -63,17 +71,45 @@ export class Messaging extends pulumi.ComponentResource {
       );
 
     this.subscriptions = {
-      'capture-browser-push': push('capture-browser-push', TOPICS.captureBrowser, args.captureBrowser, TOPICS.captureBrowserDead),
-      'capture-monolith-push': push('capture-monolith-push', TOPICS.captureMonolith, args.captureMonolith, TOPICS.captureMonolithDead),
-      'article-changed-sync': push('article-changed-sync', TOPICS.articleChanged, args.articleChanged, TOPICS.articleChangedDead),
+      'capture-browser-push': push(
+        'capture-browser-push',
+        TOPICS.captureBrowser,
+        args.captureBrowser,
+        TOPICS.captureBrowserDead,
+      ),
+      'capture-monolith-push': push(
+        'capture-monolith-push',
+        TOPICS.captureMonolith,
+        args.captureMonolith,
+        TOPICS.captureMonolithDead,
+      ),
+      'article-changed-sync': push(
+        'article-changed-sync',
+        TOPICS.articleChanged,
+        args.articleChanged,
+        TOPICS.articleChangedDead,
+      ),
       // Dead letters go back to the worker that owns the artifact, which marks it failed/dead_lettered.
-      'capture-browser-dead-push': push('capture-browser-dead-push', TOPICS.captureBrowserDead, args.captureBrowserDead),
-      'capture-monolith-dead-push': push('capture-monolith-dead-push', TOPICS.captureMonolithDead, args.captureMonolithDead),
+      'capture-browser-dead-push': push(
+        'capture-browser-dead-push',
+        TOPICS.captureBrowserDead,
+        args.captureBrowserDead,
+      ),
+      'capture-monolith-dead-push': push(
+        'capture-monolith-dead-push',
+        TOPICS.captureMonolithDead,
+        args.captureMonolithDead,
+      ),
       // A topic without a subscription drops what is published to it: hold dead article-changed events
       // for a week for inspection (the replica heals anyway with the next change or a reconcile).
       'article-changed-dead-hold': new gcp.pubsub.Subscription(
         `${name}-article-changed-dead-hold`,
-        { name: 'article-changed-dead-hold', topic: this.topics[TOPICS.articleChangedDead].id, messageRetentionDuration: WEEK, expirationPolicy: { ttl: '' } },
+        {
+          name: 'article-changed-dead-hold',
+          topic: this.topics[TOPICS.articleChangedDead].id,
+          messageRetentionDuration: WEEK,
+          expirationPolicy: { ttl: '' },
+        },
         parent,
       ),
     };

@@ -27,7 +27,11 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super('htbase:infra:Network', name, {}, opts);
     const parent = { parent: this };
-    this.network = new gcp.compute.Network(`${name}-vpc`, { name: `${args.prefix}-vpc`, autoCreateSubnetworks: false, routingMode: 'REGIONAL' }, parent);
+    this.network = new gcp.compute.Network(
+      `${name}-vpc`,
+      { name: `${args.prefix}-vpc`, autoCreateSubnetworks: false, routingMode: 'REGIONAL' },
+      parent,
+    );
     this.subnet = new gcp.compute.Subnetwork(
       `${name}-subnet`,
       {
@@ -41,12 +45,22 @@ export class Network extends pulumi.ComponentResource {
     );
     this.psaRange = new gcp.compute.GlobalAddress(
       `${name}-psa-range`,
-      { name: `${args.prefix}-psa`, purpose: 'VPC_PEERING', addressType: 'INTERNAL', prefixLength: args.psaPrefixLength, network: this.network.id },
+      {
+        name: `${args.prefix}-psa`,
+        purpose: 'VPC_PEERING',
+        addressType: 'INTERNAL',
+        prefixLength: args.psaPrefixLength,
+        network: this.network.id,
+      },
       parent,
     );
     this.psaConnection = new gcp.servicenetworking.Connection(
       `${name}-psa`,
-      { network: this.network.id, service: 'servicenetworking.googleapis.com', reservedPeeringRanges: [this.psaRange.name] },
+      {
+        network: this.network.id,
+        service: 'servicenetworking.googleapis.com',
+        reservedPeeringRanges: [this.psaRange.name],
+      },
       parent,
     );
     // Defence in depth behind the SSRF guard: a capture that slips past it still cannot touch anything

@@ -33,7 +33,10 @@ export class PushWorker extends pulumi.ComponentResource {
     super('htbase:infra:PushWorker', name, {}, opts);
     const envs: gcp.types.input.cloudrunv2.ServiceTemplateContainerEnv[] = [
       ...Object.entries(args.env).map(([name, value]) => ({ name, value })),
-      ...Object.entries(args.secretEnv).map(([name, s]) => ({ name, valueSource: { secretKeyRef: { secret: s.secret, version: s.version } } })),
+      ...Object.entries(args.secretEnv).map(([name, s]) => ({
+        name,
+        valueSource: { secretKeyRef: { secret: s.secret, version: s.version } },
+      })),
     ];
     this.service = new gcp.cloudrunv2.Service(
       `${name}-service`,

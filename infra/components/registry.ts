@@ -25,12 +25,24 @@ export class Registry extends pulumi.ComponentResource {
     ];
     this.images = new gcp.artifactregistry.Repository(
       `${name}-images`,
-      { repositoryId: args.prefix, location: args.region, format: 'DOCKER', description: 'HT Base worker images', cleanupPolicies },
+      {
+        repositoryId: args.prefix,
+        location: args.region,
+        format: 'DOCKER',
+        description: 'HT Base worker images',
+        cleanupPolicies,
+      },
       { parent: this },
     );
     this.functionImages = new gcp.artifactregistry.Repository(
       `${name}-function-images`,
-      { repositoryId: `${args.prefix}-functions`, location: args.region, format: 'DOCKER', description: 'HT Base function builds', cleanupPolicies },
+      {
+        repositoryId: `${args.prefix}-functions`,
+        location: args.region,
+        format: 'DOCKER',
+        description: 'HT Base function builds',
+        cleanupPolicies,
+      },
       { parent: this },
     );
     this.imagesUrl = pulumi.interpolate`${args.region}-docker.pkg.dev/${args.project}/${this.images.repositoryId}`;

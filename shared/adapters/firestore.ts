@@ -2,9 +2,9 @@
 // is newer. Optimistic concurrency (read, then a create or an update preconditioned on the read's
 // update time) instead of transactions, which contend badly on one document.
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
-import type { ArticleReplicaDoc, ReplicaWriter } from '../ports.ts';
-import { TransientError } from '../errors.ts';
-import { silentLogger, type Logger } from '../logger.ts';
+import type { ArticleReplicaDoc, ReplicaWriter } from '../core/ports.ts';
+import { TransientError } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
 
 export interface FirestoreReplicaOptions {
   firestore: Firestore;
@@ -75,7 +75,10 @@ export function createFirestoreReplica(opts: FirestoreReplicaOptions): ReplicaWr
         log.debug({ articleId: id, version, attempt }, 'replica write raced, retrying');
       }
     }
-    throw new TransientError('replica_contention', `articles/${id} v${version}: still contended after ${maxAttempts} attempts`);
+    throw new TransientError(
+      'replica_contention',
+      `articles/${id} v${version}: still contended after ${maxAttempts} attempts`,
+    );
   }
 
   return {

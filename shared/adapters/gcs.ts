@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type File } from '@google-cloud/storage';
-import { NotFoundError, type BlobStore, type ObjectInfo, type PutOptions, type StoredObject } from '../ports.ts';
-import { PermanentError, TransientError } from '../errors.ts';
-import { silentLogger, type Logger } from '../logger.ts';
+import { NotFoundError, type BlobStore, type ObjectInfo, type PutOptions, type StoredObject } from '../core/ports.ts';
+import { PermanentError, TransientError } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
 
 export interface GcsBlobStoreOptions {
   storage: Storage;
@@ -59,7 +59,8 @@ export function createGcsBlobStore(opts: GcsBlobStoreOptions): BlobStore {
       }).bucket(opts.bucket)
     : bucket;
 
-  const bound = (signal?: AbortSignal) => (signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+  const bound = (signal?: AbortSignal) =>
+    signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
 
   async function cancelSession(uri: string | undefined): Promise<void> {
     if (!uri) return;
@@ -86,7 +87,11 @@ export function createGcsBlobStore(opts: GcsBlobStoreOptions): BlobStore {
       chunkSize: resumable ? opts.chunkSize : undefined,
       // crc32c is checked by the client against what the server reports; md5 (when given) by the server.
       validation: 'crc32c',
-      metadata: { contentType: meta.contentType, metadata: meta.metadata, ...(meta.md5Hash ? { md5Hash: meta.md5Hash } : {}) },
+      metadata: {
+        contentType: meta.contentType,
+        metadata: meta.metadata,
+        ...(meta.md5Hash ? { md5Hash: meta.md5Hash } : {}),
+      },
     });
     ws.on('uri', (uri: string) => (sessionUri = uri));
     try {
@@ -186,7 +191,9 @@ export function createGcsBlobStore(opts: GcsBlobStoreOptions): BlobStore {
         throw err;
       }
       // Pin the generation we just saw, so a concurrent overwrite cannot mix two objects' bytes.
-      return bucket.file(key, { generation: generation === undefined ? undefined : Number(generation) }).createReadStream({ validation: 'crc32c' });
+      return bucket
+        .file(key, { generation: generation === undefined ? undefined : Number(generation) })
+        .createReadStream({ validation: 'crc32c' });
     },
 
     async stat(key: string): Promise<ObjectInfo | null> {
@@ -252,7 +259,14 @@ export function createGcsBlobStore(opts: GcsBlobStoreOptions): BlobStore {
     const sha256 = createHash('sha256').update(buf).digest('hex');
     const md5Hash = createHash('md5').update(buf).digest('base64');
     try {
-      await upload(file, Readable.from([buf]), null, false, { contentType, metadata: { ...metadata, sha256 }, md5Hash }, signal);
+      await upload(
+        file,
+        Readable.from([buf]),
+        null,
+        false,
+        { contentType, metadata: { ...metadata, sha256 }, md5Hash },
+        signal,
+      );
     } catch (err) {
       throw mapUploadError(err, key);
     }
@@ -265,7 +279,10 @@ function mapUploadError(err: unknown, key: string): unknown {
   const code = (err as { code?: unknown })?.code;
   if (code === 'FILE_NO_UPLOAD' || code === 'FILE_NO_UPLOAD_DELETE' || code === 400) {
     const msg = err instanceof Error ? err.message : String(err);
-    if (code !== 400 || /CRC32C|MD5/i.test(msg)) return new TransientError('checksum_mismatch', `upload of ${key} failed its integrity check: ${msg}`, { cause: err });
+    if (code !== 400 || /CRC32C|MD5/i.test(msg))
+      return new TransientError('checksum_mismatch', `upload of ${key} failed its integrity check: ${msg}`, {
+        cause: err,
+      });
   }
   return err;
 }

@@ -2,9 +2,9 @@
 // push envelope, 2xx acknowledges, anything else is redelivered with exponential backoff, and after
 // maxDeliveryAttempts the message goes to the subscription's dead-letter topic.
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../logger.ts';
-import type { TopicName } from '../messages.ts';
-import type { Publisher } from '../ports.ts';
+import type { Logger } from '../core/logger.ts';
+import type { TopicName } from '../core/messages.ts';
+import type { Publisher } from '../core/ports.ts';
 
 export interface PushBody {
   message: { data: string; attributes: Record<string, string>; messageId: string; publishTime: string };
@@ -48,7 +48,12 @@ export interface InProcessBus extends Publisher {
   stats(): { published: number; delivered: number; redelivered: number; deadLettered: number };
 }
 
-export function createInProcessBus(opts: { logger: Logger; maxDeliveryAttempts?: number; minBackoffMs?: number; maxBackoffMs?: number }): InProcessBus {
+export function createInProcessBus(opts: {
+  logger: Logger;
+  maxDeliveryAttempts?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}): InProcessBus {
   const subs = new Map<TopicName, Sub[]>();
   const timers = new Set<NodeJS.Timeout>();
   const counters = { published: 0, delivered: 0, redelivered: 0, deadLettered: 0 };
@@ -56,7 +61,8 @@ export function createInProcessBus(opts: { logger: Logger; maxDeliveryAttempts?:
   let idleWaiters: Array<() => void> = [];
   const inFlight = new Set<Promise<void>>();
 
-  const busy = () => timers.size > 0 || inFlight.size > 0 || [...subs.values()].flat().some((s) => s.queue.length > 0 || s.active > 0);
+  const busy = () =>
+    timers.size > 0 || inFlight.size > 0 || [...subs.values()].flat().some((s) => s.queue.length > 0 || s.active > 0);
   const checkIdle = () => {
     if (!busy()) {
       const w = idleWaiters;

@@ -6,8 +6,15 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PermanentError } from '../errors.ts';
-import { NotFoundError, type BlobStore, type ObjectFinalized, type ObjectInfo, type PutOptions, type StoredObject } from '../ports.ts';
+import { PermanentError } from '../core/errors.ts';
+import {
+  NotFoundError,
+  type BlobStore,
+  type ObjectFinalized,
+  type ObjectInfo,
+  type PutOptions,
+  type StoredObject,
+} from '../core/ports.ts';
 
 interface Sidecar {
   contentType: string;
@@ -76,7 +83,10 @@ export function createLocalBlobStore(opts: { root: string; bucket?: string }): L
         await pipeline(toReadable(body), m.stream, createWriteStream(tmp), { signal: putOpts.signal });
         const { size, sha256 } = m.result();
         const metadata = { ...putOpts.metadata, sha256 };
-        await writeFile(sidecarOf(target), JSON.stringify({ contentType: putOpts.contentType, metadata, size } satisfies Sidecar));
+        await writeFile(
+          sidecarOf(target),
+          JSON.stringify({ contentType: putOpts.contentType, metadata, size } satisfies Sidecar),
+        );
         await rename(tmp, target);
         const ev: ObjectFinalized = {
           eventId: randomUUID(),
@@ -130,4 +140,3 @@ export function createLocalBlobStore(opts: { root: string; bucket?: string }): L
     },
   };
 }
-

@@ -2,7 +2,7 @@
 // semantics as the Redis adapters (sliding-window limit with Retry-After, token-checked locks
 // with a TTL, a per-host counting semaphore), without a server.
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock, type HostLimiter, type Locks, type RateLimiter } from '../ports.ts';
+import { systemClock, type Clock, type HostLimiter, type Locks, type RateLimiter } from '../core/ports.ts';
 
 /** Sliding-window log: a hit is allowed when fewer than `limit` allowed hits fall in the last window. */
 export function createMemoryRateLimiter(opts: { clock?: Clock } = {}): RateLimiter {

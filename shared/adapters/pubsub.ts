@@ -1,9 +1,9 @@
 // Publisher on Google Cloud Pub/Sub, and the topology every deployment needs: the topics of
-// shared/messages.ts, push subscriptions with ack deadline, retry policy and dead-letter topics.
+// shared/core/messages.ts, push subscriptions with ack deadline, retry policy and dead-letter topics.
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import type { Publisher } from '../ports.ts';
-import { TOPICS, encodeData, type TopicName } from '../messages.ts';
-import { silentLogger, type Logger } from '../logger.ts';
+import type { Publisher } from '../core/ports.ts';
+import { TOPICS, encodeData, type TopicName } from '../core/messages.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
 
 export interface PubSubPublisherOptions {
   pubsub: PubSub;
@@ -23,10 +23,21 @@ export function createPubSubPublisher(opts: PubSubPublisherOptions): Publisher &
       t = opts.pubsub.topic(name, {
         // Without maxMessages: 1 each awaited publish waits out the 10 ms batch window.
         batching: { maxMessages: 1, maxMilliseconds: 0 },
-        gaxOpts: { timeout, retry: { retryCodes: [4, 8, 10, 13, 14], backoffSettings: {
-          initialRetryDelayMillis: 100, retryDelayMultiplier: 1.3, maxRetryDelayMillis: 5000,
-          initialRpcTimeoutMillis: 5000, rpcTimeoutMultiplier: 1, maxRpcTimeoutMillis: 5000, totalTimeoutMillis: timeout,
-        } } },
+        gaxOpts: {
+          timeout,
+          retry: {
+            retryCodes: [4, 8, 10, 13, 14],
+            backoffSettings: {
+              initialRetryDelayMillis: 100,
+              retryDelayMultiplier: 1.3,
+              maxRetryDelayMillis: 5000,
+              initialRpcTimeoutMillis: 5000,
+              rpcTimeoutMultiplier: 1,
+              maxRpcTimeoutMillis: 5000,
+              totalTimeoutMillis: timeout,
+            },
+          },
+        },
       });
       topics.set(name, t);
     }
@@ -89,11 +100,36 @@ export interface TopologyResult {
 /** The subscriptions ensureTopology maintains, by name; a pure function so tests and infra can share it. */
 export function subscriptionSpecs(endpoints: TopologyOptions['pushEndpoints'], prefix = ''): SubscriptionSpec[] {
   return [
-    { name: `${prefix}${TOPICS.captureBrowser}-push`, topic: TOPICS.captureBrowser, pushEndpoint: endpoints.browser, deadLetterTopic: TOPICS.captureBrowserDead },
-    { name: `${prefix}${TOPICS.captureMonolith}-push`, topic: TOPICS.captureMonolith, pushEndpoint: endpoints.monolith, deadLetterTopic: TOPICS.captureMonolithDead },
-    { name: `${prefix}${TOPICS.articleChanged}-push`, topic: TOPICS.articleChanged, pushEndpoint: endpoints.articleChanged, deadLetterTopic: TOPICS.articleChangedDead },
-    { name: `${prefix}${TOPICS.captureBrowserDead}-push`, topic: TOPICS.captureBrowserDead, pushEndpoint: endpoints.deadLetter, deadLetterTopic: null },
-    { name: `${prefix}${TOPICS.captureMonolithDead}-push`, topic: TOPICS.captureMonolithDead, pushEndpoint: endpoints.deadLetter, deadLetterTopic: null },
+    {
+      name: `${prefix}${TOPICS.captureBrowser}-push`,
+      topic: TOPICS.captureBrowser,
+      pushEndpoint: endpoints.browser,
+      deadLetterTopic: TOPICS.captureBrowserDead,
+    },
+    {
+      name: `${prefix}${TOPICS.captureMonolith}-push`,
+      topic: TOPICS.captureMonolith,
+      pushEndpoint: endpoints.monolith,
+      deadLetterTopic: TOPICS.captureMonolithDead,
+    },
+    {
+      name: `${prefix}${TOPICS.articleChanged}-push`,
+      topic: TOPICS.articleChanged,
+      pushEndpoint: endpoints.articleChanged,
+      deadLetterTopic: TOPICS.articleChangedDead,
+    },
+    {
+      name: `${prefix}${TOPICS.captureBrowserDead}-push`,
+      topic: TOPICS.captureBrowserDead,
+      pushEndpoint: endpoints.deadLetter,
+      deadLetterTopic: null,
+    },
+    {
+      name: `${prefix}${TOPICS.captureMonolithDead}-push`,
+      topic: TOPICS.captureMonolithDead,
+      pushEndpoint: endpoints.deadLetter,
+      deadLetterTopic: null,
+    },
     {
       name: `${prefix}${TOPICS.articleChangedDead}-${endpoints.articleChangedDead ? 'push' : 'hold'}`,
       topic: TOPICS.articleChangedDead,
@@ -140,7 +176,14 @@ export async function ensureTopology(pubsub: PubSub, opts: TopologyOptions): Pro
     const pushConfig = spec.pushEndpoint
       ? {
           pushEndpoint: spec.pushEndpoint,
-          ...(opts.oidc ? { oidcToken: { serviceAccountEmail: opts.oidc.serviceAccountEmail, audience: opts.oidc.audience ?? spec.pushEndpoint } } : {}),
+          ...(opts.oidc
+            ? {
+                oidcToken: {
+                  serviceAccountEmail: opts.oidc.serviceAccountEmail,
+                  audience: opts.oidc.audience ?? spec.pushEndpoint,
+                },
+              }
+            : {}),
         }
       : {};
     const deadLetterPolicy = spec.deadLetterTopic

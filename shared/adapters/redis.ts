@@ -3,8 +3,8 @@
 // Every script reads Redis's own clock (TIME), so instances with skewed clocks still agree.
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { HostLimiter, Locks, RateLimiter } from '../ports.ts';
-import { silentLogger, type Logger } from '../logger.ts';
+import type { HostLimiter, Locks, RateLimiter } from '../core/ports.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
 
 /** A client with bounded connects and commands: a Redis outage fails calls instead of hanging them. */
 export function connectRedis(url: string, opts: RedisOptions = {}): Redis {
@@ -88,8 +88,15 @@ export function createRedisRateLimiter(redis: Redis, opts: RedisCoordinationOpti
   const prefix = `${opts.keyPrefix ?? 'htb:'}rl:`;
   return {
     async hit(key, limit, windowSeconds) {
-      const [allowed, retryMs] = (await r.htbRateHit(prefix + key, limit, Math.round(windowSeconds * 1000), randomUUID())) as [number, number];
-      return allowed === 1 ? { allowed: true, retryAfterSeconds: 0 } : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)) };
+      const [allowed, retryMs] = (await r.htbRateHit(
+        prefix + key,
+        limit,
+        Math.round(windowSeconds * 1000),
+        randomUUID(),
+      )) as [number, number];
+      return allowed === 1
+        ? { allowed: true, retryAfterSeconds: 0 }
+        : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)) };
     },
   };
 }
@@ -145,14 +152,17 @@ export function createRedisHostLimiter(redis: Redis, opts: RedisHostLimiterOptio
         const delay = Math.min(pollMax, pollMin * 1.5 ** attempt) * (0.5 + Math.random() / 2);
         await abortableSleep(delay, signal);
       }
-      const heartbeat = setInterval(() => {
-        r.htbSlotRenew(key, leaseMs, token).then(
-          (ok) => {
-            if (ok !== 1) log.warn({ host: rawHost }, 'host slot lease lost before release');
-          },
-          (err: unknown) => log.warn({ err, host: rawHost }, 'host slot lease renewal failed'),
-        );
-      }, Math.max(100, Math.floor(leaseMs / 3)));
+      const heartbeat = setInterval(
+        () => {
+          r.htbSlotRenew(key, leaseMs, token).then(
+            (ok) => {
+              if (ok !== 1) log.warn({ host: rawHost }, 'host slot lease lost before release');
+            },
+            (err: unknown) => log.warn({ err, host: rawHost }, 'host slot lease renewal failed'),
+          );
+        },
+        Math.max(100, Math.floor(leaseMs / 3)),
+      );
       heartbeat.unref();
       let released = false;
       return async () => {

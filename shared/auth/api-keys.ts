@@ -28,7 +28,10 @@ export async function createApiKey(db: Kysely<Database>, name: string): Promise<
   if (!clean || clean.length > 200) throw new RangeError('an API key name must be 1-200 characters');
   const id = `ak_${randomBytes(6).toString('hex')}`;
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-  await db.insertInto('api_keys').values({ id, name: clean, key_hash: hashApiKey(key) }).execute();
+  await db
+    .insertInto('api_keys')
+    .values({ id, name: clean, key_hash: hashApiKey(key) })
+    .execute();
   return { id, key };
 }
 
@@ -45,7 +48,10 @@ export async function revokeApiKey(db: Kysely<Database>, idOrKey: string): Promi
 }
 
 /** The active key's id and name for an `Authorization` value (`Bearer htb_…` or the bare key), else null. */
-export async function verifyApiKey(db: Kysely<Database>, bearer: string | null | undefined): Promise<{ id: string; name: string } | null> {
+export async function verifyApiKey(
+  db: Kysely<Database>,
+  bearer: string | null | undefined,
+): Promise<{ id: string; name: string } | null> {
   if (!bearer) return null;
   const key = stripBearer(bearer);
   if (!looksLikeApiKey(key)) return null;
@@ -58,7 +64,18 @@ export async function verifyApiKey(db: Kysely<Database>, bearer: string | null |
   return row ?? null;
 }
 
-export async function listApiKeys(db: Kysely<Database>): Promise<Array<{ id: string; name: string; createdAt: Date; revokedAt: Date | null }>> {
-  const rows = await db.selectFrom('api_keys').select(['id', 'name', 'created_at', 'revoked_at']).orderBy('created_at').execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at), revokedAt: r.revoked_at ? new Date(r.revoked_at) : null }));
+export async function listApiKeys(
+  db: Kysely<Database>,
+): Promise<Array<{ id: string; name: string; createdAt: Date; revokedAt: Date | null }>> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'created_at', 'revoked_at'])
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    createdAt: new Date(r.created_at),
+    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+  }));
 }

@@ -33,7 +33,8 @@ export function createGoogleIdTokenVerifier(opts: GoogleIdTokenVerifierOptions):
   const emails = new Set((opts.allowedEmails ?? []).map((e) => e.toLowerCase()));
   const domains = new Set((opts.allowedDomains ?? []).map((d) => d.toLowerCase()));
   // Without an allow-list every Google account in the world would pass: refuse to build that.
-  if (emails.size === 0 && domains.size === 0) throw new Error('createGoogleIdTokenVerifier needs allowedEmails or allowedDomains');
+  if (emails.size === 0 && domains.size === 0)
+    throw new Error('createGoogleIdTokenVerifier needs allowedEmails or allowedDomains');
   const keys = keySet({ jwksUrl: opts.jwksUrl, keys: opts.keys });
   return {
     async verify(header) {
@@ -44,9 +45,11 @@ export function createGoogleIdTokenVerifier(opts: GoogleIdTokenVerifierOptions):
       });
       const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : '';
       const hd = typeof claims.hd === 'string' ? claims.hd.toLowerCase() : null;
-      if (!email || claims.email_verified !== true) throw new AuthError(403, 'email_not_verified', 'token carries no verified email');
+      if (!email || claims.email_verified !== true)
+        throw new AuthError(403, 'email_not_verified', 'token carries no verified email');
       // The email's own domain is not trusted: anyone can register a Google account on any address they read.
-      if (!emails.has(email) && !(hd && domains.has(hd))) throw new AuthError(403, 'not_allowed', 'this Google account is not allowed');
+      if (!emails.has(email) && !(hd && domains.has(hd)))
+        throw new AuthError(403, 'not_allowed', 'this Google account is not allowed');
       return { sub: String(claims.sub ?? ''), email, hostedDomain: hd, claims };
     },
   };

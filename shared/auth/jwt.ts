@@ -1,7 +1,15 @@
 // The JWT machinery shared by the push-request verifier (oidc.ts) and the API's Google ID tokens
 // (google-id-token.ts): a key set (Google's JWKS, another URL, or given keys), signature and
 // time checks with jose, and one error type that says which HTTP status a failure means.
-import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, errors, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  jwtVerify,
+  errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 
 export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
 export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
@@ -73,15 +81,21 @@ function mapJoseError(err: unknown): AuthError {
   if (err instanceof errors.JWTExpired) return new AuthError(401, 'token_expired', 'token expired', { cause: err });
   if (err instanceof errors.JWTClaimValidationFailed) {
     // A genuine token minted for someone else: authenticated, not authorised.
-    if (err.claim === 'aud') return new AuthError(403, 'wrong_audience', 'token audience does not match', { cause: err });
+    if (err.claim === 'aud')
+      return new AuthError(403, 'wrong_audience', 'token audience does not match', { cause: err });
     return new AuthError(401, `invalid_${err.claim}`, `token claim ${err.claim} is invalid`, { cause: err });
   }
-  if (err instanceof errors.JWKSTimeout) return new AuthError(503, 'jwks_unavailable', 'signing keys could not be fetched in time', { cause: err });
+  if (err instanceof errors.JWKSTimeout)
+    return new AuthError(503, 'jwks_unavailable', 'signing keys could not be fetched in time', { cause: err });
   // The key set endpoint answered badly (non-200, not a JWKS): our problem, not the caller's.
-  if (err instanceof errors.JWKSInvalid || (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(err.message))) {
+  if (
+    err instanceof errors.JWKSInvalid ||
+    (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(err.message))
+  ) {
     return new AuthError(503, 'jwks_unavailable', 'signing keys could not be fetched', { cause: err });
   }
-  if (err instanceof errors.JOSEError) return new AuthError(401, 'invalid_token', `token rejected: ${err.code}`, { cause: err });
+  if (err instanceof errors.JOSEError)
+    return new AuthError(401, 'invalid_token', `token rejected: ${err.code}`, { cause: err });
   // Network or HTTP failures fetching the key set: not the caller's fault.
   if (err instanceof TypeError || (err instanceof Error && /fetch|ECONN/i.test(err.message))) {
     return new AuthError(503, 'jwks_unavailable', 'signing keys could not be fetched', { cause: err });

@@ -34,7 +34,11 @@ export function createPushVerifier(opts: PushVerifierOptions): PushVerifier {
   return {
     async verify(header) {
       const token = bearerToken(header);
-      const claims = await verifyJwt(token, keys, { issuers: opts.issuers ?? GOOGLE_ISSUERS, audience: opts.audience, clockToleranceSeconds: opts.clockToleranceSeconds });
+      const claims = await verifyJwt(token, keys, {
+        issuers: opts.issuers ?? GOOGLE_ISSUERS,
+        audience: opts.audience,
+        clockToleranceSeconds: opts.clockToleranceSeconds,
+      });
       const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : '';
       // Google sets email_verified on service-account tokens; an unverified email proves nothing.
       if (!email || claims.email_verified === false || !emails.has(email)) {
@@ -50,7 +54,14 @@ export function createPushVerifier(opts: PushVerifierOptions): PushVerifier {
  * audience and the service account, and switching it off is explicit and logged.
  */
 export function pushVerifierFromConfig(
-  c: { verify: boolean; audience?: string; serviceAccount?: string; jwksUrl?: string; names: { verify: string; audience: string; serviceAccount: string }; offReason: string },
+  c: {
+    verify: boolean;
+    audience?: string;
+    serviceAccount?: string;
+    jwksUrl?: string;
+    names: { verify: string; audience: string; serviceAccount: string };
+    offReason: string;
+  },
   logger: { warn(obj: object, msg: string): void },
 ): PushVerifier | null {
   if (!c.verify) {
@@ -58,7 +69,9 @@ export function pushVerifierFromConfig(
     return null;
   }
   if (!c.audience || !c.serviceAccount) {
-    throw new Error(`${c.names.verify} is on: ${c.names.audience} and ${c.names.serviceAccount} are required (set ${c.names.verify}=false ${c.offReason})`);
+    throw new Error(
+      `${c.names.verify} is on: ${c.names.audience} and ${c.names.serviceAccount} are required (set ${c.names.verify}=false ${c.offReason})`,
+    );
   }
   return createPushVerifier({ audience: c.audience, serviceAccountEmail: c.serviceAccount, jwksUrl: c.jwksUrl });
 }

@@ -2,8 +2,8 @@
 // Each state change runs in one transaction that also re-derives the article's status and bumps its version.
 import { sql, type Kysely, type Transaction, type UpdateObject } from 'kysely';
 import type { Article, Artifact, ArtifactStatus, Database, Summary } from './types.ts';
-import { deriveArticleStatus } from '../status.ts';
-import type { Format } from '../formats.ts';
+import { deriveArticleStatus } from './status.ts';
+import type { Format } from '../core/formats.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -27,7 +27,11 @@ export interface Transition {
 }
 
 /** Re-derives the article's status from its artifacts and bumps its version; the heart of every change. */
-async function bump(trx: Transaction<Database>, articleId: string, meta: ArticleMeta & { warnings?: string[] } = {}): Promise<Transition | null> {
+async function bump(
+  trx: Transaction<Database>,
+  articleId: string,
+  meta: ArticleMeta & { warnings?: string[] } = {},
+): Promise<Transition | null> {
   const rows = await trx.selectFrom('artifacts').select('status').where('article_id', '=', articleId).execute();
   const status = deriveArticleStatus(rows.map((r) => r.status));
   const row = await trx
@@ -44,7 +48,12 @@ export async function touchArticle(db: Kysely<Database>, articleId: string): Pro
   return t?.version ?? null;
 }
 
-export async function updateArticleMeta(db: Kysely<Database>, articleId: string, meta: ArticleMeta, warnings?: string[]): Promise<Transition | null> {
+export async function updateArticleMeta(
+  db: Kysely<Database>,
+  articleId: string,
+  meta: ArticleMeta,
+  warnings?: string[],
+): Promise<Transition | null> {
   return db.transaction().execute(async (trx) => {
     if (warnings?.length) {
       await trx
@@ -86,7 +95,11 @@ export async function createArticle(db: Kysely<Database>, input: CreateArticleIn
     // Serializes concurrent submissions of one URL so deduplication cannot race.
     await sql`select pg_advisory_xact_lock(hashtext(${input.normalizedUrl}))`.execute(trx);
     if (input.idempotencyKey) {
-      const prior = await trx.selectFrom('articles').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
+      const prior = await trx
+        .selectFrom('articles')
+        .selectAll()
+        .where('idempotency_key', '=', input.idempotencyKey)
+        .executeTakeFirst();
       if (prior) {
         if (prior.normalized_url !== input.normalizedUrl) return { kind: 'idempotency_conflict', article: prior };
         return { kind: 'idempotent', article: prior, artifacts: await listArtifacts(trx, prior.id) };
@@ -160,7 +173,12 @@ export async function listArtifacts(db: Db, articleId: string): Promise<Artifact
 }
 
 export async function findArtifact(db: Db, articleId: string, format: string): Promise<Artifact | undefined> {
-  return db.selectFrom('artifacts').selectAll().where('article_id', '=', articleId).where('format', '=', format).executeTakeFirst();
+  return db
+    .selectFrom('artifacts')
+    .selectAll()
+    .where('article_id', '=', articleId)
+    .where('format', '=', format)
+    .executeTakeFirst();
 }
 
 export async function findSummary(db: Db, articleId: string): Promise<Summary | undefined> {
@@ -183,7 +201,9 @@ export async function listArticles(db: Db, query: ListQuery): Promise<Article[]>
   if (query.status) qb = qb.where('status', '=', query.status);
   if (query.cursor) {
     const c = query.cursor;
-    qb = qb.where((eb) => eb.or([eb('created_at', '<', c.createdAt), eb.and([eb('created_at', '=', c.createdAt), eb('id', '<', c.id)])]));
+    qb = qb.where((eb) =>
+      eb.or([eb('created_at', '<', c.createdAt), eb.and([eb('created_at', '=', c.createdAt), eb('id', '<', c.id)])]),
+    );
   }
   return qb.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
 }
@@ -198,7 +218,12 @@ export type ClaimResult =
  * Compare-and-set claim: pending, or running with an expired lease, becomes running with a new lease.
  * Succeeded, failed and skipped artifacts are final for a capture message (retry resets them first).
  */
-export async function claimArtifact(db: Kysely<Database>, articleId: string, format: Format, leaseSeconds: number): Promise<ClaimResult> {
+export async function claimArtifact(
+  db: Kysely<Database>,
+  articleId: string,
+  format: Format,
+  leaseSeconds: number,
+): Promise<ClaimResult> {
   return db.transaction().execute(async (trx) => {
     const claimed = await trx
       .updateTable('artifacts')
@@ -212,7 +237,12 @@ export async function claimArtifact(db: Kysely<Database>, articleId: string, for
       })
       .where('article_id', '=', articleId)
       .where('format', '=', format)
-      .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', sql<Date>`now()`)])]))
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'pending'),
+          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', sql<Date>`now()`)]),
+        ]),
+      )
       .returningAll()
       .executeTakeFirst();
     if (claimed) return { kind: 'claimed', artifact: claimed, transition: (await bump(trx, articleId))! };
@@ -223,7 +253,12 @@ export async function claimArtifact(db: Kysely<Database>, articleId: string, for
 }
 
 /** Extends the lease of a running artifact (long captures). */
-export async function renewLease(db: Kysely<Database>, articleId: string, format: Format, leaseSeconds: number): Promise<void> {
+export async function renewLease(
+  db: Kysely<Database>,
+  articleId: string,
+  format: Format,
+  leaseSeconds: number,
+): Promise<void> {
   await db
     .updateTable('artifacts')
     .set({ lease_until: sql`now() + make_interval(secs => ${leaseSeconds})` })
@@ -250,16 +285,29 @@ async function setArtifact(
   onlyIfUnleased = false,
 ): Promise<Transition | null> {
   return db.transaction().execute(async (trx) => {
-    let qb = trx.updateTable('artifacts').set(set).where('article_id', '=', articleId).where('format', '=', format).where('status', 'in', onlyIf);
+    let qb = trx
+      .updateTable('artifacts')
+      .set(set)
+      .where('article_id', '=', articleId)
+      .where('format', '=', format)
+      .where('status', 'in', onlyIf);
     // A running artifact whose lease is still valid belongs to a live worker: leave it alone.
-    if (onlyIfUnleased) qb = qb.where((eb) => eb.or([eb('status', '!=', 'running'), eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)]));
+    if (onlyIfUnleased)
+      qb = qb.where((eb) =>
+        eb.or([eb('status', '!=', 'running'), eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)]),
+      );
     const updated = await qb.returning('id').executeTakeFirst();
     if (!updated) return null;
     return bump(trx, articleId);
   });
 }
 
-export function markSucceeded(db: Kysely<Database>, articleId: string, format: Format, s: Succeeded): Promise<Transition | null> {
+export function markSucceeded(
+  db: Kysely<Database>,
+  articleId: string,
+  format: Format,
+  s: Succeeded,
+): Promise<Transition | null> {
   return setArtifact(
     db,
     articleId,
@@ -301,7 +349,14 @@ export function markFailed(
 }
 
 /** A transient failure: back to pending so the redelivered message can claim it again. */
-export function releaseArtifact(db: Kysely<Database>, articleId: string, format: Format, code: string, message: string, leaseSeconds: number): Promise<Transition | null> {
+export function releaseArtifact(
+  db: Kysely<Database>,
+  articleId: string,
+  format: Format,
+  code: string,
+  message: string,
+  leaseSeconds: number,
+): Promise<Transition | null> {
   return setArtifact(
     db,
     articleId,
@@ -317,7 +372,12 @@ export function releaseArtifact(db: Kysely<Database>, articleId: string, format:
 }
 
 /** Resets failed (and, with `all`, every non-succeeded) artifacts to pending; returns the formats reset. */
-export async function resetForRetry(db: Kysely<Database>, articleId: string, formats: Format[] | null, leaseSeconds: number): Promise<{ formats: Format[]; transition: Transition | null }> {
+export async function resetForRetry(
+  db: Kysely<Database>,
+  articleId: string,
+  formats: Format[] | null,
+  leaseSeconds: number,
+): Promise<{ formats: Format[]; transition: Transition | null }> {
   return db.transaction().execute(async (trx) => {
     let qb = trx
       .updateTable('artifacts')
@@ -342,7 +402,10 @@ export async function deleteArticle(db: Kysely<Database>, id: string): Promise<A
 }
 
 /** Artifacts nobody is working on any more: pending or running with an expired lease. */
-export async function findStuckArtifacts(db: Db, limit = 100): Promise<Array<Pick<Artifact, 'article_id' | 'format' | 'status' | 'attempts'> & { url: string }>> {
+export async function findStuckArtifacts(
+  db: Db,
+  limit = 100,
+): Promise<Array<Pick<Artifact, 'article_id' | 'format' | 'status' | 'attempts'> & { url: string }>> {
   return db
     .selectFrom('artifacts')
     .innerJoin('articles', 'articles.id', 'artifacts.article_id')
@@ -355,7 +418,12 @@ export async function findStuckArtifacts(db: Db, limit = 100): Promise<Array<Pic
 }
 
 /** Pushes the stuck artifact's deadline forward before republishing, so one sweep does not race another. */
-export async function extendPendingLease(db: Kysely<Database>, articleId: string, format: string, leaseSeconds: number): Promise<boolean> {
+export async function extendPendingLease(
+  db: Kysely<Database>,
+  articleId: string,
+  format: string,
+  leaseSeconds: number,
+): Promise<boolean> {
   const r = await db
     .updateTable('artifacts')
     .set({ lease_until: sql`now() + make_interval(secs => ${leaseSeconds})` })
@@ -370,12 +438,22 @@ export async function extendPendingLease(db: Kysely<Database>, articleId: string
 
 /** Records an event id; false when it was seen before (idempotency on message/event ids). */
 export async function markEventProcessed(db: Kysely<Database>, id: string, kind: string): Promise<boolean> {
-  const r = await db.insertInto('processed_events').values({ id, kind }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+  const r = await db
+    .insertInto('processed_events')
+    .values({ id, kind })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
   return !!r;
 }
 
 /** Records an artifact the worker discovered (a non-HTML URL's original) as succeeded, once. */
-export async function addSucceededArtifact(db: Kysely<Database>, articleId: string, format: string, o: { key: string; contentType: string; size: number; sha256: string }): Promise<Transition | null> {
+export async function addSucceededArtifact(
+  db: Kysely<Database>,
+  articleId: string,
+  format: string,
+  o: { key: string; contentType: string; size: number; sha256: string },
+): Promise<Transition | null> {
   return db.transaction().execute(async (trx) => {
     await trx
       .insertInto('artifacts')
@@ -392,7 +470,14 @@ export async function addSucceededArtifact(db: Kysely<Database>, articleId: stri
         finished_at: sql`now()`,
       })
       .onConflict((oc) =>
-        oc.columns(['article_id', 'format']).doUpdateSet({ status: 'succeeded', storage_key: o.key, content_type: o.contentType, size_bytes: o.size, sha256: o.sha256, finished_at: sql`now()` }),
+        oc.columns(['article_id', 'format']).doUpdateSet({
+          status: 'succeeded',
+          storage_key: o.key,
+          content_type: o.contentType,
+          size_bytes: o.size,
+          sha256: o.sha256,
+          finished_at: sql`now()`,
+        }),
       )
       .execute();
     return bump(trx, articleId);

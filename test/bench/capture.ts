@@ -10,8 +10,8 @@ import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage, VIEWPORT } from '../../containers/browser/capture.ts';
 import { installSingleFile, runSingleFile } from '../../containers/browser/singlefile.ts';
 import { treeRssBytes } from '../../containers/browser/proc.ts';
-import { BROWSER_FORMATS } from '../../shared/formats.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { BROWSER_FORMATS } from '../../shared/core/formats.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 
 const { values: args } = parseArgs({
@@ -58,7 +58,14 @@ async function withRss<T>(pool: BrowserPool, fn: () => Promise<T>): Promise<{ va
 }
 
 function emptyStats(): RunStats {
-  return { wallMs: 0, perPageMs: [], stages: Object.fromEntries(STAGES.map((s) => [s, []])) as unknown as Record<Stage, number[]>, peakRss: 0, failures: 0, failedPages: [] };
+  return {
+    wallMs: 0,
+    perPageMs: [],
+    stages: Object.fromEntries(STAGES.map((s) => [s, []])) as unknown as Record<Stage, number[]>,
+    peakRss: 0,
+    failures: 0,
+    failedPages: [],
+  };
 }
 
 async function runEngine(urls: Array<{ id: string; url: string }>): Promise<RunStats> {
@@ -75,7 +82,8 @@ async function runEngine(urls: Array<{ id: string; url: string }>): Promise<RunS
           const t = r.timings;
           stats.stages.navigate.push((t.navigate ?? 0) + (t.settle ?? 0));
           stats.stages.scroll.push((t.scroll ?? 0) + (t.fonts ?? 0));
-          for (const s of ['screenshot', 'pdf', 'readable', 'singlefile'] as const) if (t[s] !== undefined) stats.stages[s].push(t[s]!);
+          for (const s of ['screenshot', 'pdf', 'readable', 'singlefile'] as const)
+            if (t[s] !== undefined) stats.stages[s].push(t[s]!);
           const failed = Object.values(r.results).filter((x) => !x?.ok).length;
           stats.failures += failed;
           if (failed) stats.failedPages.push(id);
@@ -127,7 +135,13 @@ async function runBaseline(urls: Array<{ id: string; url: string }>): Promise<Ru
                 await timedLoad(page);
                 const s = performance.now();
                 // SingleFile with the CLI's defaults, its own deferred-image loader included
-                await (stage === 'singlefile' ? runSingleFile(cdp, { timeoutMs: 60_000, maxBytes: 200 * 1024 * 1024, options: { loadDeferredImages: true } }) : fn(page));
+                await (stage === 'singlefile'
+                  ? runSingleFile(cdp, {
+                      timeoutMs: 60_000,
+                      maxBytes: 200 * 1024 * 1024,
+                      options: { loadDeferredImages: true },
+                    })
+                  : fn(page));
                 stats.stages[stage].push(performance.now() - s);
               } finally {
                 dispose();
@@ -137,7 +151,9 @@ async function runBaseline(urls: Array<{ id: string; url: string }>): Promise<Ru
             failed++;
           }
         };
-        await one('screenshot', (page) => page.screenshot({ type: 'png', fullPage: true, captureBeyondViewport: false }));
+        await one('screenshot', (page) =>
+          page.screenshot({ type: 'png', fullPage: true, captureBeyondViewport: false }),
+        );
         await one('pdf', (page) => page.pdf({ format: 'A4', printBackground: true, timeout: 30_000 }));
         await one('singlefile', async () => undefined);
         stats.stages.navigate.push(nav);
@@ -176,18 +192,31 @@ async function main() {
     const rows: string[][] = [['', 'engine (1 navigation, 4 formats)', 'baseline (3 navigations, 3 formats)']];
     const ppm = (s: RunStats) => ((urls.length / s.wallMs) * 60_000).toFixed(1);
     rows.push(['pages per minute', ppm(engine), ppm(baseline)]);
-    rows.push(['per page ms median / p95', `${fmt(quantile(engine.perPageMs, 0.5))} / ${fmt(quantile(engine.perPageMs, 0.95))}`, `${fmt(quantile(baseline.perPageMs, 0.5))} / ${fmt(quantile(baseline.perPageMs, 0.95))}`]);
+    rows.push([
+      'per page ms median / p95',
+      `${fmt(quantile(engine.perPageMs, 0.5))} / ${fmt(quantile(engine.perPageMs, 0.95))}`,
+      `${fmt(quantile(baseline.perPageMs, 0.5))} / ${fmt(quantile(baseline.perPageMs, 0.95))}`,
+    ]);
     for (const s of STAGES) {
-      const cell = (r: RunStats) => (r.stages[s].length ? `${fmt(quantile(r.stages[s], 0.5))} / ${fmt(quantile(r.stages[s], 0.95))}` : '-');
+      const cell = (r: RunStats) =>
+        r.stages[s].length ? `${fmt(quantile(r.stages[s], 0.5))} / ${fmt(quantile(r.stages[s], 0.95))}` : '-';
       rows.push([`${s} ms median / p95`, cell(engine), cell(baseline)]);
     }
-    rows.push(['peak browser RSS (MiB, sum over tree)', (engine.peakRss / 2 ** 20).toFixed(0), (baseline.peakRss / 2 ** 20).toFixed(0)]);
+    rows.push([
+      'peak browser RSS (MiB, sum over tree)',
+      (engine.peakRss / 2 ** 20).toFixed(0),
+      (baseline.peakRss / 2 ** 20).toFixed(0),
+    ]);
     rows.push(['failed artifacts', String(engine.failures), String(baseline.failures)]);
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
-    process.stdout.write('\nnavigate = goto + load/network-idle wait (baseline: summed over its 3 loads); scroll = scroll + fonts.\n');
-    if (engine.failedPages.length) process.stdout.write(`engine pages with failures: ${engine.failedPages.join(', ')}\n`);
-    if (baseline.failedPages.length) process.stdout.write(`baseline pages with failures: ${baseline.failedPages.join(', ')}\n`);
+    process.stdout.write(
+      '\nnavigate = goto + load/network-idle wait (baseline: summed over its 3 loads); scroll = scroll + fonts.\n',
+    );
+    if (engine.failedPages.length)
+      process.stdout.write(`engine pages with failures: ${engine.failedPages.join(', ')}\n`);
+    if (baseline.failedPages.length)
+      process.stdout.write(`baseline pages with failures: ${baseline.failedPages.join(', ')}\n`);
   } finally {
     for (const s of servers.values()) await s.close();
   }

@@ -8,10 +8,17 @@ import { parseArgs } from 'node:util';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { resolveChromium } from '../../containers/browser/chromium.ts';
 import { findMonolith, monolithVersion } from '../../containers/monolith/monolith.ts';
-import { startEgressProxy } from '../../shared/egress-proxy.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { startEgressProxy } from '../../shared/net/egress-proxy.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { OFFLINE_RESOLVER_ARG, captureHtBase, captureMonolith, captureSingleFileCli, killRunningClis, type Archive } from './fidelity/capture.ts';
+import {
+  OFFLINE_RESOLVER_ARG,
+  captureHtBase,
+  captureMonolith,
+  captureSingleFileCli,
+  killRunningClis,
+  type Archive,
+} from './fidelity/capture.ts';
 import { loadCorpus, SUBSETS, type BenchPage } from './fidelity/corpus.ts';
 import { crop, decodePng, encodePng, pixelDiff, textSimilarity, tokenize, type RawImage } from './fidelity/metrics.ts';
 import { render, type Rendering } from './fidelity/render.ts';
@@ -79,10 +86,23 @@ interface Scored {
 }
 
 /** Scores one archive rendering against the original's first load. */
-function score(archive: Archive, r: Rendering | null, orig: { viewport: RawImage; full: RawImage; text: string }): Scored {
-  if (!archive.ok || !archive.html) return { result: failedTool(archive.ms, archive.error ?? 'capture failed'), full: null };
+function score(
+  archive: Archive,
+  r: Rendering | null,
+  orig: { viewport: RawImage; full: RawImage; text: string },
+): Scored {
+  if (!archive.ok || !archive.html)
+    return { result: failedTool(archive.ms, archive.error ?? 'capture failed'), full: null };
   if (!r?.ok || !r.viewport || !r.full) {
-    return { result: { ...failedTool(archive.ms, `archive did not render: ${r?.error ?? 'no rendering'}`), bytes: archive.html.length, leaks: r?.leaks ?? 0, leakedUrls: r?.leakedUrls ?? [] }, full: null };
+    return {
+      result: {
+        ...failedTool(archive.ms, `archive did not render: ${r?.error ?? 'no rendering'}`),
+        bytes: archive.html.length,
+        leaks: r?.leaks ?? 0,
+        leakedUrls: r?.leakedUrls ?? [],
+      },
+      full: null,
+    };
   }
   const full = decodePng(r.full);
   return {
@@ -147,12 +167,21 @@ async function main(): Promise<void> {
   const servers = new Map<string, StaticServer>();
   const proxy = await startEgressProxy({ allowPrivateNetworks: true, logger });
   const captureArgs = args['real-dns'] ? [] : [OFFLINE_RESOLVER_ARG];
-  if (args.direct) notes.push('htbase captured WITHOUT the egress proxy (--direct): engine only, not the worker as deployed');
+  if (args.direct)
+    notes.push('htbase captured WITHOUT the egress proxy (--direct): engine only, not the worker as deployed');
   else notes.push('htbase captured behind the egress proxy, as the worker runs it');
-  if (!args['real-dns']) notes.push('capture browsers fail every non-loopback host name at once (offline resolver); --real-dns to use the machine resolver');
+  if (!args['real-dns'])
+    notes.push(
+      'capture browsers fail every non-loopback host name at once (offline resolver); --real-dns to use the machine resolver',
+    );
   // HT Base captures as its worker does: its own pool behind the egress proxy. Rendering has its own browser,
   // always offline (originals' absolute URLs fail at once, as they would with no network).
-  const capturePool = new BrowserPool({ logger, executablePath, proxyServer: args.direct ? undefined : proxy.url, extraArgs: captureArgs });
+  const capturePool = new BrowserPool({
+    logger,
+    executablePath,
+    proxyServer: args.direct ? undefined : proxy.url,
+    extraArgs: captureArgs,
+  });
   const renderPool = new BrowserPool({ logger, executablePath, extraArgs: [OFFLINE_RESOLVER_ARG] });
   const results: PageResult[] = [];
   // Interrupted: nothing of ours may outlive the run (the CLI's Chromium is in its own process group).
@@ -165,7 +194,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     for (const origin of new Set(pages.map((p) => p.origin))) servers.set(origin, await serveDir(corpus.roots[origin]));
-    const blank = await serveDir(corpusDir, { routes: { '/__blank.html': (_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>blank</title><p>blank') } });
+    const blank = await serveDir(corpusDir, {
+      routes: {
+        '/__blank.html': (_req, res) =>
+          void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>blank</title><p>blank'),
+      },
+    });
     servers.set('blank', blank);
     const browserVersion = await (await renderPool.browser()).version();
     await capturePool.browser(); // warm, as a worker's browser is: launch time is not capture time
@@ -177,12 +211,23 @@ async function main(): Promise<void> {
       const times = { ht: [] as number[], cli: [] as number[] };
       for (let i = 0; i < 2; i++) {
         times.ht.push((await captureHtBase(capturePool, blankUrl, logger)).ms);
-        times.cli.push((await captureSingleFileCli(blankUrl, { executablePath: spec.executablePath, browserArgs: captureArgs, timeoutMs: 60_000, logger })).ms);
+        times.cli.push(
+          (
+            await captureSingleFileCli(blankUrl, {
+              executablePath: spec.executablePath,
+              browserArgs: captureArgs,
+              timeoutMs: 60_000,
+              logger,
+            })
+          ).ms,
+        );
       }
       overhead[HTBASE] = Math.min(...times.ht);
       overhead[BASELINE] = Math.min(...times.cli);
     }
-    progress(`fidelity: ${pages.length} pages, ${tools.join(' + ')}; chromium ${browserVersion} (${spec.executablePath})`);
+    progress(
+      `fidelity: ${pages.length} pages, ${tools.join(' + ')}; chromium ${browserVersion} (${spec.executablePath})`,
+    );
     for (const n of notes) progress(`note: ${n}`);
     progress(`empty-page capture time: htbase ${overhead[HTBASE]} ms, single-file-cli ${overhead[BASELINE]} ms`);
 
@@ -194,10 +239,23 @@ async function main(): Promise<void> {
       const url = servers.get(p.origin)!.origin + p.path;
       const a: Record<string, Archive> = {};
       a[HTBASE] = await captureHtBase(capturePool, url, logger);
-      a[BASELINE] = await captureSingleFileCli(url, { executablePath: spec.executablePath, browserArgs: captureArgs, timeoutMs: captureTimeout, logger });
-      if (monolith) a.monolith = await captureMonolith(url, { binary: monolith, proxyUrl: proxy.url, logger, timeoutMs: captureTimeout });
+      a[BASELINE] = await captureSingleFileCli(url, {
+        executablePath: spec.executablePath,
+        browserArgs: captureArgs,
+        timeoutMs: captureTimeout,
+        logger,
+      });
+      if (monolith)
+        a.monolith = await captureMonolith(url, {
+          binary: monolith,
+          proxyUrl: proxy.url,
+          logger,
+          timeoutMs: captureTimeout,
+        });
       archives.set(p.id, a);
-      progress(`capture ${i + 1}/${pages.length} ${p.id}: ${tools.map((t) => `${t} ${a[t].ok ? `${a[t].ms} ms` : `FAILED (${a[t].error})`}`).join(', ')}`);
+      progress(
+        `capture ${i + 1}/${pages.length} ${p.id}: ${tools.map((t) => `${t} ${a[t].ok ? `${a[t].ms} ms` : `FAILED (${a[t].error})`}`).join(', ')}`,
+      );
     }
     await capturePool.close();
     const captureMs = Date.now() - t1;
@@ -231,7 +289,11 @@ async function main(): Promise<void> {
         const orig = { viewport: decodePng(o1.viewport), full: decodePng(o1.full), text: o1.text };
         // Self-check: the original against itself must score exactly 0 (and text 1), or the metric is broken.
         const self = pixelDiff(orig.full, orig.full);
-        if (self.fraction !== 0 || pixelDiff(orig.viewport, orig.viewport).fraction !== 0 || textSimilarity(orig.text, orig.text) !== 1) {
+        if (
+          self.fraction !== 0 ||
+          pixelDiff(orig.viewport, orig.viewport).fraction !== 0 ||
+          textSimilarity(orig.text, orig.text) !== 1
+        ) {
           throw new Error(`self-check failed on ${p.id}: original vs itself scored ${self.fraction}`);
         }
         if (o2.ok && o2.viewport && o2.full) {
@@ -248,7 +310,12 @@ async function main(): Promise<void> {
           if (s.full) saveImage(t, s.full);
         }
       } else {
-        for (const t of tools) result.tools[t] = { ...failedTool(a[t].ms, 'original did not render'), ok: a[t].ok, bytes: a[t].html?.length ?? 0 };
+        for (const t of tools)
+          result.tools[t] = {
+            ...failedTool(a[t].ms, 'original did not render'),
+            ok: a[t].ok,
+            bytes: a[t].html?.length ?? 0,
+          };
       }
       byId.set(p.id, result);
       images.set(p.id, imgs);
@@ -267,11 +334,18 @@ async function main(): Promise<void> {
     const pageText = pageTable(results, tools);
     const summaryText = summaryTable(summary, tools);
     out('\n' + pageText);
-    out('\nnoise = original vs a second load of itself (full page); vp/full = viewport/full-page pixel difference vs the original;');
-    out('leak = requests the archive tried to make (all blocked); text = visible-text token similarity; time = capture wall time.\n');
+    out(
+      '\nnoise = original vs a second load of itself (full page); vp/full = viewport/full-page pixel difference vs the original;',
+    );
+    out(
+      'leak = requests the archive tried to make (all blocked); text = visible-text token similarity; time = capture wall time.\n',
+    );
     out(summaryText);
-    out(`\nempty-page capture time (fixed cost in every capture above): htbase ${overhead[HTBASE]} ms, single-file-cli ${overhead[BASELINE]} ms (includes its browser launch)`);
-    for (const [g, n] of Object.entries(summary.noise)) if (n.noisyPages.length) out(`noisy originals (${g}, second load differs > 1%): ${n.noisyPages.join(', ')}`);
+    out(
+      `\nempty-page capture time (fixed cost in every capture above): htbase ${overhead[HTBASE]} ms, single-file-cli ${overhead[BASELINE]} ms (includes its browser launch)`,
+    );
+    for (const [g, n] of Object.entries(summary.noise))
+      if (n.noisyPages.length) out(`noisy originals (${g}, second load differs > 1%): ${n.noisyPages.join(', ')}`);
     out(`\n${HTBASE} more than one point worse than ${BASELINE}: ${summary.worse.length ? '' : 'none'}`);
     for (const w of summary.worse) out(`  ${w.id}: ${w.reasons.join('; ')}`);
     const notGood = results.filter((r) => r.original.ok && !r.tools[HTBASE].good);
@@ -304,7 +378,9 @@ async function main(): Promise<void> {
       }
       for (const v of Object.values(imgs)) if (v.full) rmSync(join(reportDir, v.full), { force: true });
     }
-    const worst = results.filter((r) => worstIds.has(r.id)).sort((x, y) => y.tools[HTBASE].fullDiff - x.tools[HTBASE].fullDiff);
+    const worst = results
+      .filter((r) => worstIds.has(r.id))
+      .sort((x, y) => y.tools[HTBASE].fullDiff - x.tools[HTBASE].fullDiff);
     const jsonPath = join(reportDir, `fidelity-${stamp}.json`);
     const htmlPath = join(reportDir, `fidelity-${stamp}.html`);
     const report = {
@@ -343,7 +419,9 @@ async function main(): Promise<void> {
       }),
     );
     out(`\nreport: ${jsonPath}\n        ${htmlPath}`);
-    out(`run took ${((Date.now() - runStarted) / 1000).toFixed(0)} s (captures ${(captureMs / 1000).toFixed(0)} s, rendering ${(renderMs / 1000).toFixed(0)} s)`);
+    out(
+      `run took ${((Date.now() - runStarted) / 1000).toFixed(0)} s (captures ${(captureMs / 1000).toFixed(0)} s, rendering ${(renderMs / 1000).toFixed(0)} s)`,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

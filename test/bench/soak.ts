@@ -21,7 +21,9 @@ const total = Number(args.captures);
 const every = Number(args.every);
 const concurrency = Number(args.concurrency);
 const corpus = resolve(args.corpus!);
-const manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8')) as { pages: Array<{ id: string; root: string; path: string }> };
+const manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8')) as {
+  pages: Array<{ id: string; root: string; path: string }>;
+};
 
 function comm(pid: number): string {
   try {
@@ -47,7 +49,18 @@ try {
   servers.push(fixture);
   const urls = [`${fixture.origin}/index.html`, ...manifest.pages.map((p) => origins.get(p.root) + p.path)];
 
-  const rows: string[][] = [['captures', 'chromium procs', 'contexts', 'browser RSS MiB', 'node RSS MiB', 'node heap MiB', 'launches', 'failed']];
+  const rows: string[][] = [
+    [
+      'captures',
+      'chromium procs',
+      'contexts',
+      'browser RSS MiB',
+      'node RSS MiB',
+      'node heap MiB',
+      'launches',
+      'failed',
+    ],
+  ];
   let done = 0;
   let failed = 0;
   const sample = async () => {
@@ -65,14 +78,19 @@ try {
     ]);
     process.stdout.write(`${rows[rows.length - 1]!.join('\t')}\n`);
   };
-  process.stdout.write(`soak: ${total} captures (${urls.length} distinct pages, concurrency ${concurrency}), sample every ${every}\n${rows[0]!.join('\t')}\n`);
+  process.stdout.write(
+    `soak: ${total} captures (${urls.length} distinct pages, concurrency ${concurrency}), sample every ${every}\n${rows[0]!.join('\t')}\n`,
+  );
   await sample();
   const started = Date.now();
   let next = 0;
   async function worker() {
     while (next < total) {
       const i = next++;
-      const r = await http(app.url, '/archive', { method: 'POST', json: { url: urls[i % urls.length], formats: ['singlefile', 'pdf', 'screenshot', 'readable'], force: true } });
+      const r = await http(app.url, '/archive', {
+        method: 'POST',
+        json: { url: urls[i % urls.length], formats: ['singlefile', 'pdf', 'screenshot', 'readable'], force: true },
+      });
       const a: any = await waitFor(app.url, r.body.id, terminal, 180_000);
       if (a.status !== 'complete') failed++;
       done++;
@@ -86,10 +104,14 @@ try {
   await app.idle();
   const secs = (Date.now() - started) / 1000;
   process.stdout.write(`\n${rows.map((r) => r.map((c) => c.padStart(15)).join('')).join('\n')}\n`);
-  process.stdout.write(`\n${done} captures in ${secs.toFixed(0)} s (${((done / secs) * 60).toFixed(1)} per minute), ${failed} not complete\n`);
+  process.stdout.write(
+    `\n${done} captures in ${secs.toFixed(0)} s (${((done / secs) * 60).toFixed(1)} per minute), ${failed} not complete\n`,
+  );
   const first = rows[1]!;
   const last = rows[rows.length - 1]!;
-  process.stdout.write(`first sample after warm-up vs last: chromium procs ${rows[2]?.[1] ?? first[1]} -> ${last[1]}, contexts ${rows[2]?.[2] ?? first[2]} -> ${last[2]}, browser RSS ${rows[2]?.[3] ?? first[3]} -> ${last[3]} MiB\n`);
+  process.stdout.write(
+    `first sample after warm-up vs last: chromium procs ${rows[2]?.[1] ?? first[1]} -> ${last[1]}, contexts ${rows[2]?.[2] ?? first[2]} -> ${last[2]}, browser RSS ${rows[2]?.[3] ?? first[3]} -> ${last[3]} MiB\n`,
+  );
 } finally {
   await app.close();
   for (const s of servers) await s.close();

@@ -8,8 +8,8 @@ import { PNG } from 'pngjs';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage, type FormatResult } from '../../containers/browser/capture.ts';
 import { processTree } from '../../containers/browser/proc.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 
 const SITE = fileURLToPath(new URL('../fixtures/site/', import.meta.url));
@@ -37,7 +37,11 @@ describe('capture behaviour', () => {
     site = await serveDir(SITE, {
       routes: {
         '/attachment.bin': (_req, res) => {
-          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="data.bin"', 'content-length': 1_000_000 });
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream',
+            'content-disposition': 'attachment; filename="data.bin"',
+            'content-length': 1_000_000,
+          });
           res.end(Buffer.alloc(1_000_000, 7));
         },
         '/huge.png': (_req, res) => {
@@ -46,20 +50,26 @@ describe('capture behaviour', () => {
         },
         '/heavy.html': (_req, res) => {
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-          res.end('<!doctype html><title>Heavy</title><p>HEAVY-PAGE with one oversized image</p><img src="/huge.png" width="200" height="100"><img src="/img/hero.png">');
+          res.end(
+            '<!doctype html><title>Heavy</title><p>HEAVY-PAGE with one oversized image</p><img src="/huge.png" width="200" height="100"><img src="/img/hero.png">',
+          );
         },
       },
     });
     trackers = await serveDir(SITE, {
       routes: {
-        '/analytics.js': (_req, res) => void res.writeHead(200, { 'content-type': 'text/javascript' }).end('window.ga = function () {};'),
-        '/pagead/pixel.gif': (_req, res) => void res.writeHead(200, { 'content-type': 'image/gif' }).end(Buffer.from('R0lGODlhAQABAAAAACw=', 'base64')),
+        '/analytics.js': (_req, res) =>
+          void res.writeHead(200, { 'content-type': 'text/javascript' }).end('window.ga = function () {};'),
+        '/pagead/pixel.gif': (_req, res) =>
+          void res.writeHead(200, { 'content-type': 'image/gif' }).end(Buffer.from('R0lGODlhAQABAAAAACw=', 'base64')),
       },
     });
     const port = new URL(trackers.origin).port;
     pool = new BrowserPool({
       logger,
-      extraArgs: [`--host-resolver-rules=MAP www.google-analytics.com 127.0.0.1:${port}, MAP securepubads.g.doubleclick.net 127.0.0.1:${port}`],
+      extraArgs: [
+        `--host-resolver-rules=MAP www.google-analytics.com 127.0.0.1:${port}, MAP securepubads.g.doubleclick.net 127.0.0.1:${port}`,
+      ],
     });
   });
 
@@ -94,21 +104,37 @@ describe('capture behaviour', () => {
 
   test('an endless feed is scrolled within its bounds: many items, no hang', async () => {
     const started = Date.now();
-    const r = await capturePage(pool, { url: `${site.origin}/infinite.html`, formats: ['screenshot', 'singlefile'], logger, timeouts: { scroll: 4_000 }, limits: { maxScrollSteps: 40 } });
+    const r = await capturePage(pool, {
+      url: `${site.origin}/infinite.html`,
+      formats: ['screenshot', 'singlefile'],
+      logger,
+      timeouts: { scroll: 4_000 },
+      limits: { maxScrollSteps: 40 },
+    });
     const took = Date.now() - started;
     assert.ok(took < 25_000, `took ${took} ms`);
-    const items = body(r.results.singlefile).toString('utf8').match(/FEED-ITEM \d+/g) ?? [];
+    const items =
+      body(r.results.singlefile)
+        .toString('utf8')
+        .match(/FEED-ITEM \d+/g) ?? [];
     assert.ok(items.length >= 60, `only ${items.length} feed items captured`);
     body(r.results.screenshot);
   });
 
   test('downloads started by the page do not hang or replace it; an attachment URL fails at once', async () => {
     const started = Date.now();
-    const r = await capturePage(pool, { url: `${site.origin}/download.html`, formats: ['screenshot', 'readable', 'singlefile', 'pdf'], logger });
+    const r = await capturePage(pool, {
+      url: `${site.origin}/download.html`,
+      formats: ['screenshot', 'readable', 'singlefile', 'pdf'],
+      logger,
+    });
     assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
     assert.match(body(r.results.singlefile).toString('utf8'), /DOWNLOAD-PAGE/);
     assert.equal(r.meta.finalUrl, `${site.origin}/download.html`);
-    assert.ok(site.requests.some((p) => p.startsWith('/attachment.bin')), 'the page did start its download');
+    assert.ok(
+      site.requests.some((p) => p.startsWith('/attachment.bin')),
+      'the page did start its download',
+    );
     const t0 = Date.now();
     await assert.rejects(
       capturePage(pool, { url: `${site.origin}/attachment.bin`, formats: ['screenshot'], logger }),
@@ -141,7 +167,12 @@ describe('capture behaviour', () => {
   });
 
   test('a resource over the per-resource limit is aborted and the page still captured', async () => {
-    const r = await capturePage(pool, { url: `${site.origin}/heavy.html`, formats: ['singlefile', 'screenshot'], logger, limits: { maxResourceBytes: 1024 * 1024 } });
+    const r = await capturePage(pool, {
+      url: `${site.origin}/heavy.html`,
+      formats: ['singlefile', 'screenshot'],
+      logger,
+      limits: { maxResourceBytes: 1024 * 1024 },
+    });
     assert.ok(r.warnings.includes('resource_too_large'));
     const html = body(r.results.singlefile).toString('utf8');
     assert.match(html, /HEAVY-PAGE/);
@@ -153,14 +184,23 @@ describe('capture behaviour', () => {
     const r = await capturePage(pool, { url: `${site.origin}/index.html`, formats: ['screenshot'], logger, dom: true });
     assert.ok(r.dom, 'no dom');
     assert.match(r.dom, /JS-BUILT first item from fetch/);
-    assert.match(r.dom, /id="lazy-observer"[^>]*src="[^"]*lazy-observer\.png/, 'the lazy image got its src from the scroll');
+    assert.match(
+      r.dom,
+      /id="lazy-observer"[^>]*src="[^"]*lazy-observer\.png/,
+      'the lazy image got its src from the scroll',
+    );
     const none = await capturePage(pool, { url: `${site.origin}/index.html`, formats: ['screenshot'], logger });
     assert.equal(none.dom, undefined);
   });
 
-  test('a page whose markup hangs Chromium\'s printToPDF (corpus la-nacion) still gets its PDF', async () => {
+  test("a page whose markup hangs Chromium's printToPDF (corpus la-nacion) still gets its PDF", async () => {
     const started = Date.now();
-    const r = await capturePage(pool, { url: `${site.origin}/print-hang.html`, formats: ['pdf', 'singlefile'], logger, timeouts: { pdf: 8_000 } });
+    const r = await capturePage(pool, {
+      url: `${site.origin}/print-hang.html`,
+      formats: ['pdf', 'singlefile'],
+      logger,
+      timeouts: { pdf: 8_000 },
+    });
     assert.equal(body(r.results.pdf).subarray(0, 5).toString('latin1'), '%PDF-');
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
     assert.match(body(r.results.singlefile).toString('utf8'), /PRINT-HANG/);
@@ -170,11 +210,19 @@ describe('capture behaviour', () => {
     const browser = await pool.browser();
     const pid = pool.pid();
     const started = Date.now();
-    const job = capturePage(pool, { url: `${site.origin}/never-idle.html`, formats: ['screenshot', 'singlefile'], logger, timeouts: { settle: 20_000 } });
+    const job = capturePage(pool, {
+      url: `${site.origin}/never-idle.html`,
+      formats: ['screenshot', 'singlefile'],
+      logger,
+      timeouts: { settle: 20_000 },
+    });
     const target = await browser.waitForTarget((t) => t.url().includes('never-idle'), { timeout: 10_000 });
     const session = await target.createCDPSession();
     await session.send('Page.crash').catch(() => undefined); // the reply never comes: the renderer is gone
-    await assert.rejects(job, (err: unknown) => err instanceof Error && !(err instanceof PermanentError) && /crash/.test(err.message));
+    await assert.rejects(
+      job,
+      (err: unknown) => err instanceof Error && !(err instanceof PermanentError) && /crash/.test(err.message),
+    );
     assert.ok(Date.now() - started < 15_000, `crash noticed after ${Date.now() - started} ms`);
     assert.equal(pool.pid(), pid, 'the browser process survived the renderer');
     const next = await capturePage(pool, { url: `${site.origin}/index.html`, formats: ['readable'], logger });

@@ -8,11 +8,11 @@ import { PNG } from 'pngjs';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage, type CaptureResult, type FormatResult } from '../../containers/browser/capture.ts';
 import { processGroup, processTree } from '../../containers/browser/proc.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { silentLogger } from '../../shared/logger.ts';
-import { BROWSER_FORMATS } from '../../shared/formats.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
+import { BROWSER_FORMATS } from '../../shared/core/formats.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { startEgressProxy } from '../../shared/egress-proxy.ts';
+import { startEgressProxy } from '../../shared/net/egress-proxy.ts';
 
 const SITE = fileURLToPath(new URL('../fixtures/site/', import.meta.url));
 const logger = silentLogger();
@@ -33,7 +33,9 @@ describe('capturePage', () => {
     site = await serveDir(SITE, {
       routes: {
         '/gone.html': (_req, res) => {
-          res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Gone</title><p>GONE-PAGE not here</p>');
+          res
+            .writeHead(404, { 'content-type': 'text/html; charset=utf-8' })
+            .end('<!doctype html><title>Gone</title><p>GONE-PAGE not here</p>');
         },
       },
     });
@@ -98,7 +100,14 @@ describe('capturePage', () => {
           nativeLoaded: !!native && native.naturalWidth > 0,
           observerLoaded: !!observer && observer.naturalWidth > 0,
         };
-      })()`)) as { text: string; font: boolean; native: string; observer: string; nativeLoaded: boolean; observerLoaded: boolean };
+      })()`)) as {
+        text: string;
+        font: boolean;
+        native: string;
+        observer: string;
+        nativeLoaded: boolean;
+        observerLoaded: boolean;
+      };
       assert.deepEqual(attempted, [], 'the archive made network requests');
       assert.match(seen.text, /JS-BUILT first item from fetch/);
       assert.ok(seen.font, 'FixtureSans is usable offline');
@@ -123,7 +132,9 @@ describe('capturePage', () => {
       await page.goto(`${site.origin}/index.html`, { waitUntil: 'networkidle0', timeout: 15_000 });
       // the IntersectionObserver image has no src (and so no box height) until scrolled into view
       await page.evaluate(() => document.getElementById('lazy-observer')?.scrollIntoView());
-      await page.waitForFunction(() => (document.getElementById('lazy-observer') as HTMLImageElement).complete, { timeout: 5_000 });
+      await page.waitForFunction(() => (document.getElementById('lazy-observer') as HTMLImageElement).complete, {
+        timeout: 5_000,
+      });
       const scrollHeight = await page.evaluate(() => document.documentElement.scrollHeight);
       assert.equal(png.height, scrollHeight);
     } finally {
@@ -208,7 +219,12 @@ describe('capturePage', () => {
 
   test('an aborted signal stops the job and still closes its context', async () => {
     const ac = new AbortController();
-    const job = capturePage(pool, { url: `${site.origin}/never-idle.html`, formats: BROWSER_FORMATS, logger, signal: ac.signal });
+    const job = capturePage(pool, {
+      url: `${site.origin}/never-idle.html`,
+      formats: BROWSER_FORMATS,
+      logger,
+      signal: ac.signal,
+    });
     setTimeout(() => ac.abort(new Error('job cancelled')), 300);
     await assert.rejects(job, /job cancelled/);
     const browser = await pool.browser();
@@ -221,7 +237,9 @@ describe('capturePage', () => {
       const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x</title>
         <style>.bg { width: 100px; height: 50px; background: url("${other.origin}/img/lazy-observer.png"); }</style></head>
         <body><p>XORIGIN-PAGE</p><img id="x" src="${other.origin}/img/hero.png" width="300" height="80"><div class="bg"></div></body></html>`;
-      const host = await serveDir(SITE, { routes: { '/x.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(page) } });
+      const host = await serveDir(SITE, {
+        routes: { '/x.html': (_q, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(page) },
+      });
       try {
         const r = await capturePage(pool, { url: `${host.origin}/x.html`, formats: ['singlefile'], logger });
         const html = body(r.results.singlefile).toString('utf8');

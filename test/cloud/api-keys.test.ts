@@ -4,7 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type PostgresHandle } from '../support/services.ts';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
-import { API_KEY_PREFIX, createApiKey, hashApiKey, listApiKeys, revokeApiKey, verifyApiKey } from '../../shared/auth/api-keys.ts';
+import {
+  API_KEY_PREFIX,
+  createApiKey,
+  hashApiKey,
+  listApiKeys,
+  revokeApiKey,
+  verifyApiKey,
+} from '../../shared/auth/api-keys.ts';
 
 let pgh: PostgresHandle;
 let dbh: DatabaseHandle;
@@ -27,7 +34,10 @@ test('a created key verifies; only its sha256 is stored', async () => {
   const rows = await dbh.db.selectFrom('api_keys').selectAll().where('id', '=', id).execute();
   assert.equal(rows.length, 1);
   assert.equal(rows[0].key_hash, hashApiKey(key));
-  assert.ok(!JSON.stringify(rows).includes(key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + 16)), 'the key itself is nowhere in the row');
+  assert.ok(
+    !JSON.stringify(rows).includes(key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + 16)),
+    'the key itself is nowhere in the row',
+  );
 });
 
 test('unknown, malformed and missing keys do not verify', async () => {

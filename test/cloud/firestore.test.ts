@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { startFirestoreEmulator, type FirestoreEmulatorHandle } from '../support/services.ts';
 import { createFirestoreReplica } from '../../shared/adapters/firestore.ts';
-import type { ArticleReplicaDoc, ReplicaWriter } from '../../shared/ports.ts';
-import { TransientError } from '../../shared/errors.ts';
+import type { ArticleReplicaDoc, ReplicaWriter } from '../../shared/core/ports.ts';
+import { TransientError } from '../../shared/core/errors.ts';
 
 let emu: FirestoreEmulatorHandle;
 let firestore: Firestore;
@@ -39,7 +39,10 @@ function doc(id: string, version: number): ArticleReplicaDoc {
       pdf: { status: done ? 'succeeded' : 'running', sizeBytes: done ? 1000 + version : null, errorCode: null },
       ...(version % 2 ? { screenshot: { status: 'failed', sizeBytes: null, errorCode: 'timeout' } } : {}),
     },
-    summary: version >= 4 ? { provider: 'extractive', model: null, summary: `s${version}`, keyPoints: ['a'], tags: ['t'], lang: 'en' } : null,
+    summary:
+      version >= 4
+        ? { provider: 'extractive', model: null, summary: `s${version}`, keyPoints: ['a'], tags: ['t'], lang: 'en' }
+        : null,
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: new Date(Date.UTC(2025, 0, 1, 0, 0, version)).toISOString(),
   };
@@ -49,7 +52,11 @@ async function read(id: string) {
   const snap = await firestore.collection('articles').doc(id).get();
   if (!snap.exists) return null;
   const d = snap.data()!;
-  return { ...d, createdAt: d.createdAt?.toDate?.().toISOString(), updatedAt: d.updatedAt?.toDate?.().toISOString() } as Record<string, unknown>;
+  return {
+    ...d,
+    createdAt: d.createdAt?.toDate?.().toISOString(),
+    updatedAt: d.updatedAt?.toDate?.().toISOString(),
+  } as Record<string, unknown>;
 }
 const expected = (d: ArticleReplicaDoc) => ({ ...d, deleted: false });
 
@@ -83,7 +90,9 @@ test('duplicated, out-of-order writes racing on one document converge on the new
     }
   };
   const results = await Promise.all(versions.map(deliver));
-  process.stderr.write(`# ${versions.length} racing writes in ${Date.now() - t0} ms, ${contention} redeliveries after exhausted retries\n`);
+  process.stderr.write(
+    `# ${versions.length} racing writes in ${Date.now() - t0} ms, ${contention} redeliveries after exhausted retries\n`,
+  );
   assert.deepEqual(await read(id), expected(doc(id, 8)));
   assert.ok(results.filter((r) => r === 'written').length >= 1);
   assert.ok(results.filter((r) => r === 'stale').length >= 2, 'at least the duplicates of v8 were stale');

@@ -8,8 +8,8 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { Storage } from '@google-cloud/storage';
 import { startGcsFake, type GcsFake, type ObjectResource } from '../fakes/gcs-server.ts';
 import { createGcsBlobStore } from '../../shared/adapters/gcs.ts';
-import { NotFoundError, type BlobStore } from '../../shared/ports.ts';
-import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { NotFoundError, type BlobStore } from '../../shared/core/ports.ts';
+import { PermanentError, TransientError } from '../../shared/core/errors.ts';
 
 const BUCKET = 'htbase-archive-test';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -31,9 +31,11 @@ function bytes(n: number, seed = 1): Buffer {
   return out;
 }
 function streamOf(buf: Buffer, piece = 64 * 1024): Readable {
-  return Readable.from((function* () {
-    for (let i = 0; i < buf.length; i += piece) yield buf.subarray(i, i + piece);
-  })());
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < buf.length; i += piece) yield buf.subarray(i, i + piece);
+    })(),
+  );
 }
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const key = (id: string, file: string) => `articles/${id}/${file}`;
@@ -57,10 +59,16 @@ test('a small body goes up in one multipart request with articleId, format and s
   const body = Buffer.from(JSON.stringify({ title: 'Hello', text: 'world' }));
   const k = key('11111111-1111-4111-8111-111111111111', 'readable.json');
   const before = fake.requests.length;
-  const stored = await store.put(k, streamOf(body, 7), { contentType: 'application/json', metadata: { articleId: '11111111-1111-4111-8111-111111111111', format: 'readable' } });
+  const stored = await store.put(k, streamOf(body, 7), {
+    contentType: 'application/json',
+    metadata: { articleId: '11111111-1111-4111-8111-111111111111', format: 'readable' },
+  });
   assert.deepEqual(stored, { key: k, size: body.length, sha256: sha256(body), contentType: 'application/json' });
   const uploads = fake.requests.slice(before).filter((r) => r.path.startsWith('/upload/'));
-  assert.deepEqual(uploads.map((r) => [r.method, r.query.uploadType, r.status]), [['POST', 'multipart', 200]]);
+  assert.deepEqual(
+    uploads.map((r) => [r.method, r.query.uploadType, r.status]),
+    [['POST', 'multipart', 200]],
+  );
 
   const info = await store.stat(k);
   assert.deepEqual(info, {
@@ -82,12 +90,18 @@ test('a large stream goes up resumably in one streamed request, then gets its sh
   const body = bytes(3 * 1024 * 1024 + 123);
   const k = key('22222222-2222-4222-8222-222222222222', 'page.pdf');
   const start = fake.requests.length;
-  const stored = await store.put(k, streamOf(body), { contentType: 'application/pdf', metadata: { articleId: '22222222-2222-4222-8222-222222222222', format: 'pdf' } });
+  const stored = await store.put(k, streamOf(body), {
+    contentType: 'application/pdf',
+    metadata: { articleId: '22222222-2222-4222-8222-222222222222', format: 'pdf' },
+  });
   assert.equal(stored.size, body.length);
   assert.equal(stored.sha256, sha256(body));
   const seen = fake.requests.slice(start).map((r) => `${r.method} ${r.query.uploadType ?? ''} ${r.status}`);
   assert.deepEqual(seen.slice(0, 2), ['POST resumable 200', 'PUT resumable 200']);
-  assert.ok(seen.some((s) => s.startsWith('PATCH')), `expected a metadata patch in ${seen.join(', ')}`);
+  assert.ok(
+    seen.some((s) => s.startsWith('PATCH')),
+    `expected a metadata patch in ${seen.join(', ')}`,
+  );
   assert.equal((await store.stat(k))?.metadata.sha256, sha256(body));
   assert.deepEqual(await readAll(await store.get(k)), body);
   assert.equal(fake.openSessions(), 0);
@@ -97,10 +111,16 @@ test('with a chunk size the resumable upload goes in 256 KiB chunks answered 308
   const body = bytes(1024 * 1024 + 5, 7);
   const k = key('33333333-3333-4333-8333-333333333333', 'screenshot.png');
   const start = fake.requests.length;
-  const stored = await chunked.put(k, streamOf(body), { contentType: 'image/png', metadata: { articleId: '33333333-3333-4333-8333-333333333333', format: 'screenshot' } });
+  const stored = await chunked.put(k, streamOf(body), {
+    contentType: 'image/png',
+    metadata: { articleId: '33333333-3333-4333-8333-333333333333', format: 'screenshot' },
+  });
   assert.equal(stored.sha256, sha256(body));
   const puts = fake.requests.slice(start).filter((r) => r.method === 'PUT');
-  assert.deepEqual(puts.map((r) => r.status), [308, 308, 308, 308, 200]);
+  assert.deepEqual(
+    puts.map((r) => r.status),
+    [308, 308, 308, 308, 200],
+  );
   assert.deepEqual(fake.read(BUCKET, k), body);
 });
 
@@ -110,7 +130,11 @@ test('too_large: a stream over maxBytes fails permanently, the session is cancel
   const src = streamOf(bytes(2 * 1024 * 1024));
   src.once('close', () => (destroyed = true));
   await assert.rejects(
-    store.put(k, src, { contentType: 'application/pdf', metadata: { articleId: '44444444-4444-4444-8444-444444444444', format: 'pdf' }, maxBytes: 1024 * 1024 }),
+    store.put(k, src, {
+      contentType: 'application/pdf',
+      metadata: { articleId: '44444444-4444-4444-8444-444444444444', format: 'pdf' },
+      maxBytes: 1024 * 1024,
+    }),
     (err: unknown) => err instanceof PermanentError && err.code === 'too_large',
   );
   assert.equal(await store.stat(k), null);
@@ -118,19 +142,28 @@ test('too_large: a stream over maxBytes fails permanently, the session is cancel
   assert.ok(destroyed, 'the source stream was destroyed');
   // Under the threshold the limit trips before any request is made.
   const n = fake.requests.length;
-  await assert.rejects(store.put(k, Buffer.alloc(2000), { contentType: 'text/plain', metadata: {}, maxBytes: 1000 }), /exceeds 1000 bytes/);
+  await assert.rejects(
+    store.put(k, Buffer.alloc(2000), { contentType: 'text/plain', metadata: {}, maxBytes: 1000 }),
+    /exceeds 1000 bytes/,
+  );
   assert.equal(fake.requests.length, n);
 });
 
 test('damaged bytes on upload are caught by checksums (server md5 for small, client crc32c for large)', async () => {
   const small = key('55555555-5555-4555-8555-555555555555', 'readable.json');
   fake.corruptNextUpload();
-  await assert.rejects(store.put(small, Buffer.from('{"a":1}'), { contentType: 'application/json', metadata: {} }), (err: unknown) => err instanceof TransientError && err.code === 'checksum_mismatch');
+  await assert.rejects(
+    store.put(small, Buffer.from('{"a":1}'), { contentType: 'application/json', metadata: {} }),
+    (err: unknown) => err instanceof TransientError && err.code === 'checksum_mismatch',
+  );
   assert.equal(await store.stat(small), null);
 
   const large = key('55555555-5555-4555-8555-555555555555', 'page.pdf');
   fake.corruptNextUpload();
-  await assert.rejects(store.put(large, streamOf(bytes(600 * 1024)), { contentType: 'application/pdf', metadata: {} }), (err: unknown) => err instanceof TransientError && err.code === 'checksum_mismatch');
+  await assert.rejects(
+    store.put(large, streamOf(bytes(600 * 1024)), { contentType: 'application/pdf', metadata: {} }),
+    (err: unknown) => err instanceof TransientError && err.code === 'checksum_mismatch',
+  );
   assert.equal(await store.stat(large), null, 'the client deleted the damaged object');
 });
 
@@ -156,14 +189,20 @@ test('v4 signed URLs are computed locally, verify against the key and expire', a
   assert.equal(fake.requests.length, n, 'signing made no request');
   assert.equal(url.pathname, `/${BUCKET}/${k}`);
   assert.equal(url.searchParams.get('X-Goog-Algorithm'), 'GOOG4-RSA-SHA256');
-  assert.match(url.searchParams.get('X-Goog-Credential')!, new RegExp(`^${clientEmail}/\\d{8}/auto/storage/goog4_request$`));
+  assert.match(
+    url.searchParams.get('X-Goog-Credential')!,
+    new RegExp(`^${clientEmail}/\\d{8}/auto/storage/goog4_request$`),
+  );
   assert.equal(url.searchParams.get('X-Goog-Expires'), '300');
   assert.match(url.searchParams.get('X-Goog-Signature')!, /^[0-9a-f]{512}$/);
 
   const res = await fetch(url);
   assert.equal(res.status, 200);
   assert.deepEqual(Buffer.from(await res.arrayBuffer()), body);
-  assert.match(res.headers.get('content-disposition')!, /^attachment; filename="_n_code _title_.pdf"; filename\*=UTF-8''%C3%9Cn%C3%AFcode%20%22title%22.pdf$/);
+  assert.match(
+    res.headers.get('content-disposition')!,
+    /^attachment; filename="_n_code _title_.pdf"; filename\*=UTF-8''%C3%9Cn%C3%AFcode%20%22title%22.pdf$/,
+  );
 
   const forged = new URL(url);
   forged.searchParams.set('X-Goog-Expires', '600000');
@@ -173,25 +212,37 @@ test('v4 signed URLs are computed locally, verify against the key and expire', a
 test('deletePrefix removes every object under the prefix and nothing else', async () => {
   const a = '88888888-8888-4888-8888-888888888888';
   const b = '88888888-8888-4888-8888-888888888889';
-  for (const f of ['singlefile.html', 'page.pdf', 'readable.json']) await store.put(key(a, f), Buffer.from(f), { contentType: 'text/plain', metadata: {} });
+  for (const f of ['singlefile.html', 'page.pdf', 'readable.json'])
+    await store.put(key(a, f), Buffer.from(f), { contentType: 'text/plain', metadata: {} });
   await store.put(key(b, 'page.pdf'), Buffer.from('b'), { contentType: 'text/plain', metadata: {} });
   assert.equal(await store.deletePrefix(`articles/${a}/`), 3);
-  assert.deepEqual(fake.list(BUCKET).filter((o) => o.name.includes('8888-88888888888')).map((o) => o.name), [key(b, 'page.pdf')]);
+  assert.deepEqual(
+    fake
+      .list(BUCKET)
+      .filter((o) => o.name.includes('8888-88888888888'))
+      .map((o) => o.name),
+    [key(b, 'page.pdf')],
+  );
   assert.equal(await store.deletePrefix(`articles/${a}/`), 0);
   await assert.rejects(store.deletePrefix(''), /non-empty prefix/);
 });
 
 test('an aborted upload rejects with the signal reason, cancels its session and leaves no object', async () => {
   const k = key('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'page.pdf');
-  const slow = Readable.from((async function* () {
-    for (let i = 0; i < 100; i++) {
-      yield bytes(64 * 1024, i);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })());
+  const slow = Readable.from(
+    (async function* () {
+      for (let i = 0; i < 100; i++) {
+        yield bytes(64 * 1024, i);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(),
+  );
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error('worker shutting down')), 300);
-  await assert.rejects(store.put(k, slow, { contentType: 'application/pdf', metadata: {}, signal: ac.signal }), /worker shutting down|aborted/i);
+  await assert.rejects(
+    store.put(k, slow, { contentType: 'application/pdf', metadata: {}, signal: ac.signal }),
+    /worker shutting down|aborted/i,
+  );
   assert.equal(await store.stat(k), null);
   assert.equal(fake.openSessions(), 0);
 });

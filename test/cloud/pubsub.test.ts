@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { PubSub } from '@google-cloud/pubsub';
 import { startPubSubEmulator, type PubSubEmulatorHandle } from '../support/services.ts';
 import { createPubSubPublisher, ensureTopology, subscriptionSpecs } from '../../shared/adapters/pubsub.ts';
-import { CaptureJobV1, ArticleChangedV1, TOPICS, decodePush } from '../../shared/messages.ts';
+import { CaptureJobV1, ArticleChangedV1, TOPICS, decodePush } from '../../shared/core/messages.ts';
 
 interface Delivery {
   path: string;
@@ -36,7 +36,9 @@ before(async () => {
       const path = req.url ?? '/';
       deliveries.push({ path, body, headers: req.headers, at: Date.now() });
       const id = body?.message?.messageId ?? '';
-      const n = deliveries.filter((d) => d.path === path && (d.body as { message?: { messageId?: string } }).message?.messageId === id).length;
+      const n = deliveries.filter(
+        (d) => d.path === path && (d.body as { message?: { messageId?: string } }).message?.messageId === id,
+      ).length;
       res.statusCode = (answer.get(path) ?? (() => 204))(id, n);
       res.end();
     });
@@ -44,7 +46,12 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await ensureTopology(pubsub, {
-    pushEndpoints: { browser: `${base}/browser`, monolith: `${base}/monolith`, articleChanged: `${base}/changed`, deadLetter: `${base}/dead` },
+    pushEndpoints: {
+      browser: `${base}/browser`,
+      monolith: `${base}/monolith`,
+      articleChanged: `${base}/changed`,
+      deadLetter: `${base}/dead`,
+    },
     ackDeadlineSeconds: 10,
     maxDeliveryAttempts: 5,
     minBackoffSeconds: 0,
@@ -69,7 +76,14 @@ async function waitFor<T>(fn: () => T | undefined, timeoutMs: number, what: stri
   }
 }
 
-const job = (articleId = randomUUID()) => ({ v: 1 as const, articleId, url: 'https://example.com/a', formats: ['pdf' as const], reason: 'submit' as const, requestedAt: new Date().toISOString() });
+const job = (articleId = randomUUID()) => ({
+  v: 1 as const,
+  articleId,
+  url: 'https://example.com/a',
+  formats: ['pdf' as const],
+  reason: 'submit' as const,
+  requestedAt: new Date().toISOString(),
+});
 const msgId = (d: Delivery) => (d.body as { message: { messageId: string } }).message.messageId;
 
 test('ensureTopology creates every topic and push subscription, and is idempotent', async () => {
@@ -77,7 +91,12 @@ test('ensureTopology creates every topic and push subscription, and is idempoten
   const names = topics.map((t) => t.name.split('/').pop()).sort();
   assert.deepEqual(names, Object.values(TOPICS).sort());
 
-  const specs = subscriptionSpecs({ browser: `${base}/browser`, monolith: `${base}/monolith`, articleChanged: `${base}/changed`, deadLetter: `${base}/dead` });
+  const specs = subscriptionSpecs({
+    browser: `${base}/browser`,
+    monolith: `${base}/monolith`,
+    articleChanged: `${base}/changed`,
+    deadLetter: `${base}/dead`,
+  });
   const [md] = await pubsub.subscription(specs[0].name).getMetadata();
   assert.equal(md.pushConfig?.pushEndpoint, `${base}/browser`);
   assert.equal(md.ackDeadlineSeconds, 10);
@@ -87,7 +106,12 @@ test('ensureTopology creates every topic and push subscription, and is idempoten
 
   // A second run (a redeploy) updates in place: a different ack deadline and an OIDC push config.
   const again = await ensureTopology(pubsub, {
-    pushEndpoints: { browser: `${base}/browser`, monolith: `${base}/monolith`, articleChanged: `${base}/changed`, deadLetter: `${base}/dead` },
+    pushEndpoints: {
+      browser: `${base}/browser`,
+      monolith: `${base}/monolith`,
+      articleChanged: `${base}/changed`,
+      deadLetter: `${base}/dead`,
+    },
     ackDeadlineSeconds: 12,
     maxDeliveryAttempts: 5,
     minBackoffSeconds: 0,
@@ -107,7 +131,11 @@ test('a published job is pushed to the worker endpoint in an envelope decodePush
   const j = job();
   const t0 = Date.now();
   const id = await publisher.publish(TOPICS.captureBrowser, j, { articleId: j.articleId });
-  const d = await waitFor(() => deliveries.find((x) => x.path === '/browser' && msgId(x) === id), 10_000, 'push delivery');
+  const d = await waitFor(
+    () => deliveries.find((x) => x.path === '/browser' && msgId(x) === id),
+    10_000,
+    'push delivery',
+  );
   const decoded = decodePush(CaptureJobV1, d.body);
   assert.deepEqual(decoded.data, j);
   assert.equal(decoded.messageId, id);
@@ -118,7 +146,11 @@ test('a published job is pushed to the worker endpoint in an envelope decodePush
 
   const change = { v: 1 as const, articleId: j.articleId, version: 3, deleted: false };
   const id2 = await publisher.publish(TOPICS.articleChanged, change);
-  const d2 = await waitFor(() => deliveries.find((x) => x.path === '/changed' && msgId(x) === id2), 10_000, 'article-changed delivery');
+  const d2 = await waitFor(
+    () => deliveries.find((x) => x.path === '/changed' && msgId(x) === id2),
+    10_000,
+    'article-changed delivery',
+  );
   assert.deepEqual(decodePush(ArticleChangedV1, d2.body).data, change);
   await publisher.close();
 });
@@ -128,11 +160,18 @@ test('a non-2xx answer gets the same message redelivered until it is acknowledge
   try {
     const publisher = createPubSubPublisher({ pubsub });
     const id = await publisher.publish(TOPICS.captureBrowser, job());
-    const got = await waitFor(() => {
-      const mine = deliveries.filter((x) => x.path === '/browser' && msgId(x) === id);
-      return mine.length >= 3 ? mine : undefined;
-    }, 20_000, 'three deliveries');
-    assert.deepEqual(new Set(got.map((d) => JSON.stringify((d.body as { message: { data: string } }).message.data))).size, 1);
+    const got = await waitFor(
+      () => {
+        const mine = deliveries.filter((x) => x.path === '/browser' && msgId(x) === id);
+        return mine.length >= 3 ? mine : undefined;
+      },
+      20_000,
+      'three deliveries',
+    );
+    assert.deepEqual(
+      new Set(got.map((d) => JSON.stringify((d.body as { message: { data: string } }).message.data))).size,
+      1,
+    );
     // Acknowledged on the third: no fourth delivery follows.
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(deliveries.filter((x) => x.path === '/browser' && msgId(x) === id).length, 3);

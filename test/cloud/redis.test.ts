@@ -4,7 +4,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { startRedis, type RedisHandle } from '../support/services.ts';
-import { connectRedis, createRedisHostLimiter, createRedisLocks, createRedisRateLimiter } from '../../shared/adapters/redis.ts';
+import {
+  connectRedis,
+  createRedisHostLimiter,
+  createRedisLocks,
+  createRedisRateLimiter,
+} from '../../shared/adapters/redis.ts';
 
 let srv: RedisHandle;
 const clients: Redis[] = [];
@@ -29,7 +34,8 @@ test('rate limiter: two instances share one limit and report Retry-After', async
   assert.equal(results.filter((r) => r.allowed).length, 6);
   const refused = results.filter((r) => !r.allowed);
   assert.equal(refused.length, 4);
-  for (const r of refused) assert.ok(r.retryAfterSeconds >= 1 && r.retryAfterSeconds <= 2, `retryAfter ${r.retryAfterSeconds}`);
+  for (const r of refused)
+    assert.ok(r.retryAfterSeconds >= 1 && r.retryAfterSeconds <= 2, `retryAfter ${r.retryAfterSeconds}`);
   assert.equal((await a.hit('client-2', 6, 2)).allowed, true, 'keys are independent');
   await new Promise((r) => setTimeout(r, 2100));
   assert.equal((await b.hit('client-1', 6, 2)).allowed, true, 'allowed again once the window slid past');
@@ -53,7 +59,9 @@ test('locks: one holder across instances; release checks the token; the TTL free
 });
 
 test('host limiter: concurrency per host is capped across instances', async () => {
-  const limiters = [0, 1, 2].map(() => createRedisHostLimiter(client(), { keyPrefix: 't3:', maxPerHost: 2, leaseMs: 3000, pollMinMs: 10, pollMaxMs: 50 }));
+  const limiters = [0, 1, 2].map(() =>
+    createRedisHostLimiter(client(), { keyPrefix: 't3:', maxPerHost: 2, leaseMs: 3000, pollMinMs: 10, pollMaxMs: 50 }),
+  );
   let active = 0;
   let peak = 0;
   let done = 0;
@@ -76,7 +84,13 @@ test('host limiter: concurrency per host is capped across instances', async () =
 });
 
 test('host limiter: a holder that keeps working keeps its slot past the lease (heartbeat)', async () => {
-  const hl = createRedisHostLimiter(client(), { keyPrefix: 't4:', maxPerHost: 1, leaseMs: 300, pollMinMs: 10, pollMaxMs: 30 });
+  const hl = createRedisHostLimiter(client(), {
+    keyPrefix: 't4:',
+    maxPerHost: 1,
+    leaseMs: 300,
+    pollMinMs: 10,
+    pollMaxMs: 30,
+  });
   const release = await hl.acquire('slow.example');
   const ac = new AbortController();
   const t = setTimeout(() => ac.abort(new Error('still held')), 1000);
@@ -92,7 +106,13 @@ test('host limiter: a crashed worker cannot leak its slot: the lease runs out', 
   const dead = createRedisHostLimiter(crashing, { keyPrefix: 't5:', maxPerHost: 1, leaseMs: 400 });
   await dead.acquire('crash.example');
   crashing.disconnect(); // the process "dies": no release, no more heartbeats
-  const live = createRedisHostLimiter(client(), { keyPrefix: 't5:', maxPerHost: 1, leaseMs: 400, pollMinMs: 20, pollMaxMs: 50 });
+  const live = createRedisHostLimiter(client(), {
+    keyPrefix: 't5:',
+    maxPerHost: 1,
+    leaseMs: 400,
+    pollMinMs: 20,
+    pollMaxMs: 50,
+  });
   const t0 = Date.now();
   const release = await live.acquire('crash.example', AbortSignal.timeout(3000));
   const waited = Date.now() - t0;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { http, startTestEmbedded, tempDir, terminal, waitFor } from '../support/embedded.ts';
-import type { Embedded } from '../../shared/embedded/app.ts';
+import type { Embedded } from '../../containers/standalone/app.ts';
 
 const SITE = fileURLToPath(new URL('../fixtures/site/', import.meta.url));
 const MAX_ARTIFACT = 2_000_000;
@@ -30,7 +30,9 @@ before(async () => {
       '/oversized.html': (_req, res) =>
         void res
           .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-          .end(`<!doctype html><html lang="en"><title>Oversized</title><p>OVERSIZED-PAGE</p><img width="200" height="160" src="data:image/png;base64,${big}"></html>`),
+          .end(
+            `<!doctype html><html lang="en"><title>Oversized</title><p>OVERSIZED-PAGE</p><img width="200" height="160" src="data:image/png;base64,${big}"></html>`,
+          ),
     },
   });
   dir = await tempDir();

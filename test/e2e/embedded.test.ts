@@ -11,8 +11,8 @@ import { PNG } from 'pngjs';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { http, startTestEmbedded, tempDir, terminal, waitFor } from '../support/embedded.ts';
 import { resolveChromium } from '../../containers/browser/chromium.ts';
-import type { Embedded } from '../../shared/embedded/app.ts';
-import { TOPICS } from '../../shared/messages.ts';
+import type { Embedded } from '../../containers/standalone/app.ts';
+import { TOPICS } from '../../shared/core/messages.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
 let site: StaticServer;
@@ -30,14 +30,21 @@ before(async () => {
         if (!String(req.headers['user-agent']).includes('HTBase/')) slowHits++;
         await new Promise((r) => setTimeout(r, 1500));
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end('<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>');
+        res.end(
+          '<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>',
+        );
       },
     },
   });
   dir = await tempDir();
   app = await startTestEmbedded(dir.path);
   const spec = await resolveChromium({ executablePath: process.env.CHROME_PATH });
-  verifier = await launch({ executablePath: spec.executablePath, args: spec.args, headless: true, defaultViewport: { width: 1280, height: 800 } });
+  verifier = await launch({
+    executablePath: spec.executablePath,
+    args: spec.args,
+    headless: true,
+    defaultViewport: { width: 1280, height: 800 },
+  });
 });
 
 after(async () => {
@@ -89,7 +96,8 @@ test('the SingleFile archive is self-contained: offline it makes zero requests a
   await page.setRequestInterception(true);
   const ARCHIVE_URL = 'http://archive.invalid/singlefile.html';
   page.on('request', (req) => {
-    if (req.url() === ARCHIVE_URL) return void req.respond({ status: 200, contentType: 'text/html; charset=utf-8', body: html });
+    if (req.url() === ARCHIVE_URL)
+      return void req.respond({ status: 200, contentType: 'text/html; charset=utf-8', body: html });
     if (req.url().startsWith('data:') || req.url().startsWith('blob:')) return void req.continue();
     requests.push(req.url());
     void req.abort();
@@ -147,14 +155,27 @@ test('the archive is found by full-text search and by URL', async () => {
   const none = await http(app.url, `/archives?q=${encodeURIComponent('zeppelin')}`);
   assert.equal(none.body.items.length, 0);
   const byUrl = await http(app.url, `/archives?url=${encodeURIComponent(`${site.origin}/index.html#top`)}`);
-  assert.deepEqual(byUrl.body.items.map((i: any) => i.id), [fixtureId]);
+  assert.deepEqual(
+    byUrl.body.items.map((i: any) => i.id),
+    [fixtureId],
+  );
 });
 
 test('a redelivered capture message re-captures nothing and duplicates nothing', async () => {
   const before = (await http(app.url, `/archives/${fixtureId}`)).body;
   const launches = app.pool.launches;
-  const job = { v: 1, articleId: fixtureId, url: `${site.origin}/index.html`, formats: ['singlefile', 'pdf', 'screenshot', 'readable'], reason: 'submit', requestedAt: new Date().toISOString() };
-  const envelope = { message: { data: Buffer.from(JSON.stringify(job)).toString('base64'), messageId: 'dup-1', attributes: {} }, subscription: 'x' };
+  const job = {
+    v: 1,
+    articleId: fixtureId,
+    url: `${site.origin}/index.html`,
+    formats: ['singlefile', 'pdf', 'screenshot', 'readable'],
+    reason: 'submit',
+    requestedAt: new Date().toISOString(),
+  };
+  const envelope = {
+    message: { data: Buffer.from(JSON.stringify(job)).toString('base64'), messageId: 'dup-1', attributes: {} },
+    subscription: 'x',
+  };
   const direct = await app.browserWorker.handlePush(envelope);
   assert.equal(direct.status, 200);
   await app.bus.publish(TOPICS.captureBrowser, job);
@@ -173,7 +194,10 @@ test('a redelivered capture message re-captures nothing and duplicates nothing',
 
 test('a transient failure (the browser dies mid-capture) is retried and then succeeds', async () => {
   await app.pool.browser();
-  const submit = await http(app.url, '/archive', { method: 'POST', json: { url: `${site.origin}/slow.html`, formats: ['readable', 'screenshot'] } });
+  const submit = await http(app.url, '/archive', {
+    method: 'POST',
+    json: { url: `${site.origin}/slow.html`, formats: ['readable', 'screenshot'] },
+  });
   assert.equal(submit.status, 202);
   // Wait until the page request is in flight, then kill Chromium under the capture.
   const deadline = Date.now() + 30_000;
@@ -188,7 +212,10 @@ test('a transient failure (the browser dies mid-capture) is retried and then suc
 });
 
 test('a permanent failure (a host that does not resolve) fails with a stable code and is not retried', async () => {
-  const submit = await http(app.url, '/archive', { method: 'POST', json: { url: 'http://no-such-host.invalid/page', formats: ['singlefile', 'pdf'] } });
+  const submit = await http(app.url, '/archive', {
+    method: 'POST',
+    json: { url: 'http://no-such-host.invalid/page', formats: ['singlefile', 'pdf'] },
+  });
   assert.equal(submit.status, 202);
   const a: any = await waitFor(app.url, submit.body.id, terminal);
   await app.idle();
@@ -213,7 +240,10 @@ test('after a restart every archive, artifact and summary is still there', async
   const again = (await download(fixtureId, 'singlefile')).body;
   assert.equal(createHash('sha256').update(again).digest('hex'), createHash('sha256').update(shot).digest('hex'));
   const onDisk = await readFile(join(dir.path, 'blobs', 'articles', fixtureId, 'singlefile.html'));
-  assert.equal(createHash('sha256').update(onDisk).digest('hex'), before.artifacts.find((x: any) => x.format === 'singlefile').sha256);
+  assert.equal(
+    createHash('sha256').update(onDisk).digest('hex'),
+    before.artifacts.find((x: any) => x.format === 'singlefile').sha256,
+  );
   const list = await http(app.url, '/archives?limit=100');
   assert.ok(list.body.items.length >= 3);
 });

@@ -22,7 +22,9 @@ let site: StaticServer;
 
 before(async () => {
   site = await serveDir(FIXTURE);
-  console.log(`# monolith binary under test: ${real ? `real monolith at ${real}` : 'the stand-in (no monolith on PATH)'}`);
+  console.log(
+    `# monolith binary under test: ${real ? `real monolith at ${real}` : 'the stand-in (no monolith on PATH)'}`,
+  );
 });
 after(async () => site?.close());
 
@@ -30,9 +32,14 @@ async function archive(mode: 'url' | 'rendered') {
   const dir = await tempDir();
   const app = await startTestEmbedded(dir.path, { MONOLITH_PATH: BINARY, MONOLITH_MODE: mode });
   try {
-    const r = await http(app.url, '/archive', { method: 'POST', json: { url: `${site.origin}/index.html`, formats: ['monolith', 'readable'] } });
+    const r = await http(app.url, '/archive', {
+      method: 'POST',
+      json: { url: `${site.origin}/index.html`, formats: ['monolith', 'readable'] },
+    });
     const a: any = await waitFor(app.url, r.body.id, terminal);
-    const html = ((await http<Buffer>(app.url, `/archives/${a.id}/artifacts/monolith`)).body as Buffer).toString('utf8');
+    const html = ((await http<Buffer>(app.url, `/archives/${a.id}/artifacts/monolith`)).body as Buffer).toString(
+      'utf8',
+    );
     return { a, html };
   } finally {
     await app.close();

@@ -8,7 +8,7 @@ import { launch } from 'puppeteer-core';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { http, startTestEmbedded, tempDir, terminal, waitFor } from '../support/embedded.ts';
 import { resolveChromium } from '../../containers/browser/chromium.ts';
-import type { Embedded } from '../../shared/embedded/app.ts';
+import type { Embedded } from '../../containers/standalone/app.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
 let site: StaticServer;
@@ -22,7 +22,9 @@ before(async () => {
   const spec = await resolveChromium({ executablePath: process.env.CHROME_PATH });
   const b = await launch({ executablePath: spec.executablePath, args: spec.args, headless: true });
   const page = await b.newPage();
-  await page.setContent('<html lang="fr"><title>Rapport annuel</title><body><h1>Rapport annuel</h1><p>PDF-SENTINEL Le phare de Skerryvore se dresse sur un récif au large de Tiree. Les gardiens y vivaient des semaines entières, isolés par les tempêtes de l’Atlantique.</p><p>Leurs journaux de bord décrivent le vent, la mer et les navires qui passaient au large.</p></body></html>');
+  await page.setContent(
+    '<html lang="fr"><title>Rapport annuel</title><body><h1>Rapport annuel</h1><p>PDF-SENTINEL Le phare de Skerryvore se dresse sur un récif au large de Tiree. Les gardiens y vivaient des semaines entières, isolés par les tempêtes de l’Atlantique.</p><p>Leurs journaux de bord décrivent le vent, la mer et les navires qui passaient au large.</p></body></html>',
+  );
   pdf = Buffer.from(await page.pdf({ format: 'A4' }));
   await b.close();
   png = await readFile(`${FIXTURE}img/hero.png`);
@@ -30,7 +32,10 @@ before(async () => {
     routes: {
       '/report.pdf': (_req, res) => void res.writeHead(200, { 'content-type': 'application/pdf' }).end(pdf),
       '/go-to-pdf': (_req, res) => void res.writeHead(302, { location: '/report.pdf' }).end(),
-      '/notes.txt': (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('TEXT-SENTINEL Plain notes about lighthouses and the keepers who lived in them for months at a time.'),
+      '/notes.txt': (_req, res) =>
+        void res
+          .writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+          .end('TEXT-SENTINEL Plain notes about lighthouses and the keepers who lived in them for months at a time.'),
     },
   });
   dir = await tempDir();
@@ -66,7 +71,10 @@ test('a PDF URL (behind a redirect) is stored as original, with its text searcha
   assert.match(dl.headers.get('content-disposition') ?? '', /original\.pdf/);
   assert.equal(sha(dl.body), sha(pdf));
   const found = await http(app.url, `/archives?q=${encodeURIComponent('PDF-SENTINEL')}`);
-  assert.deepEqual(found.body.items.map((i: any) => i.id), [a.id]);
+  assert.deepEqual(
+    found.body.items.map((i: any) => i.id),
+    [a.id],
+  );
   assert.match(a.summary.summary, /phare|gardiens|journaux/);
   assert.equal(a.summary.lang, 'fr');
 });
@@ -83,7 +91,10 @@ test('an image URL is stored as original; no readable text is invented', async (
 });
 
 test('a plain-text URL is stored as original and its text is the readable text', async () => {
-  const r = await http(app.url, '/archive', { method: 'POST', json: { url: `${site.origin}/notes.txt`, formats: ['readable', 'singlefile'] } });
+  const r = await http(app.url, '/archive', {
+    method: 'POST',
+    json: { url: `${site.origin}/notes.txt`, formats: ['readable', 'singlefile'] },
+  });
   const a: any = await waitFor(app.url, r.body.id, terminal);
   const by = Object.fromEntries(a.artifacts.map((x: any) => [x.format, x]));
   assert.equal(by.original.status, 'succeeded');
@@ -93,8 +104,14 @@ test('a plain-text URL is stored as original and its text is the readable text',
 });
 
 test('an HTML page is not mistaken for an original', async () => {
-  const r = await http(app.url, '/archive', { method: 'POST', json: { url: `${site.origin}/frame.html`, formats: ['readable'] } });
+  const r = await http(app.url, '/archive', {
+    method: 'POST',
+    json: { url: `${site.origin}/frame.html`, formats: ['readable'] },
+  });
   const a: any = await waitFor(app.url, r.body.id, terminal);
-  assert.deepEqual(a.artifacts.map((x: any) => x.format), ['readable']);
+  assert.deepEqual(
+    a.artifacts.map((x: any) => x.format),
+    ['readable'],
+  );
   assert.equal(a.artifacts[0].status, 'succeeded');
 });

@@ -45,10 +45,24 @@ export interface FakeCloudTasks {
   close(): Promise<void>;
 }
 
-const HTTP_METHODS: Record<string | number, string> = { 1: 'POST', 2: 'GET', 3: 'HEAD', 4: 'PUT', 5: 'DELETE', 6: 'PATCH', 7: 'OPTIONS' };
+const HTTP_METHODS: Record<string | number, string> = {
+  1: 'POST',
+  2: 'GET',
+  3: 'HEAD',
+  4: 'PUT',
+  5: 'DELETE',
+  6: 'PATCH',
+  7: 'OPTIONS',
+};
 
 export async function startFakeCloudTasks(limits: Partial<QueueLimits> = {}): Promise<FakeCloudTasks> {
-  const cfg: QueueLimits = { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000, maxAttempts: 5, minBackoffMs: 100, ...limits };
+  const cfg: QueueLimits = {
+    maxDispatchesPerSecond: 500,
+    maxConcurrentDispatches: 1000,
+    maxAttempts: 5,
+    minBackoffMs: 100,
+    ...limits,
+  };
   const interval = 1000 / cfg.maxDispatchesPerSecond;
   const tasks: FakeTask[] = [];
   const byName = new Map<string, FakeTask>();
@@ -119,11 +133,14 @@ export async function startFakeCloudTasks(limits: Partial<QueueLimits> = {}): Pr
     else if (t.attempts >= cfg.maxAttempts || closed) t.state = 'failed';
     else {
       t.state = 'queued';
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        ready.push(t);
-        pump();
-      }, cfg.minBackoffMs * 2 ** (t.attempts - 1));
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer);
+          ready.push(t);
+          pump();
+        },
+        cfg.minBackoffMs * 2 ** (t.attempts - 1),
+      );
       timers.add(timer);
     }
     pump();

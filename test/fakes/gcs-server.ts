@@ -124,12 +124,22 @@ function readBody(req: IncomingMessage, limit = 512 * 1024 * 1024): Promise<Buff
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const buf = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(buf.length), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': String(buf.length),
+    ...headers,
+  });
   res.end(buf);
 }
 
 function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: { code: err.status, message: err.message, errors: [{ message: err.message, domain: 'global', reason: err.reason }] } });
+  sendJson(res, err.status, {
+    error: {
+      code: err.status,
+      message: err.message,
+      errors: [{ message: err.message, domain: 'global', reason: err.reason }],
+    },
+  });
 }
 
 /** Parses a multipart/related body: the JSON metadata part, then the media part. */
@@ -176,13 +186,20 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
   const requests: RequestRecord[] = [];
   const hookErrors: unknown[] = [];
   const granularity = opts.chunkGranularity ?? 0;
-  const publicKey = typeof opts.signedUrlPublicKey === 'string' ? createPublicKey(opts.signedUrlPublicKey) : opts.signedUrlPublicKey;
+  const publicKey =
+    typeof opts.signedUrlPublicKey === 'string' ? createPublicKey(opts.signedUrlPublicKey) : opts.signedUrlPublicKey;
   let generation = Date.now() * 1000;
   let corruptUpload = false;
   let corruptDownload = false;
   let base = '';
 
-  function finalize(bucket: string, name: string, meta: Record<string, unknown>, data: Buffer, hash: { crc32c?: string; md5?: string }): ObjectResource {
+  function finalize(
+    bucket: string,
+    name: string,
+    meta: Record<string, unknown>,
+    data: Buffer,
+    hash: { crc32c?: string; md5?: string },
+  ): ObjectResource {
     const stored = corruptUpload ? Buffer.from(data) : data;
     if (corruptUpload && stored.length) stored[0] ^= 0xff;
     corruptUpload = false;
@@ -191,8 +208,10 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
     // The server checks the checksums the client declared, as GCS does (metadata or X-Goog-Hash).
     const wantCrc = (meta.crc32c as string | undefined) ?? hash.crc32c;
     const wantMd5 = (meta.md5Hash as string | undefined) ?? hash.md5;
-    if (wantCrc && wantCrc !== crc32c) throw new HttpError(400, `Provided CRC32C "${wantCrc}" doesn't match calculated CRC32C "${crc32c}".`);
-    if (wantMd5 && wantMd5 !== md5Hash) throw new HttpError(400, `Provided MD5 hash "${wantMd5}" doesn't match calculated MD5 hash "${md5Hash}".`);
+    if (wantCrc && wantCrc !== crc32c)
+      throw new HttpError(400, `Provided CRC32C "${wantCrc}" doesn't match calculated CRC32C "${crc32c}".`);
+    if (wantMd5 && wantMd5 !== md5Hash)
+      throw new HttpError(400, `Provided MD5 hash "${wantMd5}" doesn't match calculated MD5 hash "${md5Hash}".`);
     const now = new Date().toISOString();
     const gen = String(++generation);
     const enc = encodeURIComponent(name);
@@ -213,7 +232,9 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
       etag: createHash('md5').update(gen).digest('base64').slice(0, 12),
       timeCreated: now,
       updated: now,
-      ...(meta.metadata && typeof meta.metadata === 'object' ? { metadata: { ...(meta.metadata as Record<string, string>) } } : {}),
+      ...(meta.metadata && typeof meta.metadata === 'object'
+        ? { metadata: { ...(meta.metadata as Record<string, string>) } }
+        : {}),
     };
     objects.set(`${bucket}/${name}`, { resource, data: stored });
     if (opts.onFinalize) {
@@ -238,7 +259,8 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
     if (ifGen === null) return;
     const cur = objects.get(`${bucket}/${name}`);
     const curGen = cur ? cur.resource.generation : '0';
-    if (ifGen !== curGen) throw new HttpError(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+    if (ifGen !== curGen)
+      throw new HttpError(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
   }
 
   async function handleResumablePut(req: IncomingMessage, res: ServerResponse, s: Session): Promise<void> {
@@ -264,7 +286,8 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
     const total = m[3] === '*' ? null : Number(m[3]);
     // Single shot (`bytes 0-*/*`): the end of the request is the end of the object.
     if (m[2] === '*' || (total !== null && s.received >= total)) {
-      if (total !== null && s.received !== total) throw new HttpError(400, `declared ${total} bytes, got ${s.received}`);
+      if (total !== null && s.received !== total)
+        throw new HttpError(400, `declared ${total} bytes, got ${s.received}`);
       return complete(res, s, req);
     }
     if (granularity && fresh.length % granularity !== 0) {
@@ -281,7 +304,13 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
   }
 
   function complete(res: ServerResponse, s: Session, req: IncomingMessage): void {
-    const resource = finalize(s.bucket, s.name, s.meta, Buffer.concat(s.chunks), parseGoogHash(req.headers['x-goog-hash']));
+    const resource = finalize(
+      s.bucket,
+      s.name,
+      s.meta,
+      Buffer.concat(s.chunks),
+      parseGoogHash(req.headers['x-goog-hash']),
+    );
     s.done = resource;
     s.chunks = [];
     sessions.delete(s.id);
@@ -302,17 +331,35 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
     const headerValues: Record<string, string> = { host };
     const canonicalHeaders = signedHeaders.map((h) => `${h}:${headerValues[h] ?? ''}\n`).join('');
     const params = [...q.entries()].filter(([k]) => k !== 'X-Goog-Signature');
-    const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const enc = (s: string) =>
+      encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
     const canonicalQuery = params
       .map(([k, v]) => [enc(k), enc(v)] as const)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([k, v]) => `${k}=${v}`)
       .join('&');
-    const canonicalRequest = [method, path, canonicalQuery, canonicalHeaders, signedHeaders.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
+    const canonicalRequest = [
+      method,
+      path,
+      canonicalQuery,
+      canonicalHeaders,
+      signedHeaders.join(';'),
+      'UNSIGNED-PAYLOAD',
+    ].join('\n');
     const scope = (q.get('X-Goog-Credential') ?? '').split('/').slice(1).join('/');
-    const stringToSign = ['GOOG4-RSA-SHA256', date, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
+    const stringToSign = [
+      'GOOG4-RSA-SHA256',
+      date,
+      scope,
+      createHash('sha256').update(canonicalRequest).digest('hex'),
+    ].join('\n');
     const ok = createVerify('RSA-SHA256').update(stringToSign).verify(publicKey, Buffer.from(sig, 'hex'));
-    if (!ok) throw new HttpError(403, 'The request signature we calculated does not match the signature you provided.', 'SignatureDoesNotMatch');
+    if (!ok)
+      throw new HttpError(
+        403,
+        'The request signature we calculated does not match the signature you provided.',
+        'SignatureDoesNotMatch',
+      );
   }
 
   function serveMedia(req: IncomingMessage, res: ServerResponse, o: StoredObject): void {
@@ -366,7 +413,8 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
         const name = q.get('name') ?? (meta.name as string | undefined);
         if (!name) throw new HttpError(400, 'Required object name');
         checkPreconditions(bucket, name, q);
-        if (!meta.contentType && req.headers['x-upload-content-type']) meta.contentType = String(req.headers['x-upload-content-type']);
+        if (!meta.contentType && req.headers['x-upload-content-type'])
+          meta.contentType = String(req.headers['x-upload-content-type']);
         const id = randomUUID();
         sessions.set(id, { id, bucket, name, meta, chunks: [], received: 0 });
         const location = `${base}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`;
@@ -442,15 +490,25 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
       return sendJson(res, 200, body);
     }
     if ((m = /^\/storage\/v1\/b\/([^/]+)$/.exec(path)) && method === 'GET') {
-      return sendJson(res, 200, { kind: 'storage#bucket', id: decodeURIComponent(m[1]), name: decodeURIComponent(m[1]) });
+      return sendJson(res, 200, {
+        kind: 'storage#bucket',
+        id: decodeURIComponent(m[1]),
+        name: decodeURIComponent(m[1]),
+      });
     }
 
     // ---- signed-URL (XML API path style) download: /{bucket}/{object}
-    if ((m = /^\/([^/]+)\/(.+)$/.exec(path)) && (method === 'GET' || method === 'HEAD') && !path.startsWith('/storage/')) {
+    if (
+      (m = /^\/([^/]+)\/(.+)$/.exec(path)) &&
+      (method === 'GET' || method === 'HEAD') &&
+      !path.startsWith('/storage/')
+    ) {
       const bucket = decodeURIComponent(m[1]);
       const name = decodeURIComponent(m[2]);
-      if (q.has('X-Goog-Signature')) verifySignedUrl(method, path, q, String(req.headers.host ?? '').replace(/:\d+$/, ''));
-      else if (publicKey) throw new HttpError(403, 'Anonymous caller does not have storage.objects.get access.', 'AccessDenied');
+      if (q.has('X-Goog-Signature'))
+        verifySignedUrl(method, path, q, String(req.headers.host ?? '').replace(/:\d+$/, ''));
+      else if (publicKey)
+        throw new HttpError(403, 'Anonymous caller does not have storage.objects.get access.', 'AccessDenied');
       const o = getObject(bucket, name);
       const disposition = q.get('response-content-disposition');
       if (disposition) res.setHeader('content-disposition', disposition);
@@ -461,11 +519,19 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0 };
+    const record: RequestRecord = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+    };
     requests.push(record);
     route(req, res)
       .catch((err: unknown) => {
-        const e = err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), 'backendError');
+        const e =
+          err instanceof HttpError
+            ? err
+            : new HttpError(500, err instanceof Error ? err.message : String(err), 'backendError');
         if (!res.headersSent) sendError(res, e);
         else res.destroy();
       })
@@ -481,7 +547,10 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
     apiEndpoint: base,
     requests,
     hookErrors,
-    list: (bucket) => [...objects.values()].filter((o) => !bucket || o.resource.bucket === bucket).map((o) => structuredClone(o.resource)),
+    list: (bucket) =>
+      [...objects.values()]
+        .filter((o) => !bucket || o.resource.bucket === bucket)
+        .map((o) => structuredClone(o.resource)),
     read: (bucket, name) => objects.get(`${bucket}/${name}`)?.data,
     openSessions: () => [...sessions.values()].filter((s) => !s.done).length,
     corruptNextUpload: () => void (corruptUpload = true),

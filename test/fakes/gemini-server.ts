@@ -72,11 +72,15 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     req.on('end', () => {
       const path = (req.url ?? '').split('?')[0]!;
       const apiKey = /^\/v1beta\/models\/([^/:]+):generateContent$/.exec(path);
-      const vertex = /^\/v1beta1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):generateContent$/.exec(path);
+      const vertex =
+        /^\/v1beta1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):generateContent$/.exec(
+          path,
+        );
       if (req.method !== 'POST' || (!apiKey && !vertex)) return sendError(res, 404, `no route ${req.method} ${path}`);
       // The real services refuse a request without credentials; so does the fake, to check they are sent.
       if (apiKey && !req.headers['x-goog-api-key']) return sendError(res, 401, 'API key not valid');
-      if (vertex && !/^Bearer \S+/.test(String(req.headers.authorization ?? ''))) return sendError(res, 401, 'missing bearer token');
+      if (vertex && !/^Bearer \S+/.test(String(req.headers.authorization ?? '')))
+        return sendError(res, 401, 'missing bearer token');
       let body: any;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -143,7 +147,13 @@ export async function startFakeGemini(): Promise<FakeGemini> {
       case 'answer': {
         const text = r.kind === 'text' ? r.text : JSON.stringify(r.answer);
         return sendJson(res, 200, {
-          candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: r.kind === 'text' ? (r.finishReason ?? 'STOP') : 'STOP', index: 0 }],
+          candidates: [
+            {
+              content: { role: 'model', parts: [{ text }] },
+              finishReason: r.kind === 'text' ? (r.finishReason ?? 'STOP') : 'STOP',
+              index: 0,
+            },
+          ],
           usageMetadata: usage(text),
           modelVersion: 'fake',
         });

@@ -8,8 +8,11 @@ import { pathToFileURL } from 'node:url';
 import { BUNDLES, bundleFunction, packageName } from '../../infra/build-functions.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-const installed = (p: string) => (JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+};
+const installed = (p: string) =>
+  (JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
 // Inside the repo (dist/ is ignored) so the bundle resolves its packages from the repo's node_modules.
 mkdirSync(join(root, 'dist'), { recursive: true });
 const work = mkdtempSync(join(root, 'dist', '.bundle-test-'));
@@ -25,7 +28,10 @@ test('packageName keeps scopes and drops subpaths', () => {
 describe('a fixture function', () => {
   const src = join(work, 'src');
   mkdirSync(src, { recursive: true });
-  writeFileSync(join(src, 'greet.ts'), "import { createHash } from 'node:crypto';\nexport const greet = (n: string): string => `hello ${n} ${createHash('sha256').update(n).digest('hex').slice(0, 8)}`;\n");
+  writeFileSync(
+    join(src, 'greet.ts'),
+    "import { createHash } from 'node:crypto';\nexport const greet = (n: string): string => `hello ${n} ${createHash('sha256').update(n).digest('hex').slice(0, 8)}`;\n",
+  );
   writeFileSync(
     join(src, 'index.ts'),
     [
@@ -37,11 +43,17 @@ describe('a fixture function', () => {
   );
 
   test('bundles local TypeScript, pins exactly the npm packages it imports, and serves under the Functions Framework', async () => {
-    const r = await bundleFunction({ name: 'hello', entry: join(src, 'index.ts') }, { root, outRoot: join(work, 'out') });
+    const r = await bundleFunction(
+      { name: 'hello', entry: join(src, 'index.ts') },
+      { root, outRoot: join(work, 'out') },
+    );
     const pkg = JSON.parse(readFileSync(join(r.outDir, 'package.json'), 'utf8'));
     assert.equal(pkg.main, 'index.js');
     assert.equal(pkg.type, 'module');
-    assert.deepEqual(pkg.dependencies, { '@google-cloud/functions-framework': installed('@google-cloud/functions-framework'), zod: installed('zod') });
+    assert.deepEqual(pkg.dependencies, {
+      '@google-cloud/functions-framework': installed('@google-cloud/functions-framework'),
+      zod: installed('zod'),
+    });
     const js = readFileSync(join(r.outDir, 'index.js'), 'utf8');
     assert.doesNotMatch(js, /from ['"]\.\/greet/, 'local modules are inlined');
 
@@ -61,20 +73,27 @@ describe('a fixture function', () => {
 
   test('refuses a bundle that imports a package not in "dependencies"', async () => {
     writeFileSync(join(src, 'dev.ts'), "import { PNG } from 'pngjs';\nexport const png = PNG;\n");
-    await assert.rejects(bundleFunction({ name: 'dev', entry: join(src, 'dev.ts') }, { root, outRoot: join(work, 'out') }), /"pngjs".*not in package\.json "dependencies"/);
+    await assert.rejects(
+      bundleFunction({ name: 'dev', entry: join(src, 'dev.ts') }, { root, outRoot: join(work, 'out') }),
+      /"pngjs".*not in package\.json "dependencies"/,
+    );
   });
 });
 
 describe('the real function bundles', () => {
   for (const spec of BUNDLES) {
     const present = existsSync(join(root, spec.entry));
-    test(`${spec.name} (${spec.entry}) bundles with only declared dependencies`, { skip: present ? false : `${spec.entry} not written yet` }, async () => {
-      const r = await bundleFunction(spec, { root, outRoot: join(work, 'real') });
-      for (const [p, v] of Object.entries(r.dependencies)) {
-        assert.ok(rootPkg.dependencies[p], `${p} is not a runtime dependency`);
-        assert.equal(v, installed(p));
-      }
-      assert.ok(r.dependencies['@google-cloud/functions-framework']);
-    });
+    test(
+      `${spec.name} (${spec.entry}) bundles with only declared dependencies`,
+      { skip: present ? false : `${spec.entry} not written yet` },
+      async () => {
+        const r = await bundleFunction(spec, { root, outRoot: join(work, 'real') });
+        for (const [p, v] of Object.entries(r.dependencies)) {
+          assert.ok(rootPkg.dependencies[p], `${p} is not a runtime dependency`);
+          assert.equal(v, installed(p));
+        }
+        assert.ok(r.dependencies['@google-cloud/functions-framework']);
+      },
+    );
   }
 });

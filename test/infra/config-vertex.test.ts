@@ -41,7 +41,8 @@ describe('stack configuration', () => {
       () => validate(bad),
       (err: unknown) => {
         assert.ok(err instanceof StackConfigError);
-        for (const key of ['project', 'browserImage', 'monolithImage', 'captureTimeoutSeconds', 'maxDeliveryAttempts']) assert.match(err.message, new RegExp(key));
+        for (const key of ['project', 'browserImage', 'monolithImage', 'captureTimeoutSeconds', 'maxDeliveryAttempts'])
+          assert.match(err.message, new RegExp(key));
         return true;
       },
     );
@@ -57,7 +58,12 @@ describe('stack configuration', () => {
   });
 
   test('API-key mode without a key is refused before anything is created', async () => {
-    const cfg = validate({ ...defaults(PROJECT), browserImage: 'b', monolithImage: 'm', functionsDir: fakeFunctionsDir() });
+    const cfg = validate({
+      ...defaults(PROJECT),
+      browserImage: 'b',
+      monolithImage: 'm',
+      functionsDir: fakeFunctionsDir(),
+    });
     await settle();
     const before = recorded.length;
     assert.throws(() => createStack(cfg, {}), /geminiApiKey/);
@@ -87,13 +93,18 @@ describe('Gemini through Vertex AI', () => {
     const task = one('gcp:cloudfunctionsv2/function:Function', (r) => r.inputs.name === 'hv-summary-task');
     assert.equal(task.inputs.serviceConfig.environmentVariables.GEMINI_MODE, 'vertex');
     assert.equal(task.inputs.serviceConfig.environmentVariables.GEMINI_LOCATION, 'global');
-    assert.ok(!task.inputs.serviceConfig.secretEnvironmentVariables.some((s: { key: string }) => s.key === 'GEMINI_API_KEY'));
+    assert.ok(
+      !task.inputs.serviceConfig.secretEnvironmentVariables.some((s: { key: string }) => s.key === 'GEMINI_API_KEY'),
+    );
   });
 
   test('the summary task handler gets roles/aiplatform.user, as documented, and nothing else changes', () => {
     const member = `serviceAccount:hv-summary-task@${PROJECT}.iam.gserviceaccount.com`;
     const granted = ofType('gcp:projects/iAMMember:IAMMember').filter((r) => r.inputs.member === member);
-    assert.deepEqual(granted.map((r) => r.inputs.role), ['roles/aiplatform.user']);
+    assert.deepEqual(
+      granted.map((r) => r.inputs.role),
+      ['roles/aiplatform.user'],
+    );
     const vertex = minimalRoles({ vertex: true });
     const apiKey = minimalRoles({ vertex: false });
     assert.deepEqual(

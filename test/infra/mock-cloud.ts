@@ -26,7 +26,14 @@ function computed(type: string, name: string, i: Record<string, any>): Record<st
     case 'gcp:cloudrunv2/service:Service':
       return { uri: `https://${i.name}-abc123-uc.a.run.app` };
     case 'gcp:cloudfunctionsv2/function:Function':
-      return { url: `https://${i.location}-${PROJECT}.cloudfunctions.net/${i.name}`, serviceConfig: { ...i.serviceConfig, uri: `https://${i.name}-abc123-uc.a.run.app`, service: `projects/${PROJECT}/locations/${i.location}/services/${i.name}` } };
+      return {
+        url: `https://${i.location}-${PROJECT}.cloudfunctions.net/${i.name}`,
+        serviceConfig: {
+          ...i.serviceConfig,
+          uri: `https://${i.name}-abc123-uc.a.run.app`,
+          service: `projects/${PROJECT}/locations/${i.location}/services/${i.name}`,
+        },
+      };
     case 'gcp:sql/databaseInstance:DatabaseInstance':
       return { privateIpAddress: '10.99.0.3', connectionName: `${PROJECT}:${i.region}:${i.name}` };
     case 'gcp:redis/instance:Instance':
@@ -87,9 +94,13 @@ export async function installMocks(): Promise<void> {
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs });
-        if (args.token === 'gcp:organizations/getProject:getProject') return { projectId: PROJECT, number: PROJECT_NUMBER, name: PROJECT };
+        if (args.token === 'gcp:organizations/getProject:getProject')
+          return { projectId: PROJECT, number: PROJECT_NUMBER, name: PROJECT };
         if (args.token === 'gcp:storage/getProjectServiceAccount:getProjectServiceAccount') {
-          return { project: PROJECT, emailAddress: `service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com` };
+          return {
+            project: PROJECT,
+            emailAddress: `service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`,
+          };
         }
         throw new Error(`unexpected provider call ${args.token}`);
       },
@@ -134,7 +145,8 @@ export function fakeFunctionsDir(): string {
 const SECRET_SIG = '4dabf18193072939515e22adb298388d';
 /** The plain value of an input Pulumi marked secret; throws if it was not marked (it would sit in state in clear). */
 export function secretValue(v: any): string {
-  if (!v || typeof v !== 'object' || !(SECRET_SIG in v)) throw new Error(`expected a Pulumi secret, got ${JSON.stringify(v)}`);
+  if (!v || typeof v !== 'object' || !(SECRET_SIG in v))
+    throw new Error(`expected a Pulumi secret, got ${JSON.stringify(v)}`);
   return v.value;
 }
 

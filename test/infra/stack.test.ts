@@ -4,11 +4,23 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { WorkerConfig } from '../../shared/config.ts';
+import { WorkerConfig } from '../../shared/core/config.ts';
 import { SummarizeConfig } from '../../functions/summarize/config.ts';
 import { SweepConfig } from '../../functions/sweep/app.ts';
-import { TOPICS } from '../../shared/messages.ts';
-import { fakeFunctionsDir, installMocks, one, ofType, PROJECT, PROJECT_NUMBER, recorded, secretValue, settle, value, type Recorded } from './mock-cloud.ts';
+import { TOPICS } from '../../shared/core/messages.ts';
+import {
+  fakeFunctionsDir,
+  installMocks,
+  one,
+  ofType,
+  PROJECT,
+  PROJECT_NUMBER,
+  recorded,
+  secretValue,
+  settle,
+  value,
+  type Recorded,
+} from './mock-cloud.ts';
 
 await installMocks();
 const { createStack } = await import('../../infra/stack.ts');
@@ -30,19 +42,31 @@ const GCP = (t: string) => `gcp:${t}`;
 let outputs: Record<string, unknown> = {};
 before(async () => {
   const out = createStack(cfg, { geminiApiKey: 'AIza-test-key' });
-  outputs = Object.fromEntries(await Promise.all(Object.entries(out).map(async ([k, v]) => [k, await value(v as never)])));
+  outputs = Object.fromEntries(
+    await Promise.all(Object.entries(out).map(async ([k, v]) => [k, await value(v as never)])),
+  );
   await settle();
 });
 
-const service = (name: string) => one(GCP('cloudrunv2/service:Service'), (r) => r.inputs.name === `${cfg.prefix}-${name}`);
-const fn = (name: string) => one(GCP('cloudfunctionsv2/function:Function'), (r) => r.inputs.name === `${cfg.prefix}-${name}`);
+const service = (name: string) =>
+  one(GCP('cloudrunv2/service:Service'), (r) => r.inputs.name === `${cfg.prefix}-${name}`);
+const fn = (name: string) =>
+  one(GCP('cloudfunctionsv2/function:Function'), (r) => r.inputs.name === `${cfg.prefix}-${name}`);
 const envOf = (r: Recorded): Record<string, string> =>
   r.type.includes('cloudrunv2')
-    ? Object.fromEntries(r.inputs.template.containers[0].envs.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]))
+    ? Object.fromEntries(
+        r.inputs.template.containers[0].envs
+          .filter((e: any) => e.value !== undefined)
+          .map((e: any) => [e.name, e.value]),
+      )
     : r.inputs.serviceConfig.environmentVariables;
 const secretEnvOf = (r: Recorded): Record<string, string> =>
   r.type.includes('cloudrunv2')
-    ? Object.fromEntries(r.inputs.template.containers[0].envs.filter((e: any) => e.valueSource).map((e: any) => [e.name, e.valueSource.secretKeyRef.secret]))
+    ? Object.fromEntries(
+        r.inputs.template.containers[0].envs
+          .filter((e: any) => e.valueSource)
+          .map((e: any) => [e.name, e.valueSource.secretKeyRef.secret]),
+      )
     : Object.fromEntries(r.inputs.serviceConfig.secretEnvironmentVariables.map((e: any) => [e.key, e.secret]));
 const invokers = (serviceName: string) =>
   ofType(GCP('cloudrunv2/serviceIamMember:ServiceIamMember'))
@@ -104,7 +128,8 @@ describe('network', () => {
     assert.deepEqual(allow.inputs.allows, [{ protocol: 'tcp', ports: ['5432', '6379'] }]);
     assert.ok(allow.inputs.priority < deny.inputs.priority, 'the allow must win over the deny');
     assert.deepEqual(deny.inputs.denies, [{ protocol: 'all' }]);
-    for (const cidr of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10']) assert.ok(deny.inputs.destinationRanges.includes(cidr));
+    for (const cidr of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'])
+      assert.ok(deny.inputs.destinationRanges.includes(cidr));
     for (const r of fw) {
       assert.equal(r.inputs.direction, 'EGRESS');
       assert.deepEqual(r.inputs.targetTags, ['htbase-capture']);
@@ -138,10 +163,19 @@ describe('data stores', () => {
     assert.equal(user.inputs.name, 'htbase');
     assert.equal(secretValue(user.inputs.password), 'generated-password-32-chars-long');
     assert.equal(one(GCP('sql/database:Database'), () => true).inputs.name, 'htbase');
-    const version = one(GCP('secretmanager/secretVersion:SecretVersion'), (r) => r.inputs.secret.endsWith('/htbase-database-url'));
-    assert.equal(secretValue(version.inputs.secretData), 'postgres://htbase:generated-password-32-chars-long@10.99.0.3:5432/htbase?sslmode=no-verify');
-    for (const r of [...ofType(GCP('cloudrunv2/service:Service')), ...ofType(GCP('cloudfunctionsv2/function:Function'))]) {
-      for (const v of Object.values(envOf(r))) assert.ok(!String(v).includes('generated-password'), `${r.name} carries the password in plain env`);
+    const version = one(GCP('secretmanager/secretVersion:SecretVersion'), (r) =>
+      r.inputs.secret.endsWith('/htbase-database-url'),
+    );
+    assert.equal(
+      secretValue(version.inputs.secretData),
+      'postgres://htbase:generated-password-32-chars-long@10.99.0.3:5432/htbase?sslmode=no-verify',
+    );
+    for (const r of [
+      ...ofType(GCP('cloudrunv2/service:Service')),
+      ...ofType(GCP('cloudfunctionsv2/function:Function')),
+    ]) {
+      for (const v of Object.values(envOf(r)))
+        assert.ok(!String(v).includes('generated-password'), `${r.name} carries the password in plain env`);
       assert.equal(envOf(r).DATABASE_URL, undefined);
     }
   });
@@ -152,7 +186,9 @@ describe('data stores', () => {
     assert.equal(redis.inputs.connectMode, 'PRIVATE_SERVICE_ACCESS');
     assert.equal(redis.inputs.authorizedNetwork, `projects/${PROJECT}/global/networks/htbase-vpc`);
     assert.equal(redis.inputs.memorySizeGb, cfg.redis.memoryGb);
-    const version = one(GCP('secretmanager/secretVersion:SecretVersion'), (r) => r.inputs.secret.endsWith('/htbase-redis-url'));
+    const version = one(GCP('secretmanager/secretVersion:SecretVersion'), (r) =>
+      r.inputs.secret.endsWith('/htbase-redis-url'),
+    );
     assert.equal(secretValue(version.inputs.secretData), 'redis://:redis-auth-string@10.99.16.4:6379');
   });
 
@@ -171,7 +207,8 @@ describe('data stores', () => {
   });
 
   test('no bucket grants anything to allUsers or allAuthenticatedUsers', () => {
-    for (const r of ofType(GCP('storage/bucketIAMMember:BucketIAMMember'))) assert.ok(!/^all(Authenticated)?Users$/.test(r.inputs.member));
+    for (const r of ofType(GCP('storage/bucketIAMMember:BucketIAMMember')))
+      assert.ok(!/^all(Authenticated)?Users$/.test(r.inputs.member));
     assert.equal(ofType(GCP('storage/bucketIAMBinding:BucketIAMBinding')).length, 0);
     assert.equal(ofType(GCP('storage/bucketACL:BucketACL')).length, 0);
   });
@@ -184,7 +221,10 @@ describe('data stores', () => {
     const ruleset = one(GCP('firebaserules/ruleset:Ruleset'), () => true);
     const content: string = ruleset.inputs.source.files[0].content;
     assert.equal(content, readFileSync(new URL('../../infra/firestore.rules', import.meta.url), 'utf8'));
-    assert.match(content, /match \/articles\/\{articleId\}[\s\S]*allow read: if request\.auth != null;[\s\S]*allow write: if false;/);
+    assert.match(
+      content,
+      /match \/articles\/\{articleId\}[\s\S]*allow read: if request\.auth != null;[\s\S]*allow write: if false;/,
+    );
     assert.doesNotMatch(content, /allow (read, )?write: if (true|request\.auth)/);
     const release = one(GCP('firebaserules/release:Release'), () => true);
     assert.equal(release.inputs.name, 'cloud.firestore');
@@ -192,7 +232,9 @@ describe('data stores', () => {
   });
 
   test('the Gemini key lives in Secret Manager and reaches only the summary task handler', () => {
-    const v = one(GCP('secretmanager/secretVersion:SecretVersion'), (r) => r.inputs.secret.endsWith('/htbase-gemini-api-key'));
+    const v = one(GCP('secretmanager/secretVersion:SecretVersion'), (r) =>
+      r.inputs.secret.endsWith('/htbase-gemini-api-key'),
+    );
     assert.equal(secretValue(v.inputs.secretData), 'AIza-test-key');
     const holders = [...ofType(GCP('cloudfunctionsv2/function:Function')), ...ofType(GCP('cloudrunv2/service:Service'))]
       .filter((r) => 'GEMINI_API_KEY' in secretEnvOf(r))
@@ -203,11 +245,17 @@ describe('data stores', () => {
 });
 
 describe('messaging', () => {
-  test('the six topics of shared/messages.ts exist, and every one has a subscription (nothing is dropped)', () => {
-    const topics = ofType(GCP('pubsub/topic:Topic')).map((r) => r.inputs.name).sort();
+  test('the six topics of shared/core/messages.ts exist, and every one has a subscription (nothing is dropped)', () => {
+    const topics = ofType(GCP('pubsub/topic:Topic'))
+      .map((r) => r.inputs.name)
+      .sort();
     assert.deepEqual(topics, Object.values(TOPICS).sort());
     const subs = ofType(GCP('pubsub/subscription:Subscription'));
-    for (const t of topics) assert.ok(subs.some((s) => s.inputs.topic === `projects/${PROJECT}/topics/${t}`), `${t} has no subscription`);
+    for (const t of topics)
+      assert.ok(
+        subs.some((s) => s.inputs.topic === `projects/${PROJECT}/topics/${t}`),
+        `${t} has no subscription`,
+      );
   });
 
   for (const [topic, worker] of [
@@ -218,12 +266,18 @@ describe('messaging', () => {
       const sub = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === `${topic}-push`);
       const url = `https://htbase-${worker}-abc123-uc.a.run.app`;
       assert.equal(sub.inputs.pushConfig.pushEndpoint, `${url}/pubsub/push`);
-      assert.deepEqual(sub.inputs.pushConfig.oidcToken, { serviceAccountEmail: sa('pubsub-invoker'), audience: `htbase-${worker}` });
+      assert.deepEqual(sub.inputs.pushConfig.oidcToken, {
+        serviceAccountEmail: sa('pubsub-invoker'),
+        audience: `htbase-${worker}`,
+      });
       assert.equal(sub.inputs.ackDeadlineSeconds, ackDeadlineSeconds);
       assert.ok(sub.inputs.ackDeadlineSeconds > runTimeoutSeconds && runTimeoutSeconds > cfg.captureTimeoutSeconds);
       assert.ok(sub.inputs.ackDeadlineSeconds <= 600);
       assert.deepEqual(sub.inputs.retryPolicy, { minimumBackoff: '10s', maximumBackoff: '600s' });
-      assert.deepEqual(sub.inputs.deadLetterPolicy, { deadLetterTopic: `projects/${PROJECT}/topics/${topic}-dead`, maxDeliveryAttempts: cfg.maxDeliveryAttempts });
+      assert.deepEqual(sub.inputs.deadLetterPolicy, {
+        deadLetterTopic: `projects/${PROJECT}/topics/${topic}-dead`,
+        maxDeliveryAttempts: cfg.maxDeliveryAttempts,
+      });
       assert.equal(sub.inputs.expirationPolicy.ttl, '');
       // The worker verifies the same audience and invoker the subscription mints tokens for.
       const env = envOf(service(worker));
@@ -260,17 +314,29 @@ describe('messaging', () => {
   test('the Pub/Sub service agent may publish to the dead-letter topics and ack the source subscriptions', () => {
     const agent = `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
     const pubs = ofType(GCP('pubsub/topicIAMMember:TopicIAMMember')).filter((r) => r.inputs.member === agent);
-    assert.deepEqual(pubs.map((r) => r.inputs.topic).sort(), ['article-changed-dead', 'capture-browser-dead', 'capture-monolith-dead']);
+    assert.deepEqual(pubs.map((r) => r.inputs.topic).sort(), [
+      'article-changed-dead',
+      'capture-browser-dead',
+      'capture-monolith-dead',
+    ]);
     for (const r of pubs) assert.equal(r.inputs.role, 'roles/pubsub.publisher');
-    const subs = ofType(GCP('pubsub/subscriptionIAMMember:SubscriptionIAMMember')).filter((r) => r.inputs.member === agent);
-    const withDlq = ofType(GCP('pubsub/subscription:Subscription')).filter((r) => r.inputs.deadLetterPolicy).map((r) => r.inputs.name).sort();
+    const subs = ofType(GCP('pubsub/subscriptionIAMMember:SubscriptionIAMMember')).filter(
+      (r) => r.inputs.member === agent,
+    );
+    const withDlq = ofType(GCP('pubsub/subscription:Subscription'))
+      .filter((r) => r.inputs.deadLetterPolicy)
+      .map((r) => r.inputs.name)
+      .sort();
     assert.deepEqual(subs.map((r) => r.inputs.subscription).sort(), withDlq);
     for (const r of subs) assert.equal(r.inputs.role, 'roles/pubsub.subscriber');
   });
 
   test('Cloud Tasks queue paces the summaries with the configured rate, concurrency and retries', () => {
     const q = one(GCP('cloudtasks/queue:Queue'), () => true);
-    assert.deepEqual(q.inputs.rateLimits, { maxDispatchesPerSecond: cfg.summaries.ratePerSecond, maxConcurrentDispatches: cfg.summaries.maxConcurrent });
+    assert.deepEqual(q.inputs.rateLimits, {
+      maxDispatchesPerSecond: cfg.summaries.ratePerSecond,
+      maxConcurrentDispatches: cfg.summaries.maxConcurrent,
+    });
     assert.equal(q.inputs.retryConfig.maxAttempts, cfg.summaries.maxAttempts);
     assert.ok(q.inputs.retryConfig.minBackoff && q.inputs.retryConfig.maxBackoff);
     // The handler must know the last attempt to record a failure on it.
@@ -309,9 +375,10 @@ describe('workers (Cloud Run)', () => {
       assert.deepEqual(Object.keys(secretEnvOf(s)).sort(), ['DATABASE_URL', 'REDIS_URL']);
     });
 
-    test(`${w}: every environment variable it gets is one shared/config.ts WorkerConfig reads`, () => {
+    test(`${w}: every environment variable it gets is one shared/core/config.ts WorkerConfig reads`, () => {
       const known = new Set(Object.keys(WorkerConfig.shape));
-      for (const k of [...Object.keys(envOf(service(w))), ...Object.keys(secretEnvOf(service(w)))]) assert.ok(known.has(k), `${k} is not in WorkerConfig`);
+      for (const k of [...Object.keys(envOf(service(w))), ...Object.keys(secretEnvOf(service(w)))])
+        assert.ok(known.has(k), `${k} is not in WorkerConfig`);
     });
   }
 });
@@ -327,8 +394,13 @@ describe('functions (Cloud Functions 2nd gen)', () => {
   });
 
   test('allUsers is granted nowhere but the API', () => {
-    const publicGrants = recorded.filter((r) => /IamMember|IAMMember/.test(r.type) && /^all(Authenticated)?Users$/.test(r.inputs.member));
-    assert.deepEqual(publicGrants.map((r) => `${r.type} ${r.inputs.name}`), ['gcp:cloudrunv2/serviceIamMember:ServiceIamMember htbase-api']);
+    const publicGrants = recorded.filter(
+      (r) => /IamMember|IAMMember/.test(r.type) && /^all(Authenticated)?Users$/.test(r.inputs.member),
+    );
+    assert.deepEqual(
+      publicGrants.map((r) => `${r.type} ${r.inputs.name}`),
+      ['gcp:cloudrunv2/serviceIamMember:ServiceIamMember htbase-api'],
+    );
   });
 
   test('summarize: Eventarc object-finalized trigger on the artifacts bucket, its own trigger identity, retried', () => {
@@ -357,7 +429,10 @@ describe('functions (Cloud Functions 2nd gen)', () => {
       assert.equal(envOf(fn(name)).CLOUD_TASKS_QUEUE, 'htbase-summaries', name);
     }
     // summarize and summarizeTask come from one bundle.
-    assert.equal(f.inputs.buildConfig.source.storageSource.object, fn('summarize').inputs.buildConfig.source.storageSource.object);
+    assert.equal(
+      f.inputs.buildConfig.source.storageSource.object,
+      fn('summarize').inputs.buildConfig.source.storageSource.object,
+    );
   });
 
   test('summarize and summary-task get only variables functions/summarize/config.ts reads, and all it requires', () => {
@@ -365,7 +440,8 @@ describe('functions (Cloud Functions 2nd gen)', () => {
     for (const name of ['summarize', 'summary-task']) {
       const env = { ...envOf(fn(name)), ...secretEnvOf(fn(name)) };
       for (const k of Object.keys(env)) assert.ok(known.has(k), `${name}: ${k} is not in SummarizeConfig`);
-      for (const k of ['SUMMARY_TASK_URL', 'GOOGLE_CLOUD_PROJECT', 'ARTIFACTS_BUCKET', 'DATABASE_URL']) assert.ok(k in env, `${name} lacks ${k}`);
+      for (const k of ['SUMMARY_TASK_URL', 'GOOGLE_CLOUD_PROJECT', 'ARTIFACTS_BUCKET', 'DATABASE_URL'])
+        assert.ok(k in env, `${name} lacks ${k}`);
     }
   });
 
@@ -380,7 +456,12 @@ describe('functions (Cloud Functions 2nd gen)', () => {
 
   test('all functions: Node 22, source from the private source bucket, own build identity, Direct VPC egress', () => {
     const objects = ofType(GCP('storage/bucketObject:BucketObject'));
-    assert.deepEqual(objects.map((o) => o.inputs.name.replace(/-[0-9a-f]{16}\.zip$/, '')).sort(), ['fn-api', 'fn-summarize', 'fn-sweep', 'fn-sync']);
+    assert.deepEqual(objects.map((o) => o.inputs.name.replace(/-[0-9a-f]{16}\.zip$/, '')).sort(), [
+      'fn-api',
+      'fn-summarize',
+      'fn-sweep',
+      'fn-sync',
+    ]);
     for (const f of ofType(GCP('cloudfunctionsv2/function:Function'))) {
       const b = f.inputs.buildConfig;
       assert.equal(b.runtime, 'nodejs22');
@@ -401,18 +482,30 @@ describe('stuck-work sweeper', () => {
   test('sweep: private HTTP function, invoked only by the scheduler identity, verifying its token itself', () => {
     const f = fn('sweep');
     assert.equal(f.inputs.buildConfig.entryPoint, 'sweep');
-    assert.equal(f.inputs.serviceConfig.ingressSettings, 'ALLOW_INTERNAL_ONLY', 'Cloud Scheduler reaches internal ingress');
+    assert.equal(
+      f.inputs.serviceConfig.ingressSettings,
+      'ALLOW_INTERNAL_ONLY',
+      'Cloud Scheduler reaches internal ingress',
+    );
     assert.deepEqual(invokers('htbase-sweep'), [`serviceAccount:${sa('scheduler-invoker')}`]);
     const env = envOf(f);
     assert.equal(env.SWEEP_VERIFY_OIDC, 'true');
     assert.equal(env.SWEEP_AUDIENCE, url);
     assert.equal(env.SWEEP_INVOKER_SA, sa('scheduler-invoker'));
     assert.equal(env.SWEEP_MAX_ATTEMPTS, String(cfg.sweep.maxAttempts));
-    assert.ok(Number(env.SWEEP_MAX_ATTEMPTS) > cfg.maxDeliveryAttempts, 'dead letters settle an artifact before the sweeper gives up on it');
-    assert.equal(env.LEASE_SECONDS, envOf(service('browser')).LEASE_SECONDS, 'the same lease as the workers that hold it');
+    assert.ok(
+      Number(env.SWEEP_MAX_ATTEMPTS) > cfg.maxDeliveryAttempts,
+      'dead letters settle an artifact before the sweeper gives up on it',
+    );
+    assert.equal(
+      env.LEASE_SECONDS,
+      envOf(service('browser')).LEASE_SECONDS,
+      'the same lease as the workers that hold it',
+    );
     assert.deepEqual(Object.keys(secretEnvOf(f)), ['DATABASE_URL']);
     const known = new Set(Object.keys(SweepConfig.shape));
-    for (const k of Object.keys({ ...env, ...secretEnvOf(f) })) assert.ok(known.has(k), `sweep: ${k} is not in SweepConfig`);
+    for (const k of Object.keys({ ...env, ...secretEnvOf(f) }))
+      assert.ok(known.has(k), `sweep: ${k} is not in SweepConfig`);
     assert.equal(outputs.sweepUrl, url);
   });
 
@@ -434,14 +527,24 @@ describe('stuck-work sweeper', () => {
   });
 
   test('the scheduler identity can do nothing but invoke the sweeper', () => {
-    assert.deepEqual(minimalRoles({ vertex: false })['scheduler-invoker'], [{ role: 'roles/run.invoker', on: 'run:sweep', why: 'Cloud Scheduler calls the sweeper' }]);
-    const grants = recorded.filter((r) => /IamMember|IAMMember/.test(r.type) && r.inputs.member === `serviceAccount:${sa('scheduler-invoker')}`);
-    assert.deepEqual(grants.map((r) => `${r.inputs.role} ${r.inputs.name}`), ['roles/run.invoker htbase-sweep']);
+    assert.deepEqual(minimalRoles({ vertex: false })['scheduler-invoker'], [
+      { role: 'roles/run.invoker', on: 'run:sweep', why: 'Cloud Scheduler calls the sweeper' },
+    ]);
+    const grants = recorded.filter(
+      (r) => /IamMember|IAMMember/.test(r.type) && r.inputs.member === `serviceAccount:${sa('scheduler-invoker')}`,
+    );
+    assert.deepEqual(
+      grants.map((r) => `${r.inputs.role} ${r.inputs.name}`),
+      ['roles/run.invoker htbase-sweep'],
+    );
   });
 
   test('a schedule that is not unix-cron, or a give-up limit below the dead-letter limit, is refused', () => {
     assert.throws(() => validate({ ...cfg, sweep: { ...cfg.sweep, schedule: 'every 5 minutes' } }), /sweep\.schedule/);
-    assert.throws(() => validate({ ...cfg, sweep: { ...cfg.sweep, maxAttempts: cfg.maxDeliveryAttempts } }), /sweep\.maxAttempts/);
+    assert.throws(
+      () => validate({ ...cfg, sweep: { ...cfg.sweep, maxAttempts: cfg.maxDeliveryAttempts } }),
+      /sweep\.maxAttempts/,
+    );
   });
 });
 
@@ -491,8 +594,15 @@ describe('identity and access', () => {
   };
 
   test('one service account per deployable and invoking identity', () => {
-    const accounts = ofType(GCP('serviceaccount/account:Account')).map((r) => r.inputs.accountId).sort();
-    assert.deepEqual(accounts, Object.keys(SERVICE_ACCOUNTS).map((k) => `htbase-${k}`).sort());
+    const accounts = ofType(GCP('serviceaccount/account:Account'))
+      .map((r) => r.inputs.accountId)
+      .sort();
+    assert.deepEqual(
+      accounts,
+      Object.keys(SERVICE_ACCOUNTS)
+        .map((k) => `htbase-${k}`)
+        .sort(),
+    );
     const used = [
       service('browser').inputs.template.serviceAccount,
       service('monolith').inputs.template.serviceAccount,
@@ -508,7 +618,11 @@ describe('identity and access', () => {
       assert.deepEqual((actual.get(key) ?? []).sort(), want, key);
     }
     for (const [agent, grants] of Object.entries(SERVICE_AGENT_ROLES)) {
-      assert.deepEqual((actual.get(`agent:${agent}`) ?? []).sort(), grants.map((g) => `${g.role} on ${g.on}`).sort(), agent);
+      assert.deepEqual(
+        (actual.get(`agent:${agent}`) ?? []).sort(),
+        grants.map((g) => `${g.role} on ${g.on}`).sort(),
+        agent,
+      );
     }
     const expected = new Set([...Object.keys(SERVICE_ACCOUNTS), 'agent:pubsub', 'agent:storage', 'allUsers']);
     for (const p of actual.keys()) assert.ok(expected.has(p), `unexpected principal ${p}`);

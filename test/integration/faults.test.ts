@@ -11,9 +11,9 @@ import { startTopology, type Topology } from '../support/topology.ts';
 import { freePort } from '../support/services.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { createArticle } from '../../shared/db/repo.ts';
-import { normalizeUrl } from '../../shared/url.ts';
-import { TOPICS, encodeData } from '../../shared/messages.ts';
-import type { Format } from '../../shared/formats.ts';
+import { normalizeUrl } from '../../shared/core/url.ts';
+import { TOPICS, encodeData } from '../../shared/core/messages.ts';
+import type { Format } from '../../shared/core/formats.ts';
 import { api, pgArticle, terminalStatus, until, waitForReplica } from './support.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
@@ -27,7 +27,11 @@ let doneId = '';
 
 before(async () => {
   [topo, site] = await Promise.all([
-    startTopology({ leaseSeconds: 10, pubsub: { maxDeliveryAttempts: MAX_DELIVERIES, minBackoffSeconds: 1, maxBackoffSeconds: 2 }, env: { sync: { LOG_LEVEL: 'debug' } } }),
+    startTopology({
+      leaseSeconds: 10,
+      pubsub: { maxDeliveryAttempts: MAX_DELIVERIES, minBackoffSeconds: 1, maxBackoffSeconds: 2 },
+      env: { sync: { LOG_LEVEL: 'debug' } },
+    }),
     serveDir(FIXTURE, {
       routes: {
         // Answers after a delay, so the test can kill the worker while the capture waits for the page.
@@ -36,7 +40,9 @@ before(async () => {
           if (!String(req.headers['user-agent']).includes('HTBase/')) slowHits++;
           await sleep(2500);
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-          res.end('<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>');
+          res.end(
+            '<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>',
+          );
         },
       },
     }),
@@ -51,7 +57,15 @@ after(async () => {
 
 async function pendingArticle(url: string, formats: Format[]): Promise<string> {
   const id = randomUUID();
-  const r = await createArticle(topo.db, { id, url, normalizedUrl: normalizeUrl(url), formats, dedupWindowSeconds: 0, force: true, leaseSeconds: 300 });
+  const r = await createArticle(topo.db, {
+    id,
+    url,
+    normalizedUrl: normalizeUrl(url),
+    formats,
+    dedupWindowSeconds: 0,
+    force: true,
+    leaseSeconds: 300,
+  });
   assert.equal(r.kind, 'created');
   return id;
 }
@@ -61,10 +75,14 @@ function captureJob(articleId: string, url: string, formats: Format[]) {
 }
 
 async function finished(id: string, timeoutMs = 120_000) {
-  return until(`article ${id} to finish`, async () => {
-    const v = await pgArticle(topo.db, id);
-    return terminalStatus(v.article.status) ? v : undefined;
-  }, timeoutMs);
+  return until(
+    `article ${id} to finish`,
+    async () => {
+      const v = await pgArticle(topo.db, id);
+      return terminalStatus(v.article.status) ? v : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 test('the same capture message pushed twice does the work once', async () => {
@@ -80,22 +98,42 @@ test('the same capture message pushed twice does the work once', async () => {
     topo.pubsub.topic(TOPICS.captureMonolith).publishMessage({ data: encodeData(monolithJob) }),
   ]);
   const v = await finished(id);
-  assert.equal(v.article.status, 'complete', JSON.stringify(v.artifacts.map((a) => [a.format, a.status, a.error_code])));
+  assert.equal(
+    v.article.status,
+    'complete',
+    JSON.stringify(v.artifacts.map((a) => [a.format, a.status, a.error_code])),
+  );
   for (const a of v.artifacts) assert.equal(a.attempts, 1, `${a.format} claimed once`);
   // The summary follows the readable text (and bumps the version once); wait for it before comparing.
-  await until('the summary to be stored', async () => (await topo.db.selectFrom('summaries').select('article_id').where('article_id', '=', id).executeTakeFirst()) ?? undefined, 60_000);
+  await until(
+    'the summary to be stored',
+    async () =>
+      (await topo.db.selectFrom('summaries').select('article_id').where('article_id', '=', id).executeTakeFirst()) ??
+      undefined,
+    60_000,
+  );
   const versionAfter = Number((await pgArticle(topo.db, id)).article.version);
   // Both duplicates have been answered once nothing is claimable any more; then nothing changed.
   await sleep(3000);
   const again = await pgArticle(topo.db, id);
   assert.equal(Number(again.article.version), versionAfter, 'the duplicates changed nothing');
-  const uploads = topo.finalizeDeliveries.filter((e) => e.object.startsWith(`articles/${id}/`)).map((e) => e.object).sort();
-  assert.deepEqual(uploads, [`articles/${id}/monolith.html`, `articles/${id}/readable.json`, `articles/${id}/screenshot.png`], 'one upload per artifact');
+  const uploads = topo.finalizeDeliveries
+    .filter((e) => e.object.startsWith(`articles/${id}/`))
+    .map((e) => e.object)
+    .sort();
+  assert.deepEqual(
+    uploads,
+    [`articles/${id}/monolith.html`, `articles/${id}/readable.json`, `articles/${id}/screenshot.png`],
+    'one upload per artifact',
+  );
   doneId = id;
 });
 
 test('a browser worker killed with SIGKILL mid-capture: redelivered, completed, never running past its lease', async () => {
-  const submit = await api(topo.apiUrl, key, '/archive', { method: 'POST', json: { url: `${site.origin}/slow.html`, formats: ['readable', 'screenshot'] } });
+  const submit = await api(topo.apiUrl, key, '/archive', {
+    method: 'POST',
+    json: { url: `${site.origin}/slow.html`, formats: ['readable', 'screenshot'] },
+  });
   assert.equal(submit.status, 202);
   const id = submit.body.id;
   await until('the slow page to be requested', async () => (slowHits > 0 ? true : undefined), 60_000, 20);
@@ -108,14 +146,21 @@ test('a browser worker killed with SIGKILL mid-capture: redelivered, completed, 
   assert.notEqual(restarted.pid, oldPid);
 
   const v = await finished(id);
-  assert.equal(v.article.status, 'complete', JSON.stringify(v.artifacts.map((a) => [a.format, a.status, a.error_code])));
+  assert.equal(
+    v.article.status,
+    'complete',
+    JSON.stringify(v.artifacts.map((a) => [a.format, a.status, a.error_code])),
+  );
   for (const a of v.artifacts) {
     assert.equal(a.status, 'succeeded');
     assert.equal(a.attempts, 2, `${a.format}: the killed attempt and the redelivery`);
     // Claimed again soon after the dead worker's lease ran out: a redelivery (1-2 s backoff) picked it up.
     const reclaimedAt = new Date(a.started_at!).getTime();
     assert.ok(reclaimedAt >= leaseAtKill - 1000, `${a.format} not stolen while its lease was valid`);
-    assert.ok(reclaimedAt <= leaseAtKill + 8000, `${a.format} reclaimed ${reclaimedAt - leaseAtKill} ms after its lease ended`);
+    assert.ok(
+      reclaimedAt <= leaseAtKill + 8000,
+      `${a.format} reclaimed ${reclaimedAt - leaseAtKill} ms after its lease ended`,
+    );
   }
   assert.ok(slowHits >= 2, 'the page was fetched again');
   const stale = await topo.db
@@ -131,7 +176,10 @@ test('SIGTERM mid-capture: the worker stops taking work, releases its lease with
   // A short grace period, shorter than the slow page: the job in flight cannot finish and must be released.
   await topo.restart('browser', { SHUTDOWN_GRACE_MS: '300' });
   const hitsBefore = slowHits;
-  const submit = await api(topo.apiUrl, key, '/archive', { method: 'POST', json: { url: `${site.origin}/slow.html?sigterm`, formats: ['readable'] } });
+  const submit = await api(topo.apiUrl, key, '/archive', {
+    method: 'POST',
+    json: { url: `${site.origin}/slow.html?sigterm`, formats: ['readable'] },
+  });
   assert.equal(submit.status, 202);
   const id = submit.body.id;
   await until('the slow page to be requested', async () => (slowHits > hitsBefore ? true : undefined), 60_000, 20);
@@ -153,7 +201,10 @@ test('a poison message (every capture fails transiently) ends in the dead-letter
   await topo.restart('browser', { CHROME_PATH: '/nonexistent/chromium' });
   try {
     const t0 = Date.now();
-    const submit = await api(topo.apiUrl, key, '/archive', { method: 'POST', json: { url: `${site.origin}/index.html?poison`, formats: ['readable', 'pdf'] } });
+    const submit = await api(topo.apiUrl, key, '/archive', {
+      method: 'POST',
+      json: { url: `${site.origin}/index.html?poison`, formats: ['readable', 'pdf'] },
+    });
     assert.equal(submit.status, 202);
     const v = await finished(submit.body.id, 150_000);
     process.stdout.write(`# faults: poison message dead-lettered after ${Date.now() - t0} ms\n`);
@@ -191,8 +242,16 @@ test('article-changed delivered twice and out of order leaves Firestore equal to
   const before = syncOutcomes(doneId).length;
   const versions = [1, current, 2, current, 1, current - 1];
   const topic = topo.pubsub.topic(TOPICS.articleChanged);
-  await Promise.all(versions.map((version) => topic.publishMessage({ data: encodeData({ v: 1, articleId: doneId, version, deleted: false }) })));
-  await until('every event to be applied', async () => (syncOutcomes(doneId).length - before >= versions.length ? true : undefined), 60_000);
+  await Promise.all(
+    versions.map((version) =>
+      topic.publishMessage({ data: encodeData({ v: 1, articleId: doneId, version, deleted: false }) }),
+    ),
+  );
+  await until(
+    'every event to be applied',
+    async () => (syncOutcomes(doneId).length - before >= versions.length ? true : undefined),
+    60_000,
+  );
   await waitForReplica(topo.db, topo.firestore, doneId);
   const outcomes = syncOutcomes(doneId).slice(before);
   assert.equal(outcomes.filter((o) => o === 'written').length, 1, `one write, the rest stale: ${outcomes}`);
@@ -205,16 +264,31 @@ test('article-changed delivered twice and out of order leaves Firestore equal to
     return d?.deleted ? d : undefined;
   });
   assert.equal(tomb.version, current + 1);
-  await until('the delete to be logged', async () => (syncOutcomes(doneId).length > beforeDelete ? true : undefined), 10_000);
+  await until(
+    'the delete to be logged',
+    async () => (syncOutcomes(doneId).length > beforeDelete ? true : undefined),
+    10_000,
+  );
   const mark = syncOutcomes(doneId).length;
   const late = [current, current - 1, current, current + 1];
-  await Promise.all(late.map((version) => topic.publishMessage({ data: encodeData({ v: 1, articleId: doneId, version, deleted: false }) })));
-  await until('the late events to be applied', async () => (syncOutcomes(doneId).length - mark >= late.length ? true : undefined), 60_000);
+  await Promise.all(
+    late.map((version) =>
+      topic.publishMessage({ data: encodeData({ v: 1, articleId: doneId, version, deleted: false }) }),
+    ),
+  );
+  await until(
+    'the late events to be applied',
+    async () => (syncOutcomes(doneId).length - mark >= late.length ? true : undefined),
+    60_000,
+  );
   assert.deepEqual(syncOutcomes(doneId).slice(mark), ['stale', 'stale', 'stale', 'stale']);
   const after = (await topo.firestore.collection('articles').doc(doneId).get()).data()!;
   assert.equal(after.deleted, true);
   assert.equal(after.version, current + 1);
-  assert.equal(await topo.db.selectFrom('articles').select('id').where('id', '=', doneId).executeTakeFirst(), undefined);
+  assert.equal(
+    await topo.db.selectFrom('articles').select('id').where('id', '=', doneId).executeTakeFirst(),
+    undefined,
+  );
 });
 
 test('with OIDC verification on, push requests need a valid token from the push service account', async () => {
@@ -223,11 +297,24 @@ test('with OIDC verification on, push requests need a valid token from the push 
   const pusher = `htbase-pubsub-invoker@${topo.projectId}.iam.gserviceaccount.com`;
   const worker = await topo.spawn('browser-oidc', 'browser', {
     port,
-    env: { PUBSUB_VERIFY_OIDC: 'true', PUBSUB_AUDIENCE: audience, PUBSUB_INVOKER_SA: pusher, OIDC_JWKS_URL: topo.services.issuer.jwksUrl },
+    env: {
+      PUBSUB_VERIFY_OIDC: 'true',
+      PUBSUB_AUDIENCE: audience,
+      PUBSUB_INVOKER_SA: pusher,
+      OIDC_JWKS_URL: topo.services.issuer.jwksUrl,
+    },
   });
-  const completed = await topo.db.selectFrom('articles').select(['id', 'url']).where('status', '=', 'complete').executeTakeFirstOrThrow();
+  const completed = await topo.db
+    .selectFrom('articles')
+    .select(['id', 'url'])
+    .where('status', '=', 'complete')
+    .executeTakeFirstOrThrow();
   const body = JSON.stringify({
-    message: { data: encodeData(captureJob(completed.id, completed.url, ['readable'])).toString('base64'), messageId: 'oidc-1', attributes: {} },
+    message: {
+      data: encodeData(captureJob(completed.id, completed.url, ['readable'])).toString('base64'),
+      messageId: 'oidc-1',
+      attributes: {},
+    },
     subscription: `projects/${topo.projectId}/subscriptions/capture-browser-push`,
   });
   const push = async (authorization?: string, path = '/pubsub/push') => {
@@ -244,10 +331,30 @@ test('with OIDC verification on, push requests need a valid token from the push 
     ['no token', undefined, 401, 'missing_token'],
     ['not a bearer token', 'Basic Zm9vOmJhcg==', 401, 'malformed_authorization'],
     ['a forged signature', `Bearer ${await issuer.mintForged({ aud: audience, email: pusher })}`, 401, 'invalid_token'],
-    ['an expired token', `Bearer ${await issuer.mint({ aud: audience, email: pusher, expiresInSeconds: -600 })}`, 401, 'token_expired'],
-    ['another issuer', `Bearer ${await issuer.mint({ aud: audience, email: pusher, iss: 'https://evil.example' })}`, 401, 'invalid_iss'],
-    ['the wrong audience', `Bearer ${await issuer.mint({ aud: 'https://other-service.run.app/pubsub/push', email: pusher })}`, 403, 'wrong_audience'],
-    ['another service account', `Bearer ${await issuer.mint({ aud: audience, email: `intruder@${topo.projectId}.iam.gserviceaccount.com` })}`, 403, 'wrong_service_account'],
+    [
+      'an expired token',
+      `Bearer ${await issuer.mint({ aud: audience, email: pusher, expiresInSeconds: -600 })}`,
+      401,
+      'token_expired',
+    ],
+    [
+      'another issuer',
+      `Bearer ${await issuer.mint({ aud: audience, email: pusher, iss: 'https://evil.example' })}`,
+      401,
+      'invalid_iss',
+    ],
+    [
+      'the wrong audience',
+      `Bearer ${await issuer.mint({ aud: 'https://other-service.run.app/pubsub/push', email: pusher })}`,
+      403,
+      'wrong_audience',
+    ],
+    [
+      'another service account',
+      `Bearer ${await issuer.mint({ aud: audience, email: `intruder@${topo.projectId}.iam.gserviceaccount.com` })}`,
+      403,
+      'wrong_service_account',
+    ],
   ];
   for (const [what, authorization, status, code] of cases) {
     const r = await push(authorization);

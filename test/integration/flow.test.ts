@@ -8,7 +8,7 @@ import { startTopology, type Topology } from '../support/topology.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { createArticle } from '../../shared/db/repo.ts';
 import { revokeApiKey } from '../../shared/auth/api-keys.ts';
-import { normalizeUrl } from '../../shared/url.ts';
+import { normalizeUrl } from '../../shared/core/url.ts';
 import { migrations } from '../../shared/db/migrations/index.ts';
 import { api, pgArticle, terminalStatus, until, waitForReplica } from './support.ts';
 
@@ -31,14 +31,21 @@ after(async () => {
 
 test('POST /archive runs through every deployable and the replica ends equal to Postgres', async () => {
   const t0 = Date.now();
-  const submit = await api(topo.apiUrl, key, '/archive', { method: 'POST', json: { url: `${site.origin}/index.html` } });
+  const submit = await api(topo.apiUrl, key, '/archive', {
+    method: 'POST',
+    json: { url: `${site.origin}/index.html` },
+  });
   assert.equal(submit.status, 202, JSON.stringify(submit.body));
   fixtureId = submit.body.id;
 
-  const view = await until('the archive to complete with a summary', async () => {
-    const r = await api(topo.apiUrl, key, `/archives/${fixtureId}`);
-    return terminalStatus(r.body.status) && r.body.summary ? r.body : undefined;
-  }, 150_000);
+  const view = await until(
+    'the archive to complete with a summary',
+    async () => {
+      const r = await api(topo.apiUrl, key, `/archives/${fixtureId}`);
+      return terminalStatus(r.body.status) && r.body.summary ? r.body : undefined;
+    },
+    150_000,
+  );
   const ms = Date.now() - t0;
   assert.equal(view.status, 'complete', JSON.stringify(view.artifacts));
   const by = Object.fromEntries(view.artifacts.map((a: any) => [a.format, a]));
@@ -51,7 +58,10 @@ test('POST /archive runs through every deployable and the replica ends equal to 
   // The summary came from Gemini (the fake), through the Cloud Tasks fake's dispatch to summarizeTask.
   assert.equal(view.summary.provider, 'gemini');
   assert.match(view.summary.summary, /^Summary: /);
-  assert.ok(topo.services.gemini!.requests.some((r) => /Skerryvore/.test(r.prompt)), 'Gemini was asked about the article text');
+  assert.ok(
+    topo.services.gemini!.requests.some((r) => /Skerryvore/.test(r.prompt)),
+    'Gemini was asked about the article text',
+  );
 
   // Every artifact is in the bucket under its key, with its metadata, and the bytes hash to what Postgres says.
   const { artifacts } = await pgArticle(topo.db, fixtureId);
@@ -65,7 +75,10 @@ test('POST /archive runs through every deployable and the replica ends equal to 
     assert.equal(createHash('sha256').update(bytes).digest('hex'), a.sha256);
     assert.equal(bytes.length, Number(a.size_bytes));
   }
-  assert.match(topo.services.gcs.fake.read(topo.bucket, `articles/${fixtureId}/monolith.html`)!.toString(), /monolith|<html/i);
+  assert.match(
+    topo.services.gcs.fake.read(topo.bucket, `articles/${fixtureId}/monolith.html`)!.toString(),
+    /monolith|<html/i,
+  );
 
   // Eventarc delivered a CloudEvent per object, summarize acknowledged each, and one task was dispatched.
   const events = topo.finalizeDeliveries.filter((e) => e.object.startsWith(`articles/${fixtureId}/`));
@@ -74,7 +87,12 @@ test('POST /archive runs through every deployable and the replica ends equal to 
   const tasks = topo.services.tasks.tasks.filter((t) => t.body.toString().includes(fixtureId));
   assert.equal(tasks.length, 1, 'one summary task');
   // The summary is stored before summarizeTask answers, so the queue may record the success a moment later.
-  await until('the summary task to be acknowledged', async () => (tasks[0]!.state === 'succeeded' ? true : undefined), 10_000, 50);
+  await until(
+    'the summary task to be acknowledged',
+    async () => (tasks[0]!.state === 'succeeded' ? true : undefined),
+    10_000,
+    50,
+  );
   assert.equal(tasks[0]!.url, `${topo.procs.summarizeTask.url}/`);
 
   await waitForReplica(topo.db, topo.firestore, fixtureId);
@@ -86,7 +104,10 @@ test('POST /archive runs through every deployable and the replica ends equal to 
 });
 
 test('every deployable migrated the one database at start-up, concurrently, each migration applied once', async () => {
-  const rows = await topo.db.selectFrom('kysely_migration' as never).select(['name' as never]).execute();
+  const rows = await topo.db
+    .selectFrom('kysely_migration' as never)
+    .select(['name' as never])
+    .execute();
   const names = rows.map((r) => (r as { name: string }).name).sort();
   assert.deepEqual(names, Object.keys(migrations).sort());
 });
@@ -108,7 +129,10 @@ test('GET /archives/{id}/artifacts/singlefile answers 302 to a v4 signed URL the
   assert.equal(dl.status, 200);
   const bytes = Buffer.from(await dl.arrayBuffer());
   const { artifacts } = await pgArticle(topo.db, fixtureId);
-  assert.equal(createHash('sha256').update(bytes).digest('hex'), artifacts.find((a) => a.format === 'singlefile')!.sha256);
+  assert.equal(
+    createHash('sha256').update(bytes).digest('hex'),
+    artifacts.find((a) => a.format === 'singlefile')!.sha256,
+  );
   assert.match(dl.headers.get('content-disposition') ?? '', /attachment; filename="[^"]*singlefile\.html"/);
   // A tampered URL is refused by the storage.
   const forged = new URL(loc);
@@ -134,8 +158,15 @@ test('the scheduler-driven sweep republishes a pending artifact whose publish wa
   // Only the scheduler's service account may run it.
   const anonymous = await fetch(`${topo.procs.sweep.url}/`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
   assert.equal(anonymous.status, 401);
-  const stranger = await topo.services.issuer.mint({ aud: `${topo.procs.sweep.url}/`, email: 'someone@example.iam.gserviceaccount.com' });
-  const refused = await fetch(`${topo.procs.sweep.url}/`, { method: 'POST', headers: { authorization: `Bearer ${stranger}` }, signal: AbortSignal.timeout(10_000) });
+  const stranger = await topo.services.issuer.mint({
+    aud: `${topo.procs.sweep.url}/`,
+    email: 'someone@example.iam.gserviceaccount.com',
+  });
+  const refused = await fetch(`${topo.procs.sweep.url}/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stranger}` },
+    signal: AbortSignal.timeout(10_000),
+  });
   assert.equal(refused.status, 403);
   assert.equal((await pgArticle(topo.db, id)).article.status, 'pending', 'a refused sweep did nothing');
 
@@ -146,7 +177,11 @@ test('the scheduler-driven sweep republishes a pending artifact whose publish wa
     const v = await pgArticle(topo.db, id);
     return terminalStatus(v.article.status) ? v : undefined;
   });
-  assert.equal(done.article.status, 'complete', JSON.stringify(done.artifacts.map((a) => [a.format, a.status, a.error_code])));
+  assert.equal(
+    done.article.status,
+    'complete',
+    JSON.stringify(done.artifacts.map((a) => [a.format, a.status, a.error_code])),
+  );
   for (const a of done.artifacts) assert.equal(a.status, 'succeeded');
   // A second sweep finds nothing stuck.
   const again = await topo.invokeSweep();
@@ -169,10 +204,17 @@ test('the API refuses requests without a valid key with 401 problem+json', async
   const post = await api(topo.apiUrl, null, '/archive', { method: 'POST', json: { url: `${site.origin}/index.html` } });
   assert.equal(post.status, 401, 'no archive without a key');
   // Under the Functions Framework too, bodies are bounded and malformed JSON is refused.
-  const big = await api(topo.apiUrl, key, '/archive', { method: 'POST', json: { url: `${site.origin}/index.html`, pad: 'x'.repeat(20 * 1024) } });
+  const big = await api(topo.apiUrl, key, '/archive', {
+    method: 'POST',
+    json: { url: `${site.origin}/index.html`, pad: 'x'.repeat(20 * 1024) },
+  });
   assert.equal(big.status, 400);
   assert.equal(big.body.type, 'urn:htbase:problem:body-too-large');
-  const bad = await api(topo.apiUrl, key, '/archive', { method: 'POST', body: '{"url":', headers: { 'content-type': 'application/json' } });
+  const bad = await api(topo.apiUrl, key, '/archive', {
+    method: 'POST',
+    body: '{"url":',
+    headers: { 'content-type': 'application/json' },
+  });
   // 400, but from the Functions Framework's own body parser (an HTML page), before the function runs.
   assert.equal(bad.status, 400);
   // A revoked key stops working at once.
@@ -190,13 +232,17 @@ test('over RATE_LIMIT_PER_MINUTE the API answers 429 with Retry-After, counted i
   ]);
   const limited = await topo.createApiKey('rate-limited');
   const statuses: number[] = [];
-  for (const base of [a.url, b.url, a.url, b.url]) statuses.push((await api(base, limited, '/archives?limit=1')).status);
+  for (const base of [a.url, b.url, a.url, b.url])
+    statuses.push((await api(base, limited, '/archives?limit=1')).status);
   assert.deepEqual(statuses, [200, 200, 200, 200]);
   const over = await api(b.url, limited, '/archives?limit=1');
   assert.equal(over.status, 429, 'the fifth request, whichever instance takes it');
   assert.equal(over.body.type, 'urn:htbase:problem:rate-limited');
   const retryAfter = Number(over.headers.get('retry-after'));
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${over.headers.get('retry-after')}`);
+  assert.ok(
+    Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60,
+    `Retry-After ${over.headers.get('retry-after')}`,
+  );
   assert.equal((await api(a.url, limited, '/archives?limit=1')).status, 429, 'the other instance agrees');
   // Another client is not affected.
   assert.equal((await api(a.url, await topo.createApiKey('another-client'), '/archives?limit=1')).status, 200);

@@ -29,7 +29,12 @@ export async function api<T = any>(
 }
 
 /** Polls `probe` until it returns a value other than undefined; fails with `what` after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000, everyMs = 250): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 90_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -48,7 +53,12 @@ export const terminalStatus = (s: string) => ['complete', 'partial', 'failed'].i
 
 export async function pgArticle(db: Kysely<Database>, id: string) {
   const article = await db.selectFrom('articles').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const artifacts = await db.selectFrom('artifacts').selectAll().where('article_id', '=', id).orderBy('format').execute();
+  const artifacts = await db
+    .selectFrom('artifacts')
+    .selectAll()
+    .where('article_id', '=', id)
+    .orderBy('format')
+    .execute();
   const summary = await db.selectFrom('summaries').selectAll().where('article_id', '=', id).executeTakeFirst();
   return { article, artifacts, summary };
 }
@@ -72,7 +82,10 @@ export async function assertReplicaMatches(db: Kysely<Database>, firestore: Fire
   assert.deepEqual(
     d.artifacts,
     Object.fromEntries(
-      artifacts.map((a) => [a.format, { status: a.status, sizeBytes: a.size_bytes === null ? null : Number(a.size_bytes), errorCode: a.error_code }]),
+      artifacts.map((a) => [
+        a.format,
+        { status: a.status, sizeBytes: a.size_bytes === null ? null : Number(a.size_bytes), errorCode: a.error_code },
+      ]),
     ),
     'artifacts',
   );
@@ -91,7 +104,12 @@ export async function assertReplicaMatches(db: Kysely<Database>, firestore: Fire
 }
 
 /** Waits until the replica carries Postgres's current version, then compares every field. */
-export async function waitForReplica(db: Kysely<Database>, firestore: Firestore, id: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForReplica(
+  db: Kysely<Database>,
+  firestore: Firestore,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   await until(
     `articles/${id} to reach the Postgres version`,
     async () => {

@@ -13,10 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import { runMonolith, monolithVersion, findMonolith, type MonolithRunOptions } from '../../containers/monolith/monolith.ts';
-import { startEgressProxy, type EgressProxy } from '../../shared/egress-proxy.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import {
+  runMonolith,
+  monolithVersion,
+  findMonolith,
+  type MonolithRunOptions,
+} from '../../containers/monolith/monolith.ts';
+import { startEgressProxy, type EgressProxy } from '../../shared/net/egress-proxy.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 
 const STANDIN = fileURLToPath(new URL('../fakes/monolith-standin/monolith', import.meta.url));
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -131,9 +136,13 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<PermanentE
 }
 
 const realMonolith = await findMonolith(process.env.MONOLITH_PATH, process.env.PATH ?? '');
-const binaries: { label: string; path: string; standin: boolean }[] = [{ label: 'the stand-in (test/fakes/monolith-standin)', path: STANDIN, standin: true }];
+const binaries: { label: string; path: string; standin: boolean }[] = [
+  { label: 'the stand-in (test/fakes/monolith-standin)', path: STANDIN, standin: true },
+];
 if (realMonolith) binaries.push({ label: `the real monolith at ${realMonolith}`, path: realMonolith, standin: false });
-console.log(`monolith tests run against: ${binaries.map((b) => b.label).join(' and ')}${realMonolith ? '' : ' (no real monolith on PATH)'}`);
+console.log(
+  `monolith tests run against: ${binaries.map((b) => b.label).join(' and ')}${realMonolith ? '' : ' (no real monolith on PATH)'}`,
+);
 
 for (const bin of binaries) {
   describe(`monolith wrapper against ${bin.label}`, () => {
@@ -183,19 +192,32 @@ for (const bin of binaries) {
       assert.ok(!html.includes('egress refused'), "the proxy's refusal page was not embedded either (no -e)");
       const paths = site.hits.map((h) => h.path);
       assert.ok(paths.includes('/page') && paths.includes('/img.png') && paths.includes('/style.css'));
-      assert.ok(site.hits.every((h) => h.userAgent === 'HTBase-test/1.0'), 'user agent passed with -u');
-      assert.ok(proxy.stats().requests - before >= 4, 'page, stylesheet, image and background all went through the proxy');
-      assert.ok(proxy.stats().recentRefusals.some((r) => r.target.startsWith('http://169.254.169.254/')), 'the metadata image was refused by the proxy');
+      assert.ok(
+        site.hits.every((h) => h.userAgent === 'HTBase-test/1.0'),
+        'user agent passed with -u',
+      );
+      assert.ok(
+        proxy.stats().requests - before >= 4,
+        'page, stylesheet, image and background all went through the proxy',
+      );
+      assert.ok(
+        proxy.stats().recentRefusals.some((r) => r.target.startsWith('http://169.254.169.254/')),
+        'the metadata image was refused by the proxy',
+      );
     });
 
     test('rendered-DOM mode feeds the DOM on stdin and resolves assets against the page URL', async () => {
       const hitsBefore = site.hits.length;
-      const dom = '<html><head><title>Rendered</title></head><body><div id="app"><p>Built by JavaScript in the browser</p><img src="../img.png"></div></body></html>';
+      const dom =
+        '<html><head><title>Rendered</title></head><body><div id="app"><p>Built by JavaScript in the browser</p><img src="../img.png"></div></body></html>';
       const { state, sink } = recordingSink();
       await runMonolith({ ...base(), url: `${site.base}/article/42`, stdinHtml: dom }, sink);
       const html = state.committed!.toString('utf8');
       assert.match(html, /Built by JavaScript in the browser/);
-      assert.ok(html.includes(`data:image/png;base64,${PNG.toString('base64')}`), '../img.png resolved against the base URL and inlined');
+      assert.ok(
+        html.includes(`data:image/png;base64,${PNG.toString('base64')}`),
+        '../img.png resolved against the base URL and inlined',
+      );
       assert.ok(html.includes(`<base href="${site.base}/article/42">`), 'base element set from -b');
       const newPaths = site.hits.slice(hitsBefore).map((h) => h.path);
       assert.ok(newPaths.includes('/img.png'));
@@ -204,17 +226,30 @@ for (const bin of binaries) {
 
     test('a redirect to 169.254.169.254 is refused and the capture fails monolith_failed', async () => {
       const { state, sink } = recordingSink();
-      const err = await expectCode(runMonolith({ ...base(), url: `${site.base}/to-metadata` }, sink), 'monolith_failed');
+      const err = await expectCode(
+        runMonolith({ ...base(), url: `${site.base}/to-metadata` }, sink),
+        'monolith_failed',
+      );
       assert.match(err.message, /could not retrieve target document/);
       assert.equal(state.committed, null, 'nothing was committed');
       assert.ok(proxy.stats().recentRefusals.some((r) => r.target === 'http://169.254.169.254/latest/meta-data/'));
     });
 
     test('a host resolving to 127.0.0.1 is refused when private networks are not allowed', async () => {
-      const strict = await startEgressProxy({ allowPrivateNetworks: false, logger: silentLogger(), resolve: async () => ['127.0.0.1'] });
+      const strict = await startEgressProxy({
+        allowPrivateNetworks: false,
+        logger: silentLogger(),
+        resolve: async () => ['127.0.0.1'],
+      });
       try {
         const hitsBefore = site.hits.length;
-        await expectCode(runMonolith({ ...base(), proxyUrl: strict.url, url: `http://innocent.test:${site.port}/page` }, recordingSink().sink), 'monolith_failed');
+        await expectCode(
+          runMonolith(
+            { ...base(), proxyUrl: strict.url, url: `http://innocent.test:${site.port}/page` },
+            recordingSink().sink,
+          ),
+          'monolith_failed',
+        );
         assert.equal(site.hits.length, hitsBefore, 'no request reached the loopback site');
         assert.ok(strict.stats().refused >= 1);
       } finally {
@@ -234,7 +269,15 @@ for (const bin of binaries) {
       const pidFile = join(work, `pids-big-${Date.now()}`);
       const { state, sink } = recordingSink();
       const err = await expectCode(
-        runMonolith({ ...base(), url: `${site.base}/big`, maxBytes: 1024 * 1024, env: bin.standin ? { MONOLITH_STANDIN_TEST_SPAWN_CHILD: pidFile } : {} }, sink),
+        runMonolith(
+          {
+            ...base(),
+            url: `${site.base}/big`,
+            maxBytes: 1024 * 1024,
+            env: bin.standin ? { MONOLITH_STANDIN_TEST_SPAWN_CHILD: pidFile } : {},
+          },
+          sink,
+        ),
         'too_large',
       );
       assert.match(err.message, /1048576-byte cap/);
@@ -249,7 +292,15 @@ for (const bin of binaries) {
     test('past its wall-clock limit the whole process group is killed, children included', async () => {
       const pidFile = join(work, `pids-${Date.now()}`);
       const t0 = Date.now();
-      const run = runMonolith({ ...base(), url: `${site.base}/hang`, timeoutMs: 1500, env: bin.standin ? { MONOLITH_STANDIN_TEST_SPAWN_CHILD: pidFile } : {} }, recordingSink().sink);
+      const run = runMonolith(
+        {
+          ...base(),
+          url: `${site.base}/hang`,
+          timeoutMs: 1500,
+          env: bin.standin ? { MONOLITH_STANDIN_TEST_SPAWN_CHILD: pidFile } : {},
+        },
+        recordingSink().sink,
+      );
       let pids: [number, number] | null = null;
       if (bin.standin) {
         while (!existsSync(pidFile) && Date.now() - t0 < 1200) await new Promise((r) => setTimeout(r, 20));
@@ -273,7 +324,10 @@ for (const bin of binaries) {
     test('an aborted signal kills the run', async () => {
       const ac = new AbortController();
       setTimeout(() => ac.abort(new Error('worker shutting down')), 300);
-      await assert.rejects(runMonolith({ ...base(), url: `${site.base}/hang`, signal: ac.signal }, recordingSink().sink), /worker shutting down/);
+      await assert.rejects(
+        runMonolith({ ...base(), url: `${site.base}/hang`, signal: ac.signal }, recordingSink().sink),
+        /worker shutting down/,
+      );
     });
   });
 }
@@ -288,7 +342,17 @@ describe('monolith wrapper, binary problems', () => {
   test('a missing binary is monolith_unavailable, for runs and for -V', async () => {
     const missing = join(tmpdir(), 'no-such-dir', 'monolith');
     const err = await expectCode(
-      runMonolith({ binary: missing, url: 'http://example.com/', proxyUrl: proxy.url, timeoutMs: 5000, maxBytes: 1000, logger: silentLogger() }, recordingSink().sink),
+      runMonolith(
+        {
+          binary: missing,
+          url: 'http://example.com/',
+          proxyUrl: proxy.url,
+          timeoutMs: 5000,
+          maxBytes: 1000,
+          logger: silentLogger(),
+        },
+        recordingSink().sink,
+      ),
       'monolith_unavailable',
     );
     assert.match(err.message, /ENOENT/);
@@ -297,7 +361,17 @@ describe('monolith wrapper, binary problems', () => {
 
   test('a binary that fails without output gives a clear monolith_failed', async () => {
     const err = await expectCode(
-      runMonolith({ binary: '/bin/false', url: 'http://example.com/', proxyUrl: proxy.url, timeoutMs: 5000, maxBytes: 1000, logger: silentLogger() }, recordingSink().sink),
+      runMonolith(
+        {
+          binary: '/bin/false',
+          url: 'http://example.com/',
+          proxyUrl: proxy.url,
+          timeoutMs: 5000,
+          maxBytes: 1000,
+          logger: silentLogger(),
+        },
+        recordingSink().sink,
+      ),
       'monolith_failed',
     );
     assert.equal(err.message, 'monolith exited with code 1');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SummarizerEnv, createSummarizers, geminiMode, loadSummarizeConfig } from '../../functions/summarize/config.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 
 const env = (e: Record<string, string>) => SummarizerEnv.parse(e);
 
@@ -18,7 +18,10 @@ test('an API key selects Gemini in api-key mode with the extractive fallback by 
   assert.equal(s.mode, 'api-key');
   assert.equal(s.summarizer.provider, 'gemini');
   assert.equal(s.fallback?.provider, 'extractive');
-  assert.equal(createSummarizers(env({ GEMINI_API_KEY: 'k', SUMMARY_FALLBACK: 'none' }), silentLogger()).fallback, undefined);
+  assert.equal(
+    createSummarizers(env({ GEMINI_API_KEY: 'k', SUMMARY_FALLBACK: 'none' }), silentLogger()).fallback,
+    undefined,
+  );
 });
 
 test('vertex mode needs a project; api-key mode needs a key; GEMINI_MODE=off wins over a key', () => {

@@ -3,10 +3,15 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OAuth2Client } from 'google-auth-library';
-import { createGeminiSummarizer, RESPONSE_SCHEMA, SYSTEM_INSTRUCTION, type GeminiConfig } from '../../functions/summarize/gemini.ts';
+import {
+  createGeminiSummarizer,
+  RESPONSE_SCHEMA,
+  SYSTEM_INSTRUCTION,
+  type GeminiConfig,
+} from '../../functions/summarize/gemini.ts';
 import { estimateTokens } from '../../functions/summarize/chunk.ts';
-import { PermanentError, TransientError } from '../../shared/errors.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { PermanentError, TransientError } from '../../shared/core/errors.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-server.ts';
 
 let fake: FakeGemini;
@@ -18,8 +23,14 @@ beforeEach(() => {
   fake.requests.length = 0;
 });
 
-const ARTICLE = 'Portland approved forty miles of protected bike lanes on Tuesday. Shop owners worry about parking. Work starts in spring.';
-const input = { articleId: '7b0f3a52-8c1e-4c55-9a5e-0d7f6b1c2a10', title: 'Portland approves bike lanes', text: ARTICLE, lang: 'en' };
+const ARTICLE =
+  'Portland approved forty miles of protected bike lanes on Tuesday. Shop owners worry about parking. Work starts in spring.';
+const input = {
+  articleId: '7b0f3a52-8c1e-4c55-9a5e-0d7f6b1c2a10',
+  title: 'Portland approves bike lanes',
+  text: ARTICLE,
+  lang: 'en',
+};
 
 function summarizer(over: Partial<GeminiConfig> = {}) {
   return createGeminiSummarizer({
@@ -46,7 +57,10 @@ test('API-key mode: the request carries the system instruction, the response sch
   assert.match(req.body.systemInstruction.parts[0].text, /never instructions/);
   assert.equal(req.body.generationConfig.responseMimeType, 'application/json');
   assert.deepEqual(req.body.generationConfig.responseSchema.required, ['summary', 'keyPoints', 'tags', 'language']);
-  assert.deepEqual(Object.keys(req.body.generationConfig.responseSchema.properties), Object.keys(RESPONSE_SCHEMA.properties!));
+  assert.deepEqual(
+    Object.keys(req.body.generationConfig.responseSchema.properties),
+    Object.keys(RESPONSE_SCHEMA.properties!),
+  );
   assert.ok(req.prompt.includes(`<article>\n${ARTICLE}\n</article>`));
   assert.match(req.prompt, /article's own language/);
 
@@ -63,7 +77,14 @@ test('API-key mode: the request carries the system instruction, the response sch
 test('Vertex mode: publisher-model path, project, location, model and a bearer token', async () => {
   const auth = new OAuth2Client();
   auth.setCredentials({ access_token: 'vertex-test-token', expiry_date: Date.now() + 3_600_000 });
-  const s = summarizer({ mode: 'vertex', apiKey: undefined, project: 'demo-proj', location: 'europe-west1', model: 'gemini-2.5-pro', googleAuthOptions: { authClient: auth } });
+  const s = summarizer({
+    mode: 'vertex',
+    apiKey: undefined,
+    project: 'demo-proj',
+    location: 'europe-west1',
+    model: 'gemini-2.5-pro',
+    googleAuthOptions: { authClient: auth },
+  });
   const r = await s.summarize(input);
   const req = fake.requests[0]!;
   assert.equal(req.mode, 'vertex');
@@ -85,20 +106,29 @@ test('429 then 500 then success is retried with backoff', async () => {
   fake.script({ kind: 'error', status: 429 }, { kind: 'error', status: 500 });
   const r = await summarizer().summarize(input);
   assert.equal(fake.requests.length, 3);
-  assert.ok(fake.requests[2]!.receivedAt - fake.requests[0]!.receivedAt >= 20 * 0.75 * 3, 'no backoff between attempts');
+  assert.ok(
+    fake.requests[2]!.receivedAt - fake.requests[0]!.receivedAt >= 20 * 0.75 * 3,
+    'no backoff between attempts',
+  );
   assert.equal(r.provider, 'gemini');
 });
 
 test('429 beyond maxRetries is a transient error (the task queue retries later)', async () => {
   fake.script(...Array.from({ length: 3 }, () => ({ kind: 'error' as const, status: 429 })));
-  await assert.rejects(summarizer({ maxRetries: 2 }).summarize(input), (e) => e instanceof TransientError && e.code === 'gemini_rate_limited');
+  await assert.rejects(
+    summarizer({ maxRetries: 2 }).summarize(input),
+    (e) => e instanceof TransientError && e.code === 'gemini_rate_limited',
+  );
   assert.equal(fake.requests.length, 3);
 });
 
 test('a hung request is cut by the timeout and retried', async () => {
   fake.script({ kind: 'hang' }, { kind: 'hang' });
   const t0 = Date.now();
-  await assert.rejects(summarizer({ timeoutMs: 150, maxRetries: 1 }).summarize(input), (e) => e instanceof TransientError && e.code === 'gemini_unavailable');
+  await assert.rejects(
+    summarizer({ timeoutMs: 150, maxRetries: 1 }).summarize(input),
+    (e) => e instanceof TransientError && e.code === 'gemini_unavailable',
+  );
   assert.equal(fake.requests.length, 2);
   assert.ok(Date.now() - t0 < 3000);
 });
@@ -111,29 +141,45 @@ test('a malformed answer is retried once, then succeeds', async () => {
 });
 
 test('a malformed answer twice is a permanent invalid_model_output', async () => {
-  fake.script({ kind: 'text', text: 'Sure! Here is a summary: bikes.' }, { kind: 'answer', answer: { summary: 'x', keyPoints: [], tags: [], language: 'en' } });
-  await assert.rejects(summarizer().summarize(input), (e) => e instanceof PermanentError && e.code === 'invalid_model_output');
+  fake.script(
+    { kind: 'text', text: 'Sure! Here is a summary: bikes.' },
+    { kind: 'answer', answer: { summary: 'x', keyPoints: [], tags: [], language: 'en' } },
+  );
+  await assert.rejects(
+    summarizer().summarize(input),
+    (e) => e instanceof PermanentError && e.code === 'invalid_model_output',
+  );
   assert.equal(fake.requests.length, 2);
 });
 
 test('a safety block (prompt or candidate) is a permanent safety_blocked, not retried', async () => {
   fake.script({ kind: 'safety', where: 'prompt' });
-  await assert.rejects(summarizer().summarize(input), (e) => e instanceof PermanentError && e.code === 'safety_blocked');
+  await assert.rejects(
+    summarizer().summarize(input),
+    (e) => e instanceof PermanentError && e.code === 'safety_blocked',
+  );
   fake.script({ kind: 'safety', where: 'candidate' });
-  await assert.rejects(summarizer().summarize(input), (e) => e instanceof PermanentError && e.code === 'safety_blocked');
+  await assert.rejects(
+    summarizer().summarize(input),
+    (e) => e instanceof PermanentError && e.code === 'safety_blocked',
+  );
   assert.equal(fake.requests.length, 2);
 });
 
 test('a 400 is permanent and not retried', async () => {
   fake.script({ kind: 'error', status: 400, message: 'bad schema' });
-  await assert.rejects(summarizer().summarize(input), (e) => e instanceof PermanentError && e.code === 'gemini_rejected');
+  await assert.rejects(
+    summarizer().summarize(input),
+    (e) => e instanceof PermanentError && e.code === 'gemini_rejected',
+  );
   assert.equal(fake.requests.length, 1);
 });
 
 function longArticle(paragraphs: number): string {
   return Array.from(
     { length: paragraphs },
-    (_, i) => `Section ${i} opens here. The council discussed item ${i} of the transport plan at length, with residents, shop owners and cyclists giving their views on the budget, the schedule and the routes of the new lanes.`,
+    (_, i) =>
+      `Section ${i} opens here. The council discussed item ${i} of the transport plan at length, with residents, shop owners and cyclists giving their views on the budget, the schedule and the routes of the new lanes.`,
   ).join('\n\n');
 }
 
@@ -157,7 +203,10 @@ test('a long article is summarized in chunks (map then reduce), each request wit
   for (let i = 1; i < n; i++) assert.match(reduce.prompt, new RegExp(`Part ${i}: Summary: `));
   // The final answer is the reduce call's; token counts add up over every call.
   assert.match(r.summary, /^Summary: Part 1: Summary: Section 0 opens here\./);
-  assert.equal(r.inputTokens, fake.requests.reduce((sum, req) => sum + Math.ceil(req.prompt.length / 4), 0));
+  assert.equal(
+    r.inputTokens,
+    fake.requests.reduce((sum, req) => sum + Math.ceil(req.prompt.length / 4), 0),
+  );
 });
 
 test('an article too long even for map-reduce is refused as input_too_long without a call', async () => {

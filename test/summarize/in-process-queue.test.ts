@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createInProcessTaskQueue } from '../../functions/summarize/in-process-queue.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 
 test('fifty tasks at once respect the rate and the concurrency; a reused name is a duplicate', async () => {
   const RATE = 20;
@@ -30,7 +30,8 @@ test('fifty tasks at once respect the rate and the concurrency; a reused name is
     assert.equal(await q.enqueue({ name: 't7', payload: 7 }), 'duplicate');
     await q.drain();
     assert.equal(starts.length, 50);
-    for (let i = 0; i + RATE < starts.length; i++) assert.ok(starts[i + RATE]! - starts[i]! >= 1000 - 2, `over ${RATE}/s at ${i}`);
+    for (let i = 0; i + RATE < starts.length; i++)
+      assert.ok(starts[i + RATE]! - starts[i]! >= 1000 - 2, `over ${RATE}/s at ${i}`);
     assert.equal(peak, 2);
     assert.equal(q.stats.succeeded, 50);
   } finally {
@@ -58,8 +59,14 @@ test('a failing task is retried with backoff and dropped after maxAttempts', asy
     await q.drain();
     const flaky = seen.filter((s) => s.name === 'flaky');
     const broken = seen.filter((s) => s.name === 'broken');
-    assert.deepEqual(flaky.map((s) => s.attempt), [1, 2]);
-    assert.deepEqual(broken.map((s) => s.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      flaky.map((s) => s.attempt),
+      [1, 2],
+    );
+    assert.deepEqual(
+      broken.map((s) => s.attempt),
+      [1, 2, 3],
+    );
     // Exponential backoff: 40 ms, then 80 ms.
     assert.ok(broken[1]!.at - broken[0]!.at >= 38);
     assert.ok(broken[2]!.at - broken[1]!.at >= 78);

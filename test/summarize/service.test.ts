@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { createLocalBlobStore, type LocalBlobStore } from '../../shared/adapters/local-blob-store.ts';
 import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-process-bus.ts';
-import { storageKey } from '../../shared/formats.ts';
-import { silentLogger } from '../../shared/logger.ts';
-import { ArticleChangedV1, TOPICS, decodePush, type SummaryTask } from '../../shared/messages.ts';
-import type { ObjectFinalized, Summarizer } from '../../shared/ports.ts';
+import { storageKey } from '../../shared/core/formats.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
+import { ArticleChangedV1, TOPICS, decodePush, type SummaryTask } from '../../shared/core/messages.ts';
+import type { ObjectFinalized, Summarizer } from '../../shared/core/ports.ts';
 import { createSummarizeService, sha256Hex, type SummarizeService } from '../../functions/summarize/service.ts';
 import { createInProcessTaskQueue, type InProcessTaskQueue } from '../../functions/summarize/in-process-queue.ts';
 import { createGeminiSummarizer } from '../../functions/summarize/gemini.ts';
@@ -62,14 +62,23 @@ function wire(summarizer: Summarizer, fallback?: Summarizer) {
   });
   let service!: SummarizeService;
   const queue: InProcessTaskQueue = createInProcessTaskQueue({
-    handler: async (payload, info) => void (await service.runTask(payload as SummaryTask, { finalAttempt: info.attempt >= info.maxAttempts })),
+    handler: async (payload, info) =>
+      void (await service.runTask(payload as SummaryTask, { finalAttempt: info.attempt >= info.maxAttempts })),
     ratePerSecond: 50,
     maxConcurrent: 4,
     maxAttempts: 3,
     minBackoffMs: 10,
     logger: silentLogger(),
   });
-  service = createSummarizeService({ db: database.db, blobs, tasks: queue, summarizer, fallback, publisher: bus, logger: silentLogger() });
+  service = createSummarizeService({
+    db: database.db,
+    blobs,
+    tasks: queue,
+    summarizer,
+    fallback,
+    publisher: bus,
+    logger: silentLogger(),
+  });
   return {
     service,
     queue,
@@ -86,14 +95,36 @@ function wire(summarizer: Summarizer, fallback?: Summarizer) {
 }
 
 const gem = (over: Partial<Parameters<typeof createGeminiSummarizer>[0]> = {}) =>
-  createGeminiSummarizer({ mode: 'api-key', apiKey: 'k', baseUrl: gemini.url, timeoutMs: 5000, maxRetries: 2, tokenBudget: 8000, retryBaseMs: 10, logger: silentLogger(), ...over });
+  createGeminiSummarizer({
+    mode: 'api-key',
+    apiKey: 'k',
+    baseUrl: gemini.url,
+    timeoutMs: 5000,
+    maxRetries: 2,
+    tokenBudget: 8000,
+    retryBaseMs: 10,
+    logger: silentLogger(),
+    ...over,
+  });
 
 /** Creates an article row and writes its readable.json through the blob store; returns the finalized event. */
-async function article(text: string, opts: { title?: string; lang?: string | null } = {}): Promise<{ id: string; ev: ObjectFinalized }> {
+async function article(
+  text: string,
+  opts: { title?: string; lang?: string | null } = {},
+): Promise<{ id: string; ev: ObjectFinalized }> {
   const id = randomUUID();
-  await database.db.insertInto('articles').values({ id, url: `https://example.test/${id}`, normalized_url: `https://example.test/${id}`, status: 'running' }).execute();
+  await database.db
+    .insertInto('articles')
+    .values({ id, url: `https://example.test/${id}`, normalized_url: `https://example.test/${id}`, status: 'running' })
+    .execute();
   const key = storageKey(id, 'readable');
-  const body = JSON.stringify({ title: opts.title ?? 'An article', byline: null, lang: opts.lang ?? null, text, html: `<p>${text}</p>` });
+  const body = JSON.stringify({
+    title: opts.title ?? 'An article',
+    byline: null,
+    lang: opts.lang ?? null,
+    text,
+    html: `<p>${text}</p>`,
+  });
   await blobs.put(key, body, { contentType: 'application/json', metadata: { articleId: id, format: 'readable' } });
   await new Promise((r) => setImmediate(r)); // the store announces finalization on a microtask
   const ev = finalized.findLast((e) => e.name === key);
@@ -101,8 +132,12 @@ async function article(text: string, opts: { title?: string; lang?: string | nul
   return { id, ev };
 }
 
-const versionOf = async (id: string) => Number((await database.db.selectFrom('articles').select('version').where('id', '=', id).executeTakeFirstOrThrow()).version);
-const summaryOf = (id: string) => database.db.selectFrom('summaries').selectAll().where('article_id', '=', id).executeTakeFirst();
+const versionOf = async (id: string) =>
+  Number(
+    (await database.db.selectFrom('articles').select('version').where('id', '=', id).executeTakeFirstOrThrow()).version,
+  );
+const summaryOf = (id: string) =>
+  database.db.selectFrom('summaries').selectAll().where('article_id', '=', id).executeTakeFirst();
 
 test('the same finalized event three times gives one model call, one summary, a version bump', async () => {
   const w = wire(gem());
@@ -120,7 +155,9 @@ test('the same finalized event three times gives one model call, one summary, a 
     assert.equal(s?.provider, 'gemini');
     assert.equal(s?.model, 'gemini-2.5-flash');
     assert.equal(s?.input_sha256, sha256Hex(EN));
-    assert.deepEqual(s?.key_points, ['Portland approved forty miles of protected bike lanes on Tuesday, to be built by the end of next year.']);
+    assert.deepEqual(s?.key_points, [
+      'Portland approved forty miles of protected bike lanes on Tuesday, to be built by the end of next year.',
+    ]);
     assert.ok((s?.input_tokens ?? 0) > 0 && (s?.output_tokens ?? 0) > 0);
     const v1 = await versionOf(id);
     assert.ok(v1 > v0);
@@ -138,8 +175,14 @@ test('objects other than readable.json are ignored', async () => {
   const w = wire(gem());
   try {
     const { id, ev } = await article(EN);
-    assert.equal(await w.service.onObjectFinalized({ ...ev, eventId: randomUUID(), name: storageKey(id, 'pdf') }), 'ignored');
-    assert.equal(await w.service.onObjectFinalized({ ...ev, eventId: randomUUID(), name: 'elsewhere/readable.json' }), 'ignored');
+    assert.equal(
+      await w.service.onObjectFinalized({ ...ev, eventId: randomUUID(), name: storageKey(id, 'pdf') }),
+      'ignored',
+    );
+    assert.equal(
+      await w.service.onObjectFinalized({ ...ev, eventId: randomUUID(), name: 'elsewhere/readable.json' }),
+      'ignored',
+    );
     await w.settle();
     assert.equal(gemini.requests.length, 0);
   } finally {

@@ -13,7 +13,11 @@ const sweepEvery = Number(option('sweep-every', '120'));
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
 const gemini = process.env.GEMINI_API_KEY
-  ? { GEMINI_MODE: 'api-key', GEMINI_API_KEY: process.env.GEMINI_API_KEY, ...(process.env.GEMINI_MODEL ? { GEMINI_MODEL: process.env.GEMINI_MODEL } : {}) }
+  ? {
+      GEMINI_MODE: 'api-key',
+      GEMINI_API_KEY: process.env.GEMINI_API_KEY,
+      ...(process.env.GEMINI_MODEL ? { GEMINI_MODEL: process.env.GEMINI_MODEL } : {}),
+    }
   : undefined;
 
 let topo: Topology | undefined;
@@ -79,7 +83,8 @@ try {
         .invokeSweep()
         .then((r) => {
           const b = r.body as { republished?: number; failed?: number };
-          if (r.status !== 200 || b.republished || b.failed) err(`dev:cloud: sweep answered ${r.status} ${JSON.stringify(r.body)}`);
+          if (r.status !== 200 || b.republished || b.failed)
+            err(`dev:cloud: sweep answered ${r.status} ${JSON.stringify(r.body)}`);
         })
         .catch((e) => err(`dev:cloud: sweep failed: ${String(e)}`));
     }, sweepEvery * 1000);

@@ -4,17 +4,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../shared/config.ts';
-import { EmbeddedConfig } from '../../shared/embedded/config.ts';
-import { silentLogger, createLogger } from '../../shared/logger.ts';
-import { startEmbedded, type Embedded, type EmbeddedOptions } from '../../shared/embedded/app.ts';
+import { loadConfig } from '../../shared/core/config.ts';
+import { EmbeddedConfig } from '../../containers/standalone/config.ts';
+import { silentLogger, createLogger } from '../../shared/core/logger.ts';
+import { startEmbedded, type Embedded, type EmbeddedOptions } from '../../containers/standalone/app.ts';
 
 export async function tempDir(prefix = 'htbase-test-'): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export async function startTestEmbedded(dataDir: string, env: Record<string, string> = {}, extra: Partial<EmbeddedOptions> = {}): Promise<Embedded> {
+export async function startTestEmbedded(
+  dataDir: string,
+  env: Record<string, string> = {},
+  extra: Partial<EmbeddedOptions> = {},
+): Promise<Embedded> {
   const config = loadConfig(EmbeddedConfig, {
     HTBASE_DATA_DIR: dataDir,
     HTBASE_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -24,15 +28,24 @@ export async function startTestEmbedded(dataDir: string, env: Record<string, str
     CHROME_PATH: process.env.CHROME_PATH,
     ...env,
   });
-  const logger = process.env.TEST_LOG ? createLogger({ component: 'test', level: process.env.TEST_LOG }) : silentLogger();
+  const logger = process.env.TEST_LOG
+    ? createLogger({ component: 'test', level: process.env.TEST_LOG })
+    : silentLogger();
   return startEmbedded({ config, logger, searchPath: '', busBackoffMs: { min: 200, max: 1000 }, ...extra });
 }
 
-export async function http<T = any>(base: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; headers: Headers; body: T }> {
+export async function http<T = any>(
+  base: string,
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<{ status: number; headers: Headers; body: T }> {
   const { json, ...rest } = init;
   const r = await fetch(`${base}${path}`, {
     ...rest,
-    headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(rest.headers as Record<string, string>) },
+    headers: {
+      ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(rest.headers as Record<string, string>),
+    },
     body: json !== undefined ? JSON.stringify(json) : rest.body,
   });
   const ct = r.headers.get('content-type') ?? '';
@@ -41,7 +54,12 @@ export async function http<T = any>(base: string, path: string, init: RequestIni
 }
 
 /** Polls GET /archives/{id} until `done` holds or the time runs out (then returns the last view). */
-export async function waitFor<T = any>(base: string, id: string, done: (a: T) => boolean, timeoutMs = 120_000): Promise<T> {
+export async function waitFor<T = any>(
+  base: string,
+  id: string,
+  done: (a: T) => boolean,
+  timeoutMs = 120_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let body: T | undefined;

@@ -9,7 +9,13 @@ export interface OidcIssuer {
   /** What OIDC_JWKS_URL takes. */
   jwksUrl: string;
   /** A signed token; `aud` and `email` are required, the rest defaults to a valid Google-shaped token. */
-  mint(claims: { aud: string; email: string; iss?: string; expiresInSeconds?: number; emailVerified?: boolean }): Promise<string>;
+  mint(claims: {
+    aud: string;
+    email: string;
+    iss?: string;
+    expiresInSeconds?: number;
+    emailVerified?: boolean;
+  }): Promise<string>;
   /** A token with the same claims signed by a key the JWKS does not publish (same kid): a forged signature. */
   mintForged(claims: { aud: string; email: string }): Promise<string>;
   close(): Promise<void>;

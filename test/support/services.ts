@@ -136,7 +136,9 @@ async function spawnService(spec: SpawnSpec): Promise<ChildProcess> {
   while (Date.now() < deadline) {
     if (spawnError) throw new ServiceUnavailableError(`${spec.name}: cannot start ${spec.cmd}: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new ServiceUnavailableError(`${spec.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail(spec.log)}`);
+      throw new ServiceUnavailableError(
+        `${spec.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail(spec.log)}`,
+      );
     }
     if (await spec.ready().catch(() => false)) return child;
     await sleep(100);
@@ -167,7 +169,11 @@ function requireFile(path: string, what: string, hint: string): void {
 // ---------------------------------------------------------------- PostgreSQL
 /** PostgreSQL 15 on a throwaway cluster (trust auth, no fsync). Runs as `postgres` when we are root. */
 export async function startPostgres(opts: { database?: string } = {}): Promise<PostgresHandle> {
-  requireFile(join(PG_BIN, 'postgres'), 'PostgreSQL 15', 'Install it with `apt-get install -y postgresql-15` or set HTBASE_PG_BIN.');
+  requireFile(
+    join(PG_BIN, 'postgres'),
+    'PostgreSQL 15',
+    'Install it with `apt-get install -y postgresql-15` or set HTBASE_PG_BIN.',
+  );
   const dir = tempDir('pg');
   const data = join(dir, 'data');
   let uid: number | undefined;
@@ -197,8 +203,24 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
       const child = await spawnService({
         name: 'postgres',
         cmd: join(PG_BIN, 'postgres'),
-        args: ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-          '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+        args: [
+          '-D',
+          data,
+          '-p',
+          String(port),
+          '-k',
+          dir,
+          '-c',
+          'listen_addresses=127.0.0.1',
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+          '-c',
+          'max_connections=200',
+        ],
         dir,
         log,
         uid,
@@ -208,11 +230,18 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
       });
       const db = opts.database ?? 'htbase';
       if (db !== 'postgres') {
-        await execFileP(join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', db], { timeout: 30_000 });
+        await execFileP(join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', db], {
+          timeout: 30_000,
+        });
       }
       const databaseUrl = `postgres://postgres@127.0.0.1:${port}/${db}`;
       return {
-        name: 'postgres', host: '127.0.0.1', port, dir, pid: child.pid!, databaseUrl,
+        name: 'postgres',
+        host: '127.0.0.1',
+        port,
+        dir,
+        pid: child.pid!,
+        databaseUrl,
         env: { DATABASE_URL: databaseUrl },
         // SIGINT is Postgres's "fast shutdown": roll back open transactions, close, exit.
         stop: makeStop(child, dir, 'SIGINT', 10_000),
@@ -228,7 +257,10 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
 async function pgReady(port: number, dir: string): Promise<boolean> {
   if (!existsSync(join(PG_BIN, 'pg_isready'))) return true;
   try {
-    await execFileP(join(PG_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'], { timeout: 2000, cwd: dir });
+    await execFileP(join(PG_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'], {
+      timeout: 2000,
+      cwd: dir,
+    });
     return true;
   } catch {
     return false;
@@ -267,7 +299,10 @@ export function findRedisServer(): string | null {
 /** redis-server without persistence, in the foreground so its PID is ours. */
 export async function startRedis(): Promise<RedisHandle> {
   const bin = findRedisServer();
-  if (!bin) throw new ServiceUnavailableError('redis-server not found. Install it with `apt-get install -y redis-server` (or set HTBASE_REDIS_SERVER).');
+  if (!bin)
+    throw new ServiceUnavailableError(
+      'redis-server not found. Install it with `apt-get install -y redis-server` (or set HTBASE_REDIS_SERVER).',
+    );
   const dir = tempDir('redis');
   const log = join(dir, 'redis.log');
   for (let attempt = 0; ; attempt++) {
@@ -276,14 +311,36 @@ export async function startRedis(): Promise<RedisHandle> {
       const child = await spawnService({
         name: 'redis',
         cmd: bin,
-        args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
+        args: [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          '--daemonize',
+          'no',
+        ],
         dir,
         log,
         ready: () => redisPing(port),
         readyTimeoutMs: 15_000,
       });
       const url = `redis://127.0.0.1:${port}`;
-      return { name: 'redis', host: '127.0.0.1', port, dir, pid: child.pid!, url, env: { REDIS_URL: url }, stop: makeStop(child, dir, 'SIGTERM', 5000) };
+      return {
+        name: 'redis',
+        host: '127.0.0.1',
+        port,
+        dir,
+        pid: child.pid!,
+        url,
+        env: { REDIS_URL: url },
+        stop: makeStop(child, dir, 'SIGTERM', 5000),
+      };
     } catch (err) {
       if (attempt < 2 && /Address already in use/.test(tail(log))) continue;
       rmSync(dir, { recursive: true, force: true });
@@ -294,10 +351,16 @@ export async function startRedis(): Promise<RedisHandle> {
 
 // ---------------------------------------------------------------- emulators
 function findJava(): string {
-  for (const p of [process.env.JAVA_HOME && join(process.env.JAVA_HOME, 'bin/java'), '/usr/bin/java', '/usr/local/bin/java']) {
+  for (const p of [
+    process.env.JAVA_HOME && join(process.env.JAVA_HOME, 'bin/java'),
+    '/usr/bin/java',
+    '/usr/local/bin/java',
+  ]) {
     if (p && existsSync(p)) return p;
   }
-  throw new ServiceUnavailableError('java not found: the Google Cloud emulators need a Java runtime (apt-get install -y default-jre-headless).');
+  throw new ServiceUnavailableError(
+    'java not found: the Google Cloud emulators need a Java runtime (apt-get install -y default-jre-headless).',
+  );
 }
 
 export function findPubSubJar(): string {
@@ -314,7 +377,11 @@ export function findPubSubJar(): string {
 
 export function findFirestoreJar(): string {
   const jar = join(GCLOUD_SDK, 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar');
-  requireFile(jar, 'Firestore emulator jar', 'Install it with `gcloud components install cloud-firestore-emulator` (or apt-get install google-cloud-cli-firestore-emulator), or set HTBASE_GCLOUD_SDK.');
+  requireFile(
+    jar,
+    'Firestore emulator jar',
+    'Install it with `gcloud components install cloud-firestore-emulator` (or apt-get install google-cloud-cli-firestore-emulator), or set HTBASE_GCLOUD_SDK.',
+  );
   return jar;
 }
 
@@ -339,10 +406,24 @@ export async function startPubSubEmulator(opts: { projectId?: string } = {}): Pr
       });
       const emulatorHost = `127.0.0.1:${port}`;
       return {
-        name: 'pubsub-emulator', host: '127.0.0.1', port, dir, pid: child.pid!, projectId, emulatorHost,
-        env: { PUBSUB_EMULATOR_HOST: emulatorHost, PUBSUB_PROJECT_ID: projectId, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
+        name: 'pubsub-emulator',
+        host: '127.0.0.1',
+        port,
+        dir,
+        pid: child.pid!,
+        projectId,
+        emulatorHost,
+        env: {
+          PUBSUB_EMULATOR_HOST: emulatorHost,
+          PUBSUB_PROJECT_ID: projectId,
+          GOOGLE_CLOUD_PROJECT: projectId,
+          METADATA_SERVER_DETECTION: 'none',
+        },
         reset: async () => {
-          const res = await fetch(`http://${emulatorHost}/reset`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+          const res = await fetch(`http://${emulatorHost}/reset`, {
+            method: 'POST',
+            signal: AbortSignal.timeout(5000),
+          });
           await res.arrayBuffer();
           if (!res.ok) throw new Error(`pubsub emulator reset answered ${res.status}`);
         },
@@ -370,8 +451,16 @@ export async function startFirestoreEmulator(opts: { projectId?: string } = {}):
       const child = await spawnService({
         name: 'firestore-emulator',
         cmd: java,
-        args: ['-Xmx512m', '-cp', jar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start',
-          '--host=127.0.0.1', `--port=${port}`, `--websocket_port=${wsPort}`],
+        args: [
+          '-Xmx512m',
+          '-cp',
+          jar,
+          'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+          'start',
+          '--host=127.0.0.1',
+          `--port=${port}`,
+          `--websocket_port=${wsPort}`,
+        ],
         dir,
         log,
         ready: () => httpOk(`http://127.0.0.1:${port}/`),
@@ -379,13 +468,26 @@ export async function startFirestoreEmulator(opts: { projectId?: string } = {}):
       });
       const emulatorHost = `127.0.0.1:${port}`;
       return {
-        name: 'firestore-emulator', host: '127.0.0.1', port, dir, pid: child.pid!, projectId, emulatorHost,
-        env: { FIRESTORE_EMULATOR_HOST: emulatorHost, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
+        name: 'firestore-emulator',
+        host: '127.0.0.1',
+        port,
+        dir,
+        pid: child.pid!,
+        projectId,
+        emulatorHost,
+        env: {
+          FIRESTORE_EMULATOR_HOST: emulatorHost,
+          GOOGLE_CLOUD_PROJECT: projectId,
+          METADATA_SERVER_DETECTION: 'none',
+        },
         clear: async () => {
-          const res = await fetch(`http://${emulatorHost}/emulator/v1/projects/${projectId}/databases/(default)/documents`, {
-            method: 'DELETE',
-            signal: AbortSignal.timeout(10_000),
-          });
+          const res = await fetch(
+            `http://${emulatorHost}/emulator/v1/projects/${projectId}/databases/(default)/documents`,
+            {
+              method: 'DELETE',
+              signal: AbortSignal.timeout(10_000),
+            },
+          );
           await res.arrayBuffer();
           if (!res.ok) throw new Error(`firestore emulator clear answered ${res.status}`);
         },
@@ -409,7 +511,12 @@ export async function startGcs(opts: GcsFakeOptions = {}): Promise<GcsHandle> {
   const fake = await startGcsFake(opts);
   const url = new URL(fake.apiEndpoint);
   return {
-    name: 'gcs-fake', host: url.hostname, port: Number(url.port), dir: fake.dir ?? '', pid: process.pid, fake,
+    name: 'gcs-fake',
+    host: url.hostname,
+    port: Number(url.port),
+    dir: fake.dir ?? '',
+    pid: process.pid,
+    fake,
     apiEndpoint: fake.apiEndpoint,
     // Not STORAGE_EMULATOR_HOST: the client then drops the /storage/v1 base path; pass apiEndpoint explicitly.
     env: { STORAGE_API_ENDPOINT: fake.apiEndpoint },
@@ -442,7 +549,8 @@ const STARTERS = {
 
 async function main(argv: string[]): Promise<void> {
   const names = (argv.length ? argv : Object.keys(STARTERS)) as Array<keyof typeof STARTERS>;
-  for (const n of names) if (!(n in STARTERS)) throw new Error(`unknown service ${n}; known: ${Object.keys(STARTERS).join(', ')}`);
+  for (const n of names)
+    if (!(n in STARTERS)) throw new Error(`unknown service ${n}; known: ${Object.keys(STARTERS).join(', ')}`);
   const handles: ServiceHandle[] = [];
   const shutdown = async () => {
     await stopAll(handles).catch((err) => process.stderr.write(`${String(err)}\n`));
@@ -466,4 +574,3 @@ async function main(argv: string[]): Promise<void> {
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   void main(process.argv.slice(2));
 }
-

@@ -44,7 +44,10 @@ export interface StaticServer {
  * Serves `root` on 127.0.0.1. `routes` (exact path without query) answer before the files do, for
  * status codes, slow or never-ending responses and the like.
  */
-export async function serveDir(root: string, opts: { port?: number; routes?: Record<string, Route> } = {}): Promise<StaticServer> {
+export async function serveDir(
+  root: string,
+  opts: { port?: number; routes?: Record<string, Route> } = {},
+): Promise<StaticServer> {
   const base = resolve(root);
   const requests: string[] = [];
   const server = createServer((req, res) => {

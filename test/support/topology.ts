@@ -63,7 +63,12 @@ export interface TopologyOptions {
   /** Gemini through the fake (tests), or the offline extractive summarizer (dev:cloud default). */
   summarizer?: 'gemini-fake' | 'extractive';
   /** Subscription settings passed to ensureTopology. */
-  pubsub?: { ackDeadlineSeconds?: number; maxDeliveryAttempts?: number; minBackoffSeconds?: number; maxBackoffSeconds?: number };
+  pubsub?: {
+    ackDeadlineSeconds?: number;
+    maxDeliveryAttempts?: number;
+    minBackoffSeconds?: number;
+    maxBackoffSeconds?: number;
+  };
   /** Extra environment per deployable (after the defaults). */
   env?: Partial<Record<DeployableName, Record<string, string>>>;
   /** Print where each process logs, and its crashes, to this sink (dev:cloud). */
@@ -123,7 +128,11 @@ export interface Topology {
   /** Creates an API key (the logic of `npx htbase apikey create`); returns the plain key. */
   createApiKey(name: string): Promise<string>;
   /** Starts another process of a deployable (own port unless given) with extra environment. */
-  spawn(name: string, kind: DeployableName, opts?: { env?: Record<string, string>; port?: number }): Promise<DeployableProcess>;
+  spawn(
+    name: string,
+    kind: DeployableName,
+    opts?: { env?: Record<string, string>; port?: number },
+  ): Promise<DeployableProcess>;
   /** Stops (or finds dead) the named process and starts it again on the same port, with optional extra env. */
   restart(name: DeployableName, env?: Record<string, string>): Promise<DeployableProcess>;
   /** POSTs to the sweep function with a token from the scheduler's service account, as Cloud Scheduler does. */
@@ -195,7 +204,14 @@ async function spawnDeployable(a: SpawnArgs): Promise<DeployableProcess> {
   const env = { ...baseProcessEnv(), ...a.env, PORT: String(a.port) };
   const args =
     spec.kind === 'function'
-      ? ['--import', 'tsx', FF_MAIN, `--target=${spec.target}`, `--source=${join(ROOT, spec.source)}`, `--port=${a.port}`]
+      ? [
+          '--import',
+          'tsx',
+          FF_MAIN,
+          `--target=${spec.target}`,
+          `--source=${join(ROOT, spec.source)}`,
+          `--port=${a.port}`,
+        ]
       : ['--import', 'tsx', join(ROOT, spec.source)];
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
@@ -239,7 +255,8 @@ async function spawnDeployable(a: SpawnArgs): Promise<DeployableProcess> {
   // Ready when it answers HTTP at all (functions load their module, migrations included, before listening).
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (!proc.running()) throw new Error(`${a.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${proc.tail()}`);
+    if (!proc.running())
+      throw new Error(`${a.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${proc.tail()}`);
     if (spec.ready === null) {
       if (await tcpOpen(a.port)) break;
     } else {
@@ -262,7 +279,12 @@ async function spawnDeployable(a: SpawnArgs): Promise<DeployableProcess> {
 }
 
 /** Eventarc's binary-mode CloudEvent for a finalized object, retried on non-2xx like a push trigger. */
-async function deliverFinalize(target: string, obj: ObjectResource, log: FinalizeDelivery[], signal: AbortSignal): Promise<void> {
+async function deliverFinalize(
+  target: string,
+  obj: ObjectResource,
+  log: FinalizeDelivery[],
+  signal: AbortSignal,
+): Promise<void> {
   const eventId = String(randomInt(1, 2 ** 47));
   const entry: FinalizeDelivery = { eventId, object: obj.name, status: 0, attempts: 0 };
   log.push(entry);
@@ -326,7 +348,9 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
   }
 
   try {
-    const ports = Object.fromEntries(await Promise.all(Object.keys(DEPLOYABLES).map(async (k) => [k, await freePort()] as const))) as Record<DeployableName, number>;
+    const ports = Object.fromEntries(
+      await Promise.all(Object.keys(DEPLOYABLES).map(async (k) => [k, await freePort()] as const)),
+    ) as Record<DeployableName, number>;
     const urlOf = (k: DeployableName) => `http://127.0.0.1:${ports[k]}`;
 
     const [postgres, redis, pubsubEmu, firestoreEmu, tasks, gemini, issuer] = await Promise.all([
@@ -338,11 +362,22 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       useGemini ? startFakeGemini() : Promise.resolve(null),
       startOidcIssuer(),
     ]);
-    cleanups.push(postgres, redis, pubsubEmu, firestoreEmu, { stop: () => tasks.close() }, gemini ? { stop: () => gemini.close() } : undefined, { stop: () => issuer.close() });
+    cleanups.push(
+      postgres,
+      redis,
+      pubsubEmu,
+      firestoreEmu,
+      { stop: () => tasks.close() },
+      gemini ? { stop: () => gemini.close() } : undefined,
+      { stop: () => issuer.close() },
+    );
     const gcs = await startGcs({
       signedUrlPublicKey: publicKey,
       // Eventarc's trigger on the bucket: every finalized object becomes a CloudEvent for summarize.
-      onFinalize: (obj) => (obj.bucket === bucket ? deliverFinalize(`${urlOf('summarize')}/`, obj, finalizeDeliveries, closing.signal) : undefined),
+      onFinalize: (obj) =>
+        obj.bucket === bucket
+          ? deliverFinalize(`${urlOf('summarize')}/`, obj, finalizeDeliveries, closing.signal)
+          : undefined,
     });
     cleanups.push(gcs);
 
@@ -377,8 +412,21 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
         SWEEP_INVOKER_SA: schedulerServiceAccount,
         OIDC_JWKS_URL: issuer.jwksUrl,
       },
-      browser: { HOST: '127.0.0.1', PUBSUB_VERIFY_OIDC: 'false', NAVIGATION_TIMEOUT_MS: '20000', CAPTURE_TIMEOUT_MS: '60000', SHUTDOWN_GRACE_MS: '3000' },
-      monolith: { HOST: '127.0.0.1', PUBSUB_VERIFY_OIDC: 'false', MONOLITH_PATH: MONOLITH_STANDIN, MONOLITH_REQUIRED: 'true', CAPTURE_TIMEOUT_MS: '60000', SHUTDOWN_GRACE_MS: '3000' },
+      browser: {
+        HOST: '127.0.0.1',
+        PUBSUB_VERIFY_OIDC: 'false',
+        NAVIGATION_TIMEOUT_MS: '20000',
+        CAPTURE_TIMEOUT_MS: '60000',
+        SHUTDOWN_GRACE_MS: '3000',
+      },
+      monolith: {
+        HOST: '127.0.0.1',
+        PUBSUB_VERIFY_OIDC: 'false',
+        MONOLITH_PATH: MONOLITH_STANDIN,
+        MONOLITH_REQUIRED: 'true',
+        CAPTURE_TIMEOUT_MS: '60000',
+        SHUTDOWN_GRACE_MS: '3000',
+      },
     };
     const summarizeEnv: Record<string, string> = {
       CLOUD_TASKS_API_ENDPOINT: `127.0.0.1:${tasks.port}`,
@@ -386,11 +434,23 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       CLOUD_TASKS_QUEUE: 'summaries',
       SUMMARY_TASK_URL: `${urlOf('summarizeTask')}/`,
       SUMMARY_TASK_SERVICE_ACCOUNT: `htbase-tasks-invoker@${projectId}.iam.gserviceaccount.com`,
-      ...(gemini ? { GEMINI_MODE: 'api-key', GEMINI_API_KEY: 'fake-gemini-key', GEMINI_BASE_URL: gemini.url, GEMINI_MAX_RETRIES: '1' } : { GEMINI_MODE: 'off' }),
+      ...(gemini
+        ? {
+            GEMINI_MODE: 'api-key',
+            GEMINI_API_KEY: 'fake-gemini-key',
+            GEMINI_BASE_URL: gemini.url,
+            GEMINI_MAX_RETRIES: '1',
+          }
+        : { GEMINI_MODE: 'off' }),
     };
     Object.assign(perProcess.summarize, summarizeEnv);
     Object.assign(perProcess.summarizeTask, summarizeEnv);
-    const envFor = (k: DeployableName, extra: Record<string, string> = {}) => ({ ...env, ...perProcess[k], ...opts.env?.[k], ...extra });
+    const envFor = (k: DeployableName, extra: Record<string, string> = {}) => ({
+      ...env,
+      ...perProcess[k],
+      ...opts.env?.[k],
+      ...extra,
+    });
 
     // Topics and push subscriptions first, so the API can publish the moment it is up.
     pubsub = new PubSub({ projectId, apiEndpoint: pubsubEmu.emulatorHost });
@@ -413,7 +473,11 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
     const names = Object.keys(DEPLOYABLES) as DeployableName[];
     const started = await Promise.allSettled([
       openDatabase({ databaseUrl: postgres.databaseUrl, maxConnections: 4 }).then((h) => (dbHandle = h)),
-      ...names.map((k) => spawnDeployable({ name: k, kind: k, port: ports[k], env: envFor(k), dir, onLog: opts.onLog }).then((p) => (procs[k] = p))),
+      ...names.map((k) =>
+        spawnDeployable({ name: k, kind: k, port: ports[k], env: envFor(k), dir, onLog: opts.onLog }).then(
+          (p) => (procs[k] = p),
+        ),
+      ),
     ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -435,20 +499,38 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       createApiKey: async (name) => (await createApiKey(dbHandle!.db, name)).key,
       async spawn(name, kind, o = {}) {
         if (procs[name]) throw new Error(`a process named ${name} exists`);
-        const p = await spawnDeployable({ name, kind, port: o.port ?? (await freePort()), env: envFor(kind, o.env), dir, onLog: opts.onLog });
+        const p = await spawnDeployable({
+          name,
+          kind,
+          port: o.port ?? (await freePort()),
+          env: envFor(kind, o.env),
+          dir,
+          onLog: opts.onLog,
+        });
         procs[name] = p;
         return p;
       },
       async restart(name, extra) {
         await procs[name]?.stop(5000);
-        procs[name] = await spawnDeployable({ name, kind: name, port: ports[name], env: envFor(name, extra), dir, onLog: opts.onLog });
+        procs[name] = await spawnDeployable({
+          name,
+          kind: name,
+          port: ports[name],
+          env: envFor(name, extra),
+          dir,
+          onLog: opts.onLog,
+        });
         return procs[name]!;
       },
       async invokeSweep() {
         const token = await issuer.mint({ aud: `${urlOf('sweep')}/`, email: schedulerServiceAccount });
         const res = await fetch(`${urlOf('sweep')}/`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': 'Google-Cloud-Scheduler' },
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'user-agent': 'Google-Cloud-Scheduler',
+          },
           body: '{}',
           signal: AbortSignal.timeout(60_000),
         });

@@ -19,13 +19,20 @@ test('a short text is one chunk, unchanged', () => {
 });
 
 test('paragraphs are packed into chunks under the budget without losing a word', () => {
-  const paras = Array.from({ length: 40 }, (_, i) => `Paragraph ${i} talks about topic ${i} in some detail. It has a second sentence too.`);
+  const paras = Array.from(
+    { length: 40 },
+    (_, i) => `Paragraph ${i} talks about topic ${i} in some detail. It has a second sentence too.`,
+  );
   const text = paras.join('\n\n');
   const chunks = splitIntoChunks(text, 120);
   assert.ok(chunks.length > 1);
   for (const c of chunks) assert.ok(estimateTokens(c) <= 120, `over budget: ${estimateTokens(c)}`);
   // Paragraph boundaries are kept: no paragraph is split across chunks.
-  for (const p of paras) assert.ok(chunks.some((c) => c.includes(p)), `paragraph split: ${p}`);
+  for (const p of paras)
+    assert.ok(
+      chunks.some((c) => c.includes(p)),
+      `paragraph split: ${p}`,
+    );
   assert.deepEqual(words(chunks.join(' ')), words(text));
 });
 

@@ -1,11 +1,11 @@
-// Tests for shared/egress-proxy.ts: the SSRF guard on every proxied request and CONNECT tunnel,
+// Tests for shared/net/egress-proxy.ts: the SSRF guard on every proxied request and CONNECT tunnel,
 // pinning to the checked address, redirects, and the bounds (idle timeout, connection cap). Loopback only.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { startEgressProxy, proxyEnv, type EgressProxy } from '../../shared/egress-proxy.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { startEgressProxy, proxyEnv, type EgressProxy } from '../../shared/net/egress-proxy.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 
 interface Hit {
   path: string;
@@ -36,21 +36,31 @@ async function closeServer(server: http.Server | net.Server): Promise<void> {
 }
 
 /** An absolute-URI request through the proxy, as curl/reqwest send it. */
-function viaProxy(proxy: EgressProxy, url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function viaProxy(
+  proxy: EgressProxy,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: proxy.port, method: 'GET', path: url, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: proxy.port, method: 'GET', path: url, headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.setTimeout(5000, () => req.destroy(new Error('test request timed out')));
     req.on('error', reject);
     req.end();
   });
 }
 
-function connectVia(proxy: EgressProxy, target: string): Promise<{ status: number; socket: net.Socket; headers: http.IncomingHttpHeaders }> {
+function connectVia(
+  proxy: EgressProxy,
+  target: string,
+): Promise<{ status: number; socket: net.Socket; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: proxy.port, method: 'CONNECT', path: target, agent: false });
     req.setTimeout(5000, () => req.destroy(new Error('test CONNECT timed out')));
@@ -118,7 +128,15 @@ describe('egress proxy, private networks refused (the production setting)', () =
   });
 
   test('CONNECT: the same targets are refused, including a name resolving to 127.0.0.1', async () => {
-    for (const t of [`127.0.0.1:${origin.port}`, `[::1]:${origin.port}`, '10.1.2.3:443', '169.254.169.254:80', 'metadata.google.internal:443', `rebind.test:${origin.port}`, `localhost:${origin.port}`]) {
+    for (const t of [
+      `127.0.0.1:${origin.port}`,
+      `[::1]:${origin.port}`,
+      '10.1.2.3:443',
+      '169.254.169.254:80',
+      'metadata.google.internal:443',
+      `rebind.test:${origin.port}`,
+      `localhost:${origin.port}`,
+    ]) {
       const { status, socket, headers } = await connectVia(proxy, t);
       socket.destroy();
       assert.equal(status, 403, `${t} should be refused`);
@@ -171,7 +189,10 @@ describe('egress proxy, private networks allowed (local development and tests)',
   });
 
   test('forwards to loopback, keeps the URL host as Host and drops proxy credentials', async () => {
-    const res = await viaProxy(proxy, `http://127.0.0.1:${origin.port}/hello?x=1`, { 'proxy-authorization': 'Basic c2VjcmV0', host: 'spoofed.example' });
+    const res = await viaProxy(proxy, `http://127.0.0.1:${origin.port}/hello?x=1`, {
+      'proxy-authorization': 'Basic c2VjcmV0',
+      host: 'spoofed.example',
+    });
     assert.equal(res.status, 200);
     assert.equal(res.body, 'origin says /hello?x=1');
     assert.equal(res.headers['x-origin'], 'yes');
@@ -191,7 +212,12 @@ describe('egress proxy, private networks allowed (local development and tests)',
   });
 
   test('metadata stays refused, by address, by name and behind a DNS answer', async () => {
-    for (const t of ['http://169.254.169.254/latest/meta-data/', 'http://[::ffff:169.254.169.254]/', 'http://metadata.google.internal/', 'http://sneaky-metadata.test/']) {
+    for (const t of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://metadata.google.internal/',
+      'http://sneaky-metadata.test/',
+    ]) {
       const res = await viaProxy(proxy, t);
       assert.equal(res.status, 403, t);
     }

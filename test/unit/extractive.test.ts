@@ -1,7 +1,12 @@
 // The offline summarizer: key sentences in the article's own language, language detection, tags.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createExtractiveSummarizer, detectLanguage, normalizeLang, splitSentences } from '../../functions/summarize/extractive.ts';
+import {
+  createExtractiveSummarizer,
+  detectLanguage,
+  normalizeLang,
+  splitSentences,
+} from '../../functions/summarize/extractive.ts';
 
 const EN = `The city council of Portland approved a plan on Tuesday to build forty miles of protected bike lanes by the end of next year.
 Cycling has grown quickly in the city since the pandemic, and the mayor said the council wants the bike lanes to keep riders safe.
@@ -44,7 +49,12 @@ test('an English article is summarized with its own English sentences', async ()
 });
 
 test('a French article is summarized in French, not translated', async () => {
-  const r = await summarizer.summarize({ articleId: 'b', title: 'Lyon vote un plan pour les pistes cyclables', text: FR, lang: null });
+  const r = await summarizer.summarize({
+    articleId: 'b',
+    title: 'Lyon vote un plan pour les pistes cyclables',
+    text: FR,
+    lang: null,
+  });
   assert.equal(r.lang, 'fr');
   assert.equal(detectLanguage(r.summary), 'fr');
   assertExtracted(splitSentences(r.summary, 'fr'), FR);
@@ -64,10 +74,30 @@ test('language detection covers the seven listed languages', () => {
   assert.equal(detectLanguage(EN), 'en');
   assert.equal(detectLanguage(FR), 'fr');
   assert.equal(detectLanguage(DE), 'de');
-  assert.equal(detectLanguage('El ayuntamiento de Madrid aprobó el martes un plan para construir carriles para bicicletas en toda la ciudad y los comerciantes están preocupados por las plazas de aparcamiento.'), 'es');
-  assert.equal(detectLanguage('Il consiglio comunale di Milano ha approvato martedì un piano per costruire nuove piste ciclabili nella città e i commercianti sono preoccupati per i parcheggi.'), 'it');
-  assert.equal(detectLanguage('A câmara municipal de Lisboa aprovou na terça-feira um plano para construir novas ciclovias na cidade e os comerciantes estão preocupados com o estacionamento.'), 'pt');
-  assert.equal(detectLanguage('De gemeenteraad van Utrecht heeft dinsdag een plan goedgekeurd voor nieuwe fietspaden in de stad en de winkeliers zijn bezorgd over het parkeren.'), 'nl');
+  assert.equal(
+    detectLanguage(
+      'El ayuntamiento de Madrid aprobó el martes un plan para construir carriles para bicicletas en toda la ciudad y los comerciantes están preocupados por las plazas de aparcamiento.',
+    ),
+    'es',
+  );
+  assert.equal(
+    detectLanguage(
+      'Il consiglio comunale di Milano ha approvato martedì un piano per costruire nuove piste ciclabili nella città e i commercianti sono preoccupati per i parcheggi.',
+    ),
+    'it',
+  );
+  assert.equal(
+    detectLanguage(
+      'A câmara municipal de Lisboa aprovou na terça-feira um plano para construir novas ciclovias na cidade e os comerciantes estão preocupados com o estacionamento.',
+    ),
+    'pt',
+  );
+  assert.equal(
+    detectLanguage(
+      'De gemeenteraad van Utrecht heeft dinsdag een plan goedgekeurd voor nieuwe fietspaden in de stad en de winkeliers zijn bezorgd over het parkeren.',
+    ),
+    'nl',
+  );
   assert.equal(detectLanguage('Москва Санкт-Петербург Новосибирск'), null);
 });
 

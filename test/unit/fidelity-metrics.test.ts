@@ -2,9 +2,28 @@
 // the "good" rule, the corpus page list, and the aggregation and baseline comparison of the report.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crop, decodePng, encodePng, isGood, median, pixelDiff, quantile, textSimilarity, tokenize, type RawImage } from '../bench/fidelity/metrics.ts';
+import {
+  crop,
+  decodePng,
+  encodePng,
+  isGood,
+  median,
+  pixelDiff,
+  quantile,
+  textSimilarity,
+  tokenize,
+  type RawImage,
+} from '../bench/fidelity/metrics.ts';
 import { parsePagesTsv } from '../bench/fidelity/corpus.ts';
-import { aggregate, failedTool, finishTool, summarize, worseThanBaseline, type PageResult, type ToolResult } from '../bench/fidelity/report.ts';
+import {
+  aggregate,
+  failedTool,
+  finishTool,
+  summarize,
+  worseThanBaseline,
+  type PageResult,
+  type ToolResult,
+} from '../bench/fidelity/report.ts';
 
 function solid(width: number, height: number, rgb: [number, number, number]): RawImage {
   const data = new Uint8Array(width * height * 4);
@@ -97,10 +116,28 @@ test('pages.tsv parsing skips comments and rejects malformed lines', () => {
 });
 
 function tool(over: Partial<ToolResult>): ToolResult {
-  return finishTool({ ok: true, captureMs: 1000, bytes: 1000, viewportDiff: 0, fullDiff: 0, textSimilarity: 1, leaks: 0, leakedUrls: [], pageHeight: 800, ...over });
+  return finishTool({
+    ok: true,
+    captureMs: 1000,
+    bytes: 1000,
+    viewportDiff: 0,
+    fullDiff: 0,
+    textSimilarity: 1,
+    leaks: 0,
+    leakedUrls: [],
+    pageHeight: 800,
+    ...over,
+  });
 }
 function page(id: string, subset: PageResult['subset'], ht: ToolResult, sf: ToolResult): PageResult {
-  return { id, subset, url: `http://x/${id}`, original: { ok: true, pageHeight: 800, textTokens: 10 }, noise: { viewportDiff: 0, fullDiff: 0, textSimilarity: 1 }, tools: { htbase: ht, 'single-file-cli': sf } };
+  return {
+    id,
+    subset,
+    url: `http://x/${id}`,
+    original: { ok: true, pageHeight: 800, textTokens: 10 },
+    noise: { viewportDiff: 0, fullDiff: 0, textSimilarity: 1 },
+    tools: { htbase: ht, 'single-file-cli': sf },
+  };
 }
 
 test('aggregation, baseline comparison and targets', () => {
@@ -110,12 +147,18 @@ test('aggregation, baseline comparison and targets', () => {
     page('r1', 'readability', tool({ leaks: 2, textSimilarity: 0.97 }), tool({ textSimilarity: 0.99 })),
     page('r2', 'readability', failedTool(500, 'timeout'), tool({})),
   ];
-  const z = aggregate(pages.filter((p) => p.subset === 'zengarden'), 'htbase');
+  const z = aggregate(
+    pages.filter((p) => p.subset === 'zengarden'),
+    'htbase',
+  );
   assert.equal(z.pages, 2);
   assert.equal(z.good, 1);
   assert.equal(z.goodShare, 0.5);
   assert.equal(z.medianCaptureMs, 2500);
-  const r = aggregate(pages.filter((p) => p.subset === 'readability'), 'htbase');
+  const r = aggregate(
+    pages.filter((p) => p.subset === 'readability'),
+    'htbase',
+  );
   assert.equal(r.leaks, 2);
   assert.equal(r.pagesWithLeaks, 1);
   assert.equal(r.failures, 1);

@@ -2,7 +2,11 @@
 // the same behaviour test/cloud/redis.test.ts checks on Redis, on a controllable clock where time matters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMemoryHostLimiter, createMemoryLocks, createMemoryRateLimiter } from '../../shared/adapters/memory-coordination.ts';
+import {
+  createMemoryHostLimiter,
+  createMemoryLocks,
+  createMemoryRateLimiter,
+} from '../../shared/adapters/memory-coordination.ts';
 
 function manualClock(start = Date.parse('2025-01-01T00:00:00Z')) {
   let t = start;

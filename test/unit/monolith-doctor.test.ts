@@ -1,19 +1,25 @@
-// Tests for shared/doctor.ts: each capture engine is reported with its version or the reason it is
+// Tests for containers/standalone/doctor.ts: each capture engine is reported with its version or the reason it is
 // unavailable. Uses the monolith stand-in and the real @sparticuz/chromium build installed with the repo.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { runDoctor, formatDoctorReport, probeMonolith, probeChromium } from '../../shared/doctor.ts';
+import { runDoctor, formatDoctorReport, probeMonolith, probeChromium } from '../../containers/standalone/doctor.ts';
 
 const STANDIN = fileURLToPath(new URL('../fakes/monolith-standin/monolith', import.meta.url));
 
 test('runDoctor reports all three engines with versions', async () => {
   const reports = await runDoctor({ monolithPath: STANDIN, searchPath: '' });
-  assert.deepEqual(reports.map((r) => r.engine), ['chromium', 'monolith', 'singlefile']);
+  assert.deepEqual(
+    reports.map((r) => r.engine),
+    ['chromium', 'monolith', 'singlefile'],
+  );
   const [chromium, monolith, singlefile] = reports;
   assert.equal(chromium!.available, true, chromium!.detail ?? '');
   assert.match(chromium!.version!, /^\d+\.\d+\.\d+\.\d+$/);
-  assert.deepEqual({ available: monolith!.available, version: monolith!.version, source: monolith!.source }, { available: true, version: '2.10.1-standin', source: 'MONOLITH_PATH' });
+  assert.deepEqual(
+    { available: monolith!.available, version: monolith!.version, source: monolith!.source },
+    { available: true, version: '2.10.1-standin', source: 'MONOLITH_PATH' },
+  );
   assert.equal(singlefile!.available, true);
   assert.match(singlefile!.version!, /^\d+\.\d+\.\d+/);
   const text = formatDoctorReport(reports);

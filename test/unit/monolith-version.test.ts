@@ -2,9 +2,15 @@
 // argument building (containers/monolith/version.ts, buildMonolithArgs in containers/monolith/monolith.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMonolithVersion, describeExit, summarizeStderr, compareVersions, PINNED_MONOLITH_VERSION } from '../../containers/monolith/version.ts';
+import {
+  parseMonolithVersion,
+  describeExit,
+  summarizeStderr,
+  compareVersions,
+  PINNED_MONOLITH_VERSION,
+} from '../../containers/monolith/version.ts';
 import { buildMonolithArgs } from '../../containers/monolith/monolith.ts';
-import { PermanentError } from '../../shared/errors.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
 
 test('parseMonolithVersion reads what clap prints across releases', () => {
   const fixtures: [string, string | null][] = [
@@ -31,9 +37,18 @@ test('compareVersions orders dotted versions numerically', () => {
 
 test('describeExit maps exits to stable codes with the useful stderr line', () => {
   const stderr = 'http://x.test/a.png (404 Not Found)\n\x1b[31mError: could not retrieve target document\x1b[0m\n';
-  assert.deepEqual(describeExit(1, null, stderr), { code: 'monolith_failed', message: 'monolith exited with code 1: Error: could not retrieve target document' });
-  assert.equal(describeExit(2, null, "error: unexpected argument '-x' found\n").message, "monolith rejected its arguments (exit 2): error: unexpected argument '-x' found");
-  assert.match(describeExit(101, null, "thread 'main' panicked at src/main.rs:10:5:\nboom\n").message, /^monolith crashed \(exit 101\): thread 'main' panicked/);
+  assert.deepEqual(describeExit(1, null, stderr), {
+    code: 'monolith_failed',
+    message: 'monolith exited with code 1: Error: could not retrieve target document',
+  });
+  assert.equal(
+    describeExit(2, null, "error: unexpected argument '-x' found\n").message,
+    "monolith rejected its arguments (exit 2): error: unexpected argument '-x' found",
+  );
+  assert.match(
+    describeExit(101, null, "thread 'main' panicked at src/main.rs:10:5:\nboom\n").message,
+    /^monolith crashed \(exit 101\): thread 'main' panicked/,
+  );
   assert.equal(describeExit(null, 'SIGKILL', '').message, 'monolith was killed by SIGKILL (out of memory?)');
   assert.equal(describeExit(127, null, '/usr/bin/env: node: No such file or directory').code, 'monolith_unavailable');
   assert.equal(describeExit(1, null, '').message, 'monolith exited with code 1');
@@ -46,12 +61,26 @@ test('summarizeStderr keeps the last error lines, bounded', () => {
 });
 
 test('buildMonolithArgs: URL mode with defaults (no JS, isolated, per-asset timeout)', () => {
-  assert.deepEqual(buildMonolithArgs({ url: 'https://example.com/a?b=1' }), ['-j', '-I', '-t', '30', 'https://example.com/a?b=1']);
+  assert.deepEqual(buildMonolithArgs({ url: 'https://example.com/a?b=1' }), [
+    '-j',
+    '-I',
+    '-t',
+    '30',
+    'https://example.com/a?b=1',
+  ]);
 });
 
 test('buildMonolithArgs: every option maps to its flag', () => {
   assert.deepEqual(
-    buildMonolithArgs({ url: 'http://example.com', noJs: false, isolate: false, ignoreErrors: true, noMetadata: true, assetTimeoutSec: 7, userAgent: 'HTBase/1.0 (+https://x)' }),
+    buildMonolithArgs({
+      url: 'http://example.com',
+      noJs: false,
+      isolate: false,
+      ignoreErrors: true,
+      noMetadata: true,
+      assetTimeoutSec: 7,
+      userAgent: 'HTBase/1.0 (+https://x)',
+    }),
     ['-e', '-M', '-t', '7', '--user-agent=HTBase/1.0 (+https://x)', 'http://example.com/'],
   );
   // A user agent starting with '-' stays one value.
@@ -59,8 +88,23 @@ test('buildMonolithArgs: every option maps to its flag', () => {
 });
 
 test('buildMonolithArgs: rendered-DOM mode reads stdin with the page URL as base', () => {
-  assert.deepEqual(buildMonolithArgs({ url: 'https://example.com/post/1', stdinHtml: '<p>x</p>' }), ['-j', '-I', '-t', '30', '-b', 'https://example.com/post/1', '-']);
-  assert.deepEqual(buildMonolithArgs({ url: 'https://example.com/post/1', baseUrl: 'https://cdn.example.com/', stdinHtml: Buffer.from('x') }).slice(-3), ['-b', 'https://cdn.example.com/', '-']);
+  assert.deepEqual(buildMonolithArgs({ url: 'https://example.com/post/1', stdinHtml: '<p>x</p>' }), [
+    '-j',
+    '-I',
+    '-t',
+    '30',
+    '-b',
+    'https://example.com/post/1',
+    '-',
+  ]);
+  assert.deepEqual(
+    buildMonolithArgs({
+      url: 'https://example.com/post/1',
+      baseUrl: 'https://cdn.example.com/',
+      stdinHtml: Buffer.from('x'),
+    }).slice(-3),
+    ['-b', 'https://cdn.example.com/', '-'],
+  );
 });
 
 test('buildMonolithArgs refuses what must never reach the CLI', () => {
@@ -73,10 +117,28 @@ test('buildMonolithArgs refuses what must never reach the CLI', () => {
     }
     return 'no error';
   };
-  assert.equal(code(() => buildMonolithArgs({ url: 'file:///etc/passwd' })), 'unsupported_scheme');
-  assert.equal(code(() => buildMonolithArgs({ url: '-V' })), 'invalid_url');
-  assert.equal(code(() => buildMonolithArgs({ url: 'http://u:p@example.com/' })), 'invalid_url');
-  assert.equal(code(() => buildMonolithArgs({ url: 'https://example.com', stdinHtml: 'x', baseUrl: 'file:///tmp/' })), 'unsupported_scheme');
-  assert.equal(code(() => buildMonolithArgs({ url: 'https://example.com', assetTimeoutSec: 0.5 })), 'invalid_config');
-  assert.equal(code(() => buildMonolithArgs({ url: 'https://example.com', userAgent: 'a\r\nX-Injected: 1' })), 'invalid_config');
+  assert.equal(
+    code(() => buildMonolithArgs({ url: 'file:///etc/passwd' })),
+    'unsupported_scheme',
+  );
+  assert.equal(
+    code(() => buildMonolithArgs({ url: '-V' })),
+    'invalid_url',
+  );
+  assert.equal(
+    code(() => buildMonolithArgs({ url: 'http://u:p@example.com/' })),
+    'invalid_url',
+  );
+  assert.equal(
+    code(() => buildMonolithArgs({ url: 'https://example.com', stdinHtml: 'x', baseUrl: 'file:///tmp/' })),
+    'unsupported_scheme',
+  );
+  assert.equal(
+    code(() => buildMonolithArgs({ url: 'https://example.com', assetTimeoutSec: 0.5 })),
+    'invalid_config',
+  );
+  assert.equal(
+    code(() => buildMonolithArgs({ url: 'https://example.com', userAgent: 'a\r\nX-Injected: 1' })),
+    'invalid_config',
+  );
 });

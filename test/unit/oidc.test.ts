@@ -38,7 +38,10 @@ after(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-async function mint(claims: JWTPayload, o: { signWith?: CryptoKey; kid?: string; iss?: string; aud?: string; exp?: number } = {}): Promise<string> {
+async function mint(
+  claims: JWTPayload,
+  o: { signWith?: CryptoKey; kid?: string; iss?: string; aud?: string; exp?: number } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ email_verified: true, ...claims })
     .setProtectedHeader({ alg: 'RS256', kid: o.kid ?? 'k1', typ: 'JWT' })
@@ -74,21 +77,44 @@ test('push verifier refuses: no header 401, not Bearer 401, bad signature 401, e
   await assert.rejects(v.verify(''), refused(401, 'missing_token'));
   await assert.rejects(v.verify('Basic dXNlcjpwYXNz'), refused(401, 'malformed_authorization'));
   await assert.rejects(v.verify('Bearer not.a.jwt'), refused(401, 'invalid_token'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: SA }, { signWith: otherKey })}`), refused(401, 'invalid_token'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: SA }, { kid: 'unknown' })}`), refused(401, 'invalid_token'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: SA }, { exp: Math.floor(Date.now() / 1000) - 3600 })}`), refused(401, 'token_expired'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: SA }, { iss: 'https://evil.example' })}`), refused(401, 'invalid_iss'));
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: SA }, { signWith: otherKey })}`),
+    refused(401, 'invalid_token'),
+  );
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: SA }, { kid: 'unknown' })}`),
+    refused(401, 'invalid_token'),
+  );
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: SA }, { exp: Math.floor(Date.now() / 1000) - 3600 })}`),
+    refused(401, 'token_expired'),
+  );
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: SA }, { iss: 'https://evil.example' })}`),
+    refused(401, 'invalid_iss'),
+  );
   // A token whose payload was edited after signing.
   const [h, , s] = (await mint({ email: SA })).split('.');
-  const forged = Buffer.from(JSON.stringify({ iss: 'https://accounts.google.com', aud: AUD, email: SA, exp: 9999999999 })).toString('base64url');
+  const forged = Buffer.from(
+    JSON.stringify({ iss: 'https://accounts.google.com', aud: AUD, email: SA, exp: 9999999999 }),
+  ).toString('base64url');
   await assert.rejects(v.verify(`Bearer ${h}.${forged}.${s}`), refused(401, 'invalid_token'));
 });
 
 test('push verifier refuses a genuine token for another audience or another account with 403', async () => {
   const v = createPushVerifier({ audience: AUD, serviceAccountEmail: SA, jwksUrl });
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: SA }, { aud: 'https://other.example' })}`), refused(403, 'wrong_audience'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: 'someone@htbase-test.iam.gserviceaccount.com' })}`), refused(403, 'wrong_service_account'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: SA, email_verified: false })}`), refused(403, 'wrong_service_account'));
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: SA }, { aud: 'https://other.example' })}`),
+    refused(403, 'wrong_audience'),
+  );
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: 'someone@htbase-test.iam.gserviceaccount.com' })}`),
+    refused(403, 'wrong_service_account'),
+  );
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: SA, email_verified: false })}`),
+    refused(403, 'wrong_service_account'),
+  );
   await assert.rejects(v.verify(`Bearer ${await mint({})}`), refused(403, 'wrong_service_account'));
 });
 
@@ -99,7 +125,7 @@ test('keys can be given directly instead of a JWKS URL', async () => {
   assert.equal(jwksFetches, before);
 });
 
-test('an unreachable key set is a 503, not the caller\'s fault', async () => {
+test("an unreachable key set is a 503, not the caller's fault", async () => {
   jwksStatus = 500;
   try {
     const v = createPushVerifier({ audience: AUD, serviceAccountEmail: SA, jwksUrl: `${jwksUrl}?fresh` });
@@ -112,16 +138,30 @@ test('an unreachable key set is a 503, not the caller\'s fault', async () => {
 });
 
 test('Google ID tokens: allowed emails and Workspace domains (hd), verified email required', async () => {
-  const v = createGoogleIdTokenVerifier({ audience: 'client-id.apps.googleusercontent.com', allowedEmails: ['Alice@Example.com'], allowedDomains: ['corp.example'], jwksUrl });
+  const v = createGoogleIdTokenVerifier({
+    audience: 'client-id.apps.googleusercontent.com',
+    allowedEmails: ['Alice@Example.com'],
+    allowedDomains: ['corp.example'],
+    jwksUrl,
+  });
   const aud = 'client-id.apps.googleusercontent.com';
   const alice = await v.verify(`Bearer ${await mint({ email: 'alice@example.com' }, { aud })}`);
   assert.deepEqual([alice.email, alice.hostedDomain, alice.sub], ['alice@example.com', null, '1234567890']);
   const bob = await v.verify(`Bearer ${await mint({ email: 'bob@corp.example', hd: 'corp.example' }, { aud })}`);
   assert.equal(bob.hostedDomain, 'corp.example');
   // An address in the domain without Google's hd claim is a consumer account on that address: refused.
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: 'mallory@corp.example' }, { aud })}`), refused(403, 'not_allowed'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: 'alice@example.com', email_verified: false }, { aud })}`), refused(403, 'email_not_verified'));
-  await assert.rejects(v.verify(`Bearer ${await mint({ email: 'alice@example.com' }, { aud: 'another-client' })}`), refused(403, 'wrong_audience'));
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: 'mallory@corp.example' }, { aud })}`),
+    refused(403, 'not_allowed'),
+  );
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: 'alice@example.com', email_verified: false }, { aud })}`),
+    refused(403, 'email_not_verified'),
+  );
+  await assert.rejects(
+    v.verify(`Bearer ${await mint({ email: 'alice@example.com' }, { aud: 'another-client' })}`),
+    refused(403, 'wrong_audience'),
+  );
   await assert.rejects(v.verify(undefined), refused(401));
   assert.throws(() => createGoogleIdTokenVerifier({ audience: aud, jwksUrl }), /allowedEmails or allowedDomains/);
 });

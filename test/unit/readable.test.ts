@@ -25,13 +25,17 @@ test('finds the article of the fixture page with its metadata', () => {
 });
 
 test('a short page is still an article; a page with no readable text falls back to its body text', () => {
-  const page = (body: string) => `<!doctype html><html lang="de"><head><title> Kurz </title><style>p{}</style></head><body>${body}<script>var hidden = 1;</script></body></html>`;
+  const page = (body: string) =>
+    `<!doctype html><html lang="de"><head><title> Kurz </title><style>p{}</style></head><body>${body}<script>var hidden = 1;</script></body></html>`;
   const short = extractReadable(page('<p>Erste Zeile</p><div>zweite <b>Zeile</b></div>'), 'http://example.test/');
   assert.equal(short.fallback, false);
   assert.equal(short.text, 'Erste Zeile\n\nzweite Zeile');
 
   // Readability drops form controls entirely and returns nothing: the body text is kept instead
-  const form = extractReadable(page('<form><button>Erste Zeile</button><select><option>zweite Zeile</option></select></form>'), 'http://example.test/');
+  const form = extractReadable(
+    page('<form><button>Erste Zeile</button><select><option>zweite Zeile</option></select></form>'),
+    'http://example.test/',
+  );
   assert.equal(form.fallback, true);
   assert.equal(form.title, 'Kurz');
   assert.equal(form.lang, 'de');

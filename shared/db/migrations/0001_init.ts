@@ -34,7 +34,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index articles_search_idx on articles using gin (search)`.execute(db);
   await sql`create index articles_normalized_url_idx on articles (normalized_url, created_at desc)`.execute(db);
   await sql`create index articles_created_idx on articles (created_at desc, id desc)`.execute(db);
-  await sql`create unique index articles_idempotency_idx on articles (idempotency_key) where idempotency_key is not null`.execute(db);
+  await sql`create unique index articles_idempotency_idx on articles (idempotency_key) where idempotency_key is not null`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('artifacts')
@@ -56,7 +58,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('artifacts_article_format_key', ['article_id', 'format'])
     .addCheckConstraint('artifacts_status_check', sql`status in ('pending','running','succeeded','failed','skipped')`)
     .execute();
-  await sql`create index artifacts_stuck_idx on artifacts (status, lease_until) where status in ('pending','running')`.execute(db);
+  await sql`create index artifacts_stuck_idx on artifacts (status, lease_until) where status in ('pending','running')`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('summaries')

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { BrowserPool } from '../../../containers/browser/browser-pool.ts';
 import { capturePage } from '../../../containers/browser/capture.ts';
 import { runMonolith } from '../../../containers/monolith/monolith.ts';
-import type { Logger } from '../../../shared/logger.ts';
+import type { Logger } from '../../../shared/core/logger.ts';
 
 /**
  * Chromium flag that makes every name but loopback fail at once, as an offline machine's resolver does. The
@@ -34,10 +34,21 @@ export async function captureHtBase(pool: BrowserPool, url: string, logger: Logg
     const res = await capturePage(pool, { url, formats: ['singlefile'], logger });
     const ms = Math.round(performance.now() - started);
     const r = res.results.singlefile;
-    if (!r?.ok) return { ok: false, html: null, ms, error: r ? `${(r.error as { code?: string }).code ?? ''} ${r.error.message}`.trim() : 'no singlefile result' };
+    if (!r?.ok)
+      return {
+        ok: false,
+        html: null,
+        ms,
+        error: r ? `${(r.error as { code?: string }).code ?? ''} ${r.error.message}`.trim() : 'no singlefile result',
+      };
     return { ok: true, html: r.body, ms };
   } catch (err) {
-    return { ok: false, html: null, ms: Math.round(performance.now() - started), error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`.trim() };
+    return {
+      ok: false,
+      html: null,
+      ms: Math.round(performance.now() - started),
+      error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`.trim(),
+    };
   }
 }
 
@@ -61,7 +72,12 @@ export interface CliOptions {
  * CLI's page is 15 px narrower and SingleFile's removeAlternativeMedias keeps other media rules).
  * The CLI already passes --no-sandbox (needed as root).
  */
-export function singleFileCliArgs(url: string, output: string, executablePath: string, browserArgs: string[] = []): string[] {
+export function singleFileCliArgs(
+  url: string,
+  output: string,
+  executablePath: string,
+  browserArgs: string[] = [],
+): string[] {
   return [
     singleFileCliPath(),
     url,
@@ -86,37 +102,51 @@ export async function captureSingleFileCli(url: string, opts: CliOptions): Promi
   const out = join(dir, 'page.html');
   const started = performance.now();
   try {
-    const { code, stderr, timedOut } = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>((resolve, reject) => {
-      const child = spawn(process.execPath, singleFileCliArgs(url, out, opts.executablePath, opts.browserArgs), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      if (child.pid) running.add(child.pid);
-      let stderr = '';
-      let timedOut = false;
-      child.stdout.on('data', (d: Buffer) => (stderr += d.toString('utf8')).length > 8_000 && (stderr = stderr.slice(-8_000)));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')).length > 8_000 && (stderr = stderr.slice(-8_000)));
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup(child.pid);
-      }, opts.timeoutMs);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        killGroup(child.pid); // a Chromium the CLI left behind goes with its group
-        if (child.pid) running.delete(child.pid);
-        resolve({ code, stderr, timedOut });
-      });
-    });
+    const { code, stderr, timedOut } = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, singleFileCliArgs(url, out, opts.executablePath, opts.browserArgs), {
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        if (child.pid) running.add(child.pid);
+        let stderr = '';
+        let timedOut = false;
+        child.stdout.on(
+          'data',
+          (d: Buffer) => (stderr += d.toString('utf8')).length > 8_000 && (stderr = stderr.slice(-8_000)),
+        );
+        child.stderr.on(
+          'data',
+          (d: Buffer) => (stderr += d.toString('utf8')).length > 8_000 && (stderr = stderr.slice(-8_000)),
+        );
+        const timer = setTimeout(() => {
+          timedOut = true;
+          killGroup(child.pid);
+        }, opts.timeoutMs);
+        child.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        child.once('close', (code) => {
+          clearTimeout(timer);
+          killGroup(child.pid); // a Chromium the CLI left behind goes with its group
+          if (child.pid) running.delete(child.pid);
+          resolve({ code, stderr, timedOut });
+        });
+      },
+    );
     const ms = Math.round(performance.now() - started);
     const html = await readFile(out).catch(() => null);
     if (timedOut) return { ok: false, html: null, ms, error: `timeout after ${opts.timeoutMs} ms` };
-    if (code !== 0 || !html || html.length === 0) return { ok: false, html: null, ms, error: `exit ${code}: ${stderr.trim().slice(-300)}` };
+    if (code !== 0 || !html || html.length === 0)
+      return { ok: false, html: null, ms, error: `exit ${code}: ${stderr.trim().slice(-300)}` };
     return { ok: true, html, ms };
   } catch (err) {
     return { ok: false, html: null, ms: Math.round(performance.now() - started), error: (err as Error).message };
   } finally {
-    await rm(dir, { recursive: true, force: true }).catch((err: unknown) => opts.logger.warn({ err }, 'temp dir not removed'));
+    await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
+      opts.logger.warn({ err }, 'temp dir not removed'),
+    );
   }
 }
 
@@ -130,11 +160,21 @@ function killGroup(pid: number | undefined): void {
 }
 
 /** HT Base's monolith path (runMonolith behind the egress proxy); only used when a real binary is on PATH. */
-export async function captureMonolith(url: string, opts: { binary: string; proxyUrl: string; logger: Logger; timeoutMs: number }): Promise<Archive> {
+export async function captureMonolith(
+  url: string,
+  opts: { binary: string; proxyUrl: string; logger: Logger; timeoutMs: number },
+): Promise<Archive> {
   const started = performance.now();
   try {
     const res = await runMonolith(
-      { url, binary: opts.binary, proxyUrl: opts.proxyUrl, timeoutMs: opts.timeoutMs, maxBytes: 200 * 1024 * 1024, logger: opts.logger },
+      {
+        url,
+        binary: opts.binary,
+        proxyUrl: opts.proxyUrl,
+        timeoutMs: opts.timeoutMs,
+        maxBytes: 200 * 1024 * 1024,
+        logger: opts.logger,
+      },
       async (stdout: Readable) => {
         const chunks: Buffer[] = [];
         for await (const c of stdout) chunks.push(c as Buffer);
@@ -143,6 +183,11 @@ export async function captureMonolith(url: string, opts: { binary: string; proxy
     );
     return { ok: true, html: res.value, ms: Math.round(performance.now() - started) };
   } catch (err) {
-    return { ok: false, html: null, ms: Math.round(performance.now() - started), error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`.trim() };
+    return {
+      ok: false,
+      html: null,
+      ms: Math.round(performance.now() - started),
+      error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`.trim(),
+    };
   }
 }

@@ -79,7 +79,9 @@ export function loadCorpus(corpusDir: string, extraNpmDir: string): Corpus {
     pages.push({ id: e.id, subset: 'extra', origin: `extra:${e.origin}`, path: e.path, note: e.features });
   }
   if (missing.length === extra.length) {
-    notes.push(`extra: not installed (run: EXTRA_NPM_DIR=${extraNpmDir} bash ${join(dir, 'extra', 'setup.sh')}); ${extra.length} pages skipped`);
+    notes.push(
+      `extra: not installed (run: EXTRA_NPM_DIR=${extraNpmDir} bash ${join(dir, 'extra', 'setup.sh')}); ${extra.length} pages skipped`,
+    );
   } else if (missing.length) {
     notes.push(`extra: ${missing.length} of ${extra.length} pages not installed, skipped: ${missing.join(', ')}`);
   }

@@ -19,7 +19,13 @@ export interface RenderTimeouts {
   shot: number;
 }
 
-export const DEFAULT_RENDER_TIMEOUTS: RenderTimeouts = { load: 30_000, networkIdle: 5_000, scroll: 8_000, fonts: 3_000, shot: 30_000 };
+export const DEFAULT_RENDER_TIMEOUTS: RenderTimeouts = {
+  load: 30_000,
+  networkIdle: 5_000,
+  scroll: 8_000,
+  fonts: 3_000,
+  shot: 30_000,
+};
 
 export interface Rendering {
   ok: boolean;
@@ -102,12 +108,26 @@ async function bestEffort(p: Promise<unknown>, ms: number): Promise<void> {
 export type RenderTarget = { url: string } | { html: Buffer };
 
 /** Loads and shoots one target in its own browser context; never throws (failures come back as ok: false). */
-export async function render(pool: BrowserPool, target: RenderTarget, timeouts: Partial<RenderTimeouts> = {}): Promise<Rendering> {
+export async function render(
+  pool: BrowserPool,
+  target: RenderTarget,
+  timeouts: Partial<RenderTimeouts> = {},
+): Promise<Rendering> {
   const t = { ...DEFAULT_RENDER_TIMEOUTS, ...timeouts };
   const started = performance.now();
   const leakedUrls: string[] = [];
   let leaks = 0;
-  const base: Rendering = { ok: false, viewport: null, full: null, pageWidth: 0, pageHeight: 0, text: '', leaks: 0, leakedUrls, ms: 0 };
+  const base: Rendering = {
+    ok: false,
+    viewport: null,
+    full: null,
+    pageWidth: 0,
+    pageHeight: 0,
+    text: '',
+    leaks: 0,
+    leakedUrls,
+    ms: 0,
+  };
   try {
     const result = await pool.withContext(async (context) => {
       const page = await context.newPage();
@@ -139,12 +159,17 @@ export async function render(pool: BrowserPool, target: RenderTarget, timeouts: 
       await page.goto(url, { waitUntil: 'load', timeout: t.load });
       await settle(page, t);
       await bestEffort(page.evaluate(`(${SCROLL})(${t.scroll - 1_500}, 80)`), t.scroll);
-      await bestEffort(page.waitForNetworkIdle({ idleTime: 500, timeout: t.networkIdle, concurrency: 0 }), t.networkIdle + 500);
+      await bestEffort(
+        page.waitForNetworkIdle({ idleTime: 500, timeout: t.networkIdle, concurrency: 0 }),
+        t.networkIdle + 500,
+      );
       await bestEffort(page.evaluate(DECODE), t.fonts);
       await bestEffort(page.evaluate('document.fonts.ready.then(() => undefined)'), t.fonts);
       await page.evaluate(FREEZE);
       const text = (await withTimeout(page.evaluate('document.body ? document.body.innerText : ""'), 10_000)) as string;
-      const viewport = Buffer.from(await withTimeout(page.screenshot({ type: 'png' }), t.shot, 'viewport screenshot timed out'));
+      const viewport = Buffer.from(
+        await withTimeout(page.screenshot({ type: 'png' }), t.shot, 'viewport screenshot timed out'),
+      );
       const size = (await page.evaluate(SIZE)) as { w: number; h: number };
       const full = await withTimeout(fullPage(page, size.h), t.shot, 'full-page screenshot timed out');
       return { ok: true, viewport, full, pageWidth: size.w, pageHeight: size.h, text };
@@ -156,7 +181,10 @@ export async function render(pool: BrowserPool, target: RenderTarget, timeouts: 
 }
 
 async function settle(page: Page, t: RenderTimeouts): Promise<void> {
-  await bestEffort(page.waitForNetworkIdle({ idleTime: 500, timeout: t.networkIdle, concurrency: 0 }), t.networkIdle + 500);
+  await bestEffort(
+    page.waitForNetworkIdle({ idleTime: 500, timeout: t.networkIdle, concurrency: 0 }),
+    t.networkIdle + 500,
+  );
   await bestEffort(page.evaluate('document.fonts.ready.then(() => undefined)'), t.fonts);
   await page.evaluate(FREEZE);
 }

@@ -54,7 +54,19 @@ export interface Worse {
 
 /** A failed archive: the worst score on every axis (the page is missing altogether). */
 export function failedTool(captureMs: number, error: string): ToolResult {
-  return { ok: false, error, captureMs, bytes: 0, viewportDiff: 1, fullDiff: 1, textSimilarity: 0, leaks: 0, leakedUrls: [], pageHeight: 0, good: false };
+  return {
+    ok: false,
+    error,
+    captureMs,
+    bytes: 0,
+    viewportDiff: 1,
+    fullDiff: 1,
+    textSimilarity: 0,
+    leaks: 0,
+    leakedUrls: [],
+    pageHeight: 0,
+    good: false,
+  };
 }
 
 export function finishTool(t: Omit<ToolResult, 'good'>): ToolResult {
@@ -83,7 +95,10 @@ export function aggregate(pages: readonly PageResult[], tool: string): Aggregate
     medianFullDiff: median(rs.map((r) => r.fullDiff)),
     medianViewportDiff: median(rs.map((r) => r.viewportDiff)),
     medianCaptureMs: median(rs.map((r) => r.captureMs)),
-    p95CaptureMs: quantile(rs.map((r) => r.captureMs), 0.95),
+    p95CaptureMs: quantile(
+      rs.map((r) => r.captureMs),
+      0.95,
+    ),
     medianBytes: median(ok.map((r) => r.bytes)),
   };
 }
@@ -97,7 +112,8 @@ export function worseThanBaseline(pages: readonly PageResult[], tool = HTBASE, b
     if (!a || !b) continue;
     const reasons: string[] = [];
     if (a.fullDiff - b.fullDiff > 0.01) reasons.push(`full-page diff ${pct(a.fullDiff)} vs ${pct(b.fullDiff)}`);
-    if (b.textSimilarity - a.textSimilarity > 0.01) reasons.push(`text similarity ${a.textSimilarity.toFixed(3)} vs ${b.textSimilarity.toFixed(3)}`);
+    if (b.textSimilarity - a.textSimilarity > 0.01)
+      reasons.push(`text similarity ${a.textSimilarity.toFixed(3)} vs ${b.textSimilarity.toFixed(3)}`);
     if (a.leaks > b.leaks) reasons.push(`leaks ${a.leaks} vs ${b.leaks}`);
     if (!a.ok && b.ok) reasons.push(`capture failed: ${a.error}`);
     if (reasons.length) out.push({ id: p.id, reasons });
@@ -129,7 +145,10 @@ export function summarize(pages: readonly PageResult[], tools: readonly string[]
     const n = scored(ps).filter((p) => p.noise);
     noise[g] = {
       medianFullDiff: median(n.map((p) => p.noise!.fullDiff)),
-      p95FullDiff: quantile(n.map((p) => p.noise!.fullDiff), 0.95),
+      p95FullDiff: quantile(
+        n.map((p) => p.noise!.fullDiff),
+        0.95,
+      ),
       noisyPages: n.filter((p) => p.noise!.fullDiff > 0.01).map((p) => p.id),
     };
   }
@@ -147,18 +166,37 @@ export function summarize(pages: readonly PageResult[], tools: readonly string[]
     }
   }
   const ze = subsets['zengarden+extra'];
-  if (ze) targets.push({ target: 'good share >= 95% over zengarden+extra', pass: ze[HTBASE].goodShare >= 0.95, detail: pct(ze[HTBASE].goodShare) });
+  if (ze)
+    targets.push({
+      target: 'good share >= 95% over zengarden+extra',
+      pass: ze[HTBASE].goodShare >= 0.95,
+      detail: pct(ze[HTBASE].goodShare),
+    });
   const all = subsets.overall;
-  if (all) targets.push({ target: 'zero leaks', pass: all[HTBASE].leaks === 0, detail: `${all[HTBASE].leaks} blocked requests on ${all[HTBASE].pagesWithLeaks} pages` });
+  if (all)
+    targets.push({
+      target: 'zero leaks',
+      pass: all[HTBASE].leaks === 0,
+      detail: `${all[HTBASE].leaks} blocked requests on ${all[HTBASE].pagesWithLeaks} pages`,
+    });
   const rd = subsets.readability;
-  if (rd) targets.push({ target: 'median text similarity >= 0.99 on readability', pass: rd[HTBASE].medianTextSimilarity >= 0.99, detail: rd[HTBASE].medianTextSimilarity.toFixed(4) });
+  if (rd)
+    targets.push({
+      target: 'median text similarity >= 0.99 on readability',
+      pass: rd[HTBASE].medianTextSimilarity >= 0.99,
+      detail: rd[HTBASE].medianTextSimilarity.toFixed(4),
+    });
   if (all && tools.includes(BASELINE)) {
     targets.push({
       target: `median capture time <= ${BASELINE}'s`,
       pass: all[HTBASE].medianCaptureMs <= all[BASELINE].medianCaptureMs,
       detail: `${ms(all[HTBASE].medianCaptureMs)} vs ${ms(all[BASELINE].medianCaptureMs)}`,
     });
-    targets.push({ target: `no page more than one point worse than ${BASELINE}`, pass: worse.length === 0, detail: worse.length ? worse.map((w) => w.id).join(', ') : 'none' });
+    targets.push({
+      target: `no page more than one point worse than ${BASELINE}`,
+      pass: worse.length === 0,
+      detail: worse.length ? worse.map((w) => w.id).join(', ') : 'none',
+    });
   }
   return { subsets, noise, worse, targets };
 }
@@ -175,7 +213,9 @@ function kb(x: number): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '))
+    .join('\n');
 }
 
 const LABEL: Record<string, string> = { htbase: 'HT', 'single-file-cli': 'SF', monolith: 'MO' };
@@ -197,7 +237,15 @@ export function pageTable(pages: readonly PageResult[], tools: readonly string[]
         r.push('FAIL', '-', '-', '-', '-', ms(x.captureMs), 'no');
         continue;
       }
-      r.push(pct(x.viewportDiff), pct(x.fullDiff), String(x.leaks), x.textSimilarity.toFixed(3), kb(x.bytes), ms(x.captureMs), x.good ? 'yes' : 'no');
+      r.push(
+        pct(x.viewportDiff),
+        pct(x.fullDiff),
+        String(x.leaks),
+        x.textSimilarity.toFixed(3),
+        kb(x.bytes),
+        ms(x.captureMs),
+        x.good ? 'yes' : 'no',
+      );
     }
     rows.push(r);
   }
@@ -205,7 +253,22 @@ export function pageTable(pages: readonly PageResult[], tools: readonly string[]
 }
 
 export function summaryTable(summary: Summary, tools: readonly string[]): string {
-  const head = ['subset', 'tool', 'pages', 'good', 'share', 'leaks', 'fail', 'text med', 'full med', 'vp med', 'time med', 'time p95', 'size med', 'noise med'];
+  const head = [
+    'subset',
+    'tool',
+    'pages',
+    'good',
+    'share',
+    'leaks',
+    'fail',
+    'text med',
+    'full med',
+    'vp med',
+    'time med',
+    'time p95',
+    'size med',
+    'noise med',
+  ];
   const rows = [head];
   for (const [g, byTool] of Object.entries(summary.subsets)) {
     for (const t of tools) {

@@ -1,13 +1,13 @@
 // The stuck-work sweeper: artifacts pending or running past their lease are republished, so a crash or a
 // publish that failed after the commit never leaves an archive stuck; past the attempt limit they fail.
 import type { Kysely } from 'kysely';
-import type { Database } from './db/types.ts';
-import * as repo from './db/repo.ts';
-import { publishJobs } from './jobs.ts';
-import { TOPICS } from './messages.ts';
-import type { Publisher } from './ports.ts';
-import type { Logger } from './logger.ts';
-import type { Format } from './formats.ts';
+import type { Database } from '../db/types.ts';
+import * as repo from '../db/repo.ts';
+import { publishJobs } from './publish.ts';
+import { TOPICS } from '../core/messages.ts';
+import type { Publisher } from '../core/ports.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Format } from '../core/formats.ts';
 
 export interface SweepDeps {
   db: Kysely<Database>;
@@ -24,10 +24,18 @@ export async function sweepOnce(deps: SweepDeps): Promise<{ republished: number;
   let failed = 0;
   for (const a of stuck) {
     if (a.attempts >= deps.maxAttempts) {
-      const t = await repo.markFailed(deps.db, a.article_id, a.format as Format, 'stuck', `no worker finished it after ${a.attempts} attempts`);
+      const t = await repo.markFailed(
+        deps.db,
+        a.article_id,
+        a.format as Format,
+        'stuck',
+        `no worker finished it after ${a.attempts} attempts`,
+      );
       if (t) {
         failed++;
-        await deps.publisher.publish(TOPICS.articleChanged, { v: 1, articleId: a.article_id, version: t.version, deleted: false }).catch(() => undefined);
+        await deps.publisher
+          .publish(TOPICS.articleChanged, { v: 1, articleId: a.article_id, version: t.version, deleted: false })
+          .catch(() => undefined);
       }
       continue;
     }

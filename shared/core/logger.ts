@@ -12,7 +12,11 @@ const SEVERITY: Record<string, string> = {
   fatal: 'CRITICAL',
 };
 
-export function createLogger(opts: { level?: string; component: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: {
+  level?: string;
+  component: string;
+  destination?: pino.DestinationStream;
+}): Logger {
   const options: LoggerOptions = {
     level: opts.level ?? 'info',
     base: { component: opts.component },

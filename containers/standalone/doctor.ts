@@ -5,8 +5,8 @@ import { stat, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { findMonolith, monolithVersion } from '../containers/monolith/monolith.ts';
-import { PINNED_MONOLITH_VERSION, compareVersions } from '../containers/monolith/version.ts';
+import { findMonolith, monolithVersion } from '../monolith/monolith.ts';
+import { PINNED_MONOLITH_VERSION, compareVersions } from '../monolith/version.ts';
 
 export type EngineName = 'chromium' | 'monolith' | 'singlefile';
 
@@ -46,7 +46,15 @@ function runVersion(binary: string, timeoutMs: number): Promise<string> {
     execFile(binary, ['--version'], { timeout: timeoutMs, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
       if (err) {
         const e = err as NodeJS.ErrnoException & { killed?: boolean };
-        reject(new Error(e.code === 'ENOENT' ? `${binary} not found` : e.killed ? `\`${binary} --version\` timed out` : `\`${binary} --version\` failed: ${String(stderr).trim().slice(0, 200) || e.message}`));
+        reject(
+          new Error(
+            e.code === 'ENOENT'
+              ? `${binary} not found`
+              : e.killed
+                ? `\`${binary} --version\` timed out`
+                : `\`${binary} --version\` failed: ${String(stderr).trim().slice(0, 200) || e.message}`,
+          ),
+        );
         return;
       }
       resolve(String(stdout).trim());
@@ -67,7 +75,15 @@ export async function probeChromium(opts: DoctorOptions): Promise<EngineReport> 
     }
     const out = await runVersion(path, timeoutMs);
     const version = /(\d+\.\d+\.\d+\.\d+)/.exec(out)?.[1] ?? null;
-    if (!version) return { engine: 'chromium', available: false, version: null, path, source, detail: `unexpected --version output: ${out.slice(0, 200)}` };
+    if (!version)
+      return {
+        engine: 'chromium',
+        available: false,
+        version: null,
+        path,
+        source,
+        detail: `unexpected --version output: ${out.slice(0, 200)}`,
+      };
     return { engine: 'chromium', available: true, version, path, source, detail: out };
   } catch (err) {
     return { engine: 'chromium', available: false, version: null, path, source, detail: message(err) };
@@ -85,7 +101,8 @@ export async function probeMonolith(opts: DoctorOptions): Promise<EngineReport> 
   }
   try {
     const version = await monolithVersion(path, { timeoutMs: opts.timeoutMs ?? 20_000 });
-    const detail = compareVersions(version, PINNED_MONOLITH_VERSION) === 0 ? null : `tested with ${PINNED_MONOLITH_VERSION}`;
+    const detail =
+      compareVersions(version, PINNED_MONOLITH_VERSION) === 0 ? null : `tested with ${PINNED_MONOLITH_VERSION}`;
     return { engine: 'monolith', available: true, version, path, source, detail };
   } catch (err) {
     return { engine: 'monolith', available: false, version: null, path, source, detail: message(err) };
@@ -98,22 +115,53 @@ export async function probeSingleFile(): Promise<EngineReport> {
   try {
     pkgPath = require.resolve('single-file-cli/package.json');
   } catch (err) {
-    return { engine: 'singlefile', available: false, version: null, path: null, source: 'single-file-cli', detail: `single-file-cli is not installed: ${message(err)}` };
+    return {
+      engine: 'singlefile',
+      available: false,
+      version: null,
+      path: null,
+      source: 'single-file-cli',
+      detail: `single-file-cli is not installed: ${message(err)}`,
+    };
   }
   try {
     const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { version?: string };
     const bundle = join(dirname(pkgPath), 'lib', 'single-file-bundle.js');
     const st = await stat(bundle).catch(() => null);
-    if (!st || st.size === 0) return { engine: 'singlefile', available: false, version: pkg.version ?? null, path: null, source: 'single-file-cli', detail: `the SingleFile bundle is missing at ${bundle}` };
+    if (!st || st.size === 0)
+      return {
+        engine: 'singlefile',
+        available: false,
+        version: pkg.version ?? null,
+        path: null,
+        source: 'single-file-cli',
+        detail: `the SingleFile bundle is missing at ${bundle}`,
+      };
     let core: string | null = null;
     try {
-      core = (JSON.parse(await readFile(require.resolve('single-file-core/package.json'), 'utf8')) as { version?: string }).version ?? null;
+      core =
+        (JSON.parse(await readFile(require.resolve('single-file-core/package.json'), 'utf8')) as { version?: string })
+          .version ?? null;
     } catch {
       core = null; // single-file-core is optional: the CLI's bundle carries its own copy
     }
-    return { engine: 'singlefile', available: true, version: pkg.version ?? null, path: bundle, source: 'single-file-cli', detail: `bundle ${Math.round(st.size / 1024)} KiB${core ? `, single-file-core ${core}` : ''}` };
+    return {
+      engine: 'singlefile',
+      available: true,
+      version: pkg.version ?? null,
+      path: bundle,
+      source: 'single-file-cli',
+      detail: `bundle ${Math.round(st.size / 1024)} KiB${core ? `, single-file-core ${core}` : ''}`,
+    };
   } catch (err) {
-    return { engine: 'singlefile', available: false, version: null, path: null, source: 'single-file-cli', detail: message(err) };
+    return {
+      engine: 'singlefile',
+      available: false,
+      version: null,
+      path: null,
+      source: 'single-file-cli',
+      detail: message(err),
+    };
   }
 }
 
@@ -122,7 +170,11 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<EngineReport[
   return Promise.all([probeChromium(opts), probeMonolith(opts), probeSingleFile()]);
 }
 
-const LABEL: Record<EngineName, string> = { chromium: 'Chromium', monolith: 'monolith', singlefile: 'SingleFile script' };
+const LABEL: Record<EngineName, string> = {
+  chromium: 'Chromium',
+  monolith: 'monolith',
+  singlefile: 'SingleFile script',
+};
 
 /** A plain-text table for a terminal. */
 export function formatDoctorReport(reports: EngineReport[]): string {
@@ -137,16 +189,24 @@ export function formatDoctorReport(reports: EngineReport[]): string {
     }
   }
   const missing = reports.filter((r) => !r.available).length;
-  lines.push(missing ? `${missing} of ${reports.length} engines unavailable; artifacts that need them are skipped (monolith_unavailable) or fail.` : `All ${reports.length} engines available.`);
+  lines.push(
+    missing
+      ? `${missing} of ${reports.length} engines unavailable; artifacts that need them are skipped (monolith_unavailable) or fail.`
+      : `All ${reports.length} engines available.`,
+  );
   return lines.join('\n');
 }
 
-/** Alias used by the htbase CLI (shared/cli/htbase.ts). */
+/** Alias used by the htbase CLI (containers/standalone/cli/htbase.ts). */
 export const formatDoctor = formatDoctorReport;
 
-// `node --import tsx shared/doctor.ts`: the edge, so it may read the environment.
+// `node --import tsx containers/standalone/doctor.ts`: the edge, so it may read the environment.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const reports = await runDoctor({ chromePath: process.env.CHROME_PATH || undefined, monolithPath: process.env.MONOLITH_PATH || undefined, searchPath: process.env.PATH ?? '' });
+  const reports = await runDoctor({
+    chromePath: process.env.CHROME_PATH || undefined,
+    monolithPath: process.env.MONOLITH_PATH || undefined,
+    searchPath: process.env.PATH ?? '',
+  });
   process.stdout.write(`${formatDoctorReport(reports)}\n`);
   process.exitCode = process.argv.includes('--strict') && reports.some((r) => !r.available) ? 1 : 0;
 }

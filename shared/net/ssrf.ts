@@ -2,7 +2,7 @@
 // Only http(s); the host is resolved and every address checked; callers connect to the checked address.
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { PermanentError } from './errors.ts';
+import { PermanentError } from '../core/errors.ts';
 
 export interface GuardOptions {
   /** Allow loopback and private targets: local development and tests only, never a default. */
@@ -34,7 +34,8 @@ for (const [net, prefix] of [
   ['203.0.113.0', 24],
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
+] as const)
+  blocked.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
@@ -44,13 +45,20 @@ for (const [net, prefix] of [
   ['fe80::', 10], // link-local
   ['fec0::', 10], // site-local (deprecated)
   ['ff00::', 8], // multicast
-] as const) blocked.addSubnet(net, prefix, 'ipv6');
+] as const)
+  blocked.addSubnet(net, prefix, 'ipv6');
 
 const loopback = new BlockList();
 loopback.addSubnet('127.0.0.0', 8, 'ipv4');
 loopback.addAddress('::1', 'ipv6');
 
-const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
+const METADATA_NAMES = new Set([
+  'metadata.google.internal',
+  'metadata.goog',
+  'metadata',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
 
 /** The IPv4 address embedded in an IPv4-mapped, IPv4-compatible or NAT64 IPv6 address, if any. */
 function embeddedIPv4(ip6: string): string | null {
@@ -104,7 +112,10 @@ async function defaultResolve(host: string): Promise<string[]> {
  * (failures included) for `ttlMs`. A page asks for the same few hosts hundreds of times at once; without
  * this each request waits on its own lookup, and a slow resolver stalls the whole capture.
  */
-export function cachingResolver(ttlMs = 30_000, resolve: (host: string) => Promise<string[]> = defaultResolve): (host: string) => Promise<string[]> {
+export function cachingResolver(
+  ttlMs = 30_000,
+  resolve: (host: string) => Promise<string[]> = defaultResolve,
+): (host: string) => Promise<string[]> {
   const cache = new Map<string, { at: number; result: Promise<string[]> }>();
   return (host) => {
     const key = host.toLowerCase();
@@ -127,7 +138,10 @@ export function parseTargetUrl(raw: string): URL {
     throw new PermanentError('invalid_url', 'not a valid absolute URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new PermanentError('unsupported_scheme', `only http and https URLs can be archived, not ${url.protocol.replace(':', '')}`);
+    throw new PermanentError(
+      'unsupported_scheme',
+      `only http and https URLs can be archived, not ${url.protocol.replace(':', '')}`,
+    );
   }
   if (url.username || url.password) throw new PermanentError('invalid_url', 'URLs with credentials are not accepted');
   if (!url.hostname) throw new PermanentError('invalid_url', 'the URL has no host');
@@ -150,7 +164,8 @@ export async function checkHost(hostname: string, opts: GuardOptions): Promise<s
       addresses = await (opts.resolve ?? defaultResolve)(host);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') throw new PermanentError('dns_not_found', `the host ${host} does not resolve`);
+      if (code === 'ENOTFOUND' || code === 'ENODATA')
+        throw new PermanentError('dns_not_found', `the host ${host} does not resolve`);
       throw err; // a resolver hiccup: transient
     }
   }
@@ -178,12 +193,20 @@ export function guardedLookup(opts: GuardOptions) {
   return (
     hostname: string,
     options: { all?: boolean; family?: number } | number | undefined,
-    callback: (err: NodeJS.ErrnoException | null, address: string | { address: string; family: number }[], family?: number) => void,
+    callback: (
+      err: NodeJS.ErrnoException | null,
+      address: string | { address: string; family: number }[],
+      family?: number,
+    ) => void,
   ): void => {
     checkHost(hostname, opts).then(
       (addresses) => {
         const all = typeof options === 'object' && options?.all;
-        if (all) callback(null, addresses.map((a) => ({ address: a, family: isIP(a) })));
+        if (all)
+          callback(
+            null,
+            addresses.map((a) => ({ address: a, family: isIP(a) })),
+          );
         else callback(null, addresses[0]!, isIP(addresses[0]!));
       },
       (err) => {

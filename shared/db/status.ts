@@ -1,5 +1,5 @@
 // The article's status is derived from its artifacts' statuses, never stored independently of them.
-import type { ArticleStatus, ArtifactStatus } from './db/types.ts';
+import type { ArticleStatus, ArtifactStatus } from './types.ts';
 
 export function deriveArticleStatus(statuses: readonly ArtifactStatus[]): ArticleStatus {
   if (statuses.length === 0) return 'pending';

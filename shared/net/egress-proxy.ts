@@ -5,8 +5,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { cachingResolver, checkHost, type GuardOptions } from './ssrf.ts';
-import { PermanentError } from './errors.ts';
-import type { Logger } from './logger.ts';
+import { PermanentError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 
 export interface EgressProxyOptions {
   /** Allow loopback and private targets: local development and tests only. Metadata stays refused. */
@@ -151,9 +151,20 @@ function refusalHeaders(r: { status: number; code: string }): Record<string, str
   return r.status === 403 ? { 'x-htbase-egress': r.code, 'x-htbase-blocked': r.code } : { 'x-htbase-egress': r.code };
 }
 
-function writeRawResponse(socket: Duplex, status: number, reason: string, body: string, extra: Record<string, string> = {}): void {
+function writeRawResponse(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
   if (socket.destroyed) return;
-  const head = [`HTTP/1.1 ${status} ${reason}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
+  const head = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
   for (const [k, v] of Object.entries(extra)) head.push(`${k}: ${v}`);
   // Close our side as soon as the answer is flushed: a client that keeps a refused tunnel half-open would
   // otherwise hold one of its few per-proxy sockets (Chromium: 32) for seconds, stalling the whole page.
@@ -162,7 +173,10 @@ function writeRawResponse(socket: Duplex, status: number, reason: string, body: 
 
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
   const logger = opts.logger.child({ component: 'egress-proxy' });
-  const guard: GuardOptions = { allowPrivateNetworks: opts.allowPrivateNetworks, resolve: opts.resolve ?? cachingResolver() };
+  const guard: GuardOptions = {
+    allowPrivateNetworks: opts.allowPrivateNetworks,
+    resolve: opts.resolve ?? cachingResolver(),
+  };
   const maxConnections = opts.maxConnections ?? 64;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
@@ -193,7 +207,10 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     socket.once('close', () => upstreams.delete(socket));
   };
 
-  const server = http.createServer({ requestTimeout: idleTimeoutMs * 2, headersTimeout: Math.min(idleTimeoutMs, 20_000) });
+  const server = http.createServer({
+    requestTimeout: idleTimeoutMs * 2,
+    headersTimeout: Math.min(idleTimeoutMs, 20_000),
+  });
   server.maxConnections = maxConnections * 2; // hard ceiling; the soft limit below answers 503
 
   server.on('connection', (socket: net.Socket) => {
@@ -317,7 +334,9 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     } catch (err) {
       counters.failed++;
       logger.info({ url: target, err }, 'egress upstream connect failed');
-      writeRawResponse(client, 502, 'Bad Gateway', 'egress proxy: upstream connection failed\n', { 'X-Htbase-Egress': 'connect_failed' });
+      writeRawResponse(client, 502, 'Bad Gateway', 'egress proxy: upstream connection failed\n', {
+        'X-Htbase-Egress': 'connect_failed',
+      });
       return;
     }
     if (client.destroyed) {

@@ -1,7 +1,7 @@
 // `htbase apikey create <name>` / `htbase apikey revoke <id-or-key>`: API keys in the database (only hashes).
-import { BaseConfig, loadConfig } from '../config.ts';
-import { openDatabase } from '../db/connect.ts';
-import { createApiKey, revokeApiKey } from '../auth/api-keys.ts';
+import { BaseConfig, loadConfig } from '../../../shared/core/config.ts';
+import { openDatabase } from '../../../shared/db/connect.ts';
+import { createApiKey, revokeApiKey } from '../../../shared/auth/api-keys.ts';
 
 export async function runApiKeyCommand(args: string[], out: (s: string) => void): Promise<number> {
   const [sub, arg] = args;

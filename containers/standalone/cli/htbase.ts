@@ -2,10 +2,10 @@
 // doctor and API keys. Output is for people; `--json` prints machine-readable results.
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../config.ts';
-import { EmbeddedConfig } from '../embedded/config.ts';
-import { createLogger, silentLogger } from '../logger.ts';
-import type { Embedded } from '../embedded/app.ts';
+import { loadConfig } from '../../../shared/core/config.ts';
+import { EmbeddedConfig } from '../config.ts';
+import { createLogger, silentLogger } from '../../../shared/core/logger.ts';
+import type { Embedded } from '../app.ts';
 
 const USAGE = `Usage:
   htbase archive <url> [--formats singlefile,pdf,...] [--force] [--no-wait] [--server URL] [--json]
@@ -45,9 +45,11 @@ async function connect(server: string | undefined): Promise<Client> {
   }
   const local = `http://127.0.0.1:${process.env.PORT ?? 8080}`;
   if (await probe(local)) return { base: local, close: async () => undefined };
-  const { startEmbedded } = await import('../embedded/app.ts');
+  const { startEmbedded } = await import('../app.ts');
   const config = loadConfig(EmbeddedConfig, { ...process.env, PORT: '0', HOST: '127.0.0.1' });
-  const logger = process.env.LOG_LEVEL ? createLogger({ component: 'cli', level: process.env.LOG_LEVEL, destination: process.stderr as never }) : silentLogger();
+  const logger = process.env.LOG_LEVEL
+    ? createLogger({ component: 'cli', level: process.env.LOG_LEVEL, destination: process.stderr as never })
+    : silentLogger();
   err(`(no server on ${local}; running HT Base embedded, data in ${config.HTBASE_DATA_DIR})`);
   const embedded = await startEmbedded({ config, logger, searchPath: process.env.PATH });
   return { base: embedded.url, embedded, close: () => embedded.close() };
@@ -56,7 +58,12 @@ async function connect(server: string | undefined): Promise<Client> {
 async function api<T>(c: Client, path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (process.env.HTBASE_API_KEY) headers.authorization = `Bearer ${process.env.HTBASE_API_KEY}`;
-  const send = () => fetch(`${c.base}${path}`, { ...init, headers: { ...headers, ...(init?.headers as Record<string, string>) }, signal: AbortSignal.timeout(30_000) });
+  const send = () =>
+    fetch(`${c.base}${path}`, {
+      ...init,
+      headers: { ...headers, ...(init?.headers as Record<string, string>) },
+      signal: AbortSignal.timeout(30_000),
+    });
   let r: Response;
   try {
     r = await send();
@@ -81,17 +88,30 @@ interface ArchiveView {
   status: string;
   title: string | null;
   warnings?: string[];
-  artifacts: Array<{ format: string; status: string; sizeBytes: number | null; errorCode: string | null; errorMessage: string | null }>;
+  artifacts: Array<{
+    format: string;
+    status: string;
+    sizeBytes: number | null;
+    errorCode: string | null;
+    errorMessage: string | null;
+  }>;
   summary: { provider: string; summary: string; keyPoints: string[] } | null;
   links: { artifacts: Record<string, string> };
 }
 
 const TERMINAL = new Set(['complete', 'partial', 'failed']);
-const fmtSize = (n: number | null) => (n === null ? '' : n > 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+const fmtSize = (n: number | null) =>
+  n === null ? '' : n > 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 
 function where(c: Client, a: ArchiveView, format: string): string {
   if (c.embedded) {
-    const file = { singlefile: 'singlefile.html', monolith: 'monolith.html', pdf: 'page.pdf', screenshot: 'screenshot.png', readable: 'readable.json' }[format];
+    const file = {
+      singlefile: 'singlefile.html',
+      monolith: 'monolith.html',
+      pdf: 'page.pdf',
+      screenshot: 'screenshot.png',
+      readable: 'readable.json',
+    }[format];
     if (file) return c.embedded.blobs.pathOf(`articles/${a.id}/${file}`);
   }
   return `${c.base}${a.links.artifacts[format]}`;
@@ -102,7 +122,12 @@ function printArchive(c: Client, a: ArchiveView): void {
   out(`  url: ${a.url}${a.finalUrl && a.finalUrl !== a.url ? `  (final: ${a.finalUrl})` : ''}`);
   if (a.warnings?.length) out(`  warnings: ${a.warnings.join(', ')}`);
   for (const x of a.artifacts) {
-    const detail = x.status === 'succeeded' ? `${fmtSize(x.sizeBytes)}  ${where(c, a, x.format)}` : x.errorCode ? `${x.errorCode}: ${x.errorMessage ?? ''}` : '';
+    const detail =
+      x.status === 'succeeded'
+        ? `${fmtSize(x.sizeBytes)}  ${where(c, a, x.format)}`
+        : x.errorCode
+          ? `${x.errorCode}: ${x.errorMessage ?? ''}`
+          : '';
     out(`  ${x.format.padEnd(11)} ${x.status.padEnd(10)} ${detail}`);
   }
   if (a.summary) {
@@ -111,12 +136,26 @@ function printArchive(c: Client, a: ArchiveView): void {
   }
 }
 
-async function cmdArchive(c: Client, url: string, o: { formats?: string; force?: boolean; wait: boolean; json?: boolean }): Promise<number> {
+async function cmdArchive(
+  c: Client,
+  url: string,
+  o: { formats?: string; force?: boolean; wait: boolean; json?: boolean },
+): Promise<number> {
   const body: Record<string, unknown> = { url };
-  if (o.formats) body.formats = o.formats.split(',').map((s) => s.trim()).filter(Boolean);
+  if (o.formats)
+    body.formats = o.formats
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (o.force) body.force = true;
-  const r = await api<{ id: string; status: string; deduplicated: boolean }>(c, '/archive', { method: 'POST', body: JSON.stringify(body) });
-  if (!o.json) err(`${r.body.deduplicated ? 'already archived recently (use --force for a new snapshot)' : 'accepted'}: ${r.body.id}`);
+  const r = await api<{ id: string; status: string; deduplicated: boolean }>(c, '/archive', {
+    method: 'POST',
+    body: JSON.stringify(body),
+  });
+  if (!o.json)
+    err(
+      `${r.body.deduplicated ? 'already archived recently (use --force for a new snapshot)' : 'accepted'}: ${r.body.id}`,
+    );
   if (!o.wait) {
     if (o.json) out(JSON.stringify(r.body));
     return 0;
@@ -170,7 +209,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'doctor') {
     const { runDoctor, formatDoctor } = await import('../doctor.ts');
-    const reports = await runDoctor({ chromePath: process.env.CHROME_PATH, monolithPath: process.env.MONOLITH_PATH, searchPath: process.env.PATH } as never);
+    const reports = await runDoctor({
+      chromePath: process.env.CHROME_PATH,
+      monolithPath: process.env.MONOLITH_PATH,
+      searchPath: process.env.PATH,
+    } as never);
     out(formatDoctor(reports as never));
     return 0;
   }
@@ -188,7 +231,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const c = await connect(values.server);
   try {
-    if (cmd === 'archive') return await cmdArchive(c, rest[0]!, { formats: values.formats, force: values.force, wait: !values['no-wait'], json: values.json });
+    if (cmd === 'archive')
+      return await cmdArchive(c, rest[0]!, {
+        formats: values.formats,
+        force: values.force,
+        wait: !values['no-wait'],
+        json: values.json,
+      });
     if (cmd === 'show') {
       const a = (await api<ArchiveView>(c, `/archives/${encodeURIComponent(rest[0]!)}`)).body;
       values.json ? out(JSON.stringify(a)) : printArchive(c, a);
@@ -196,7 +245,12 @@ async function main(argv: string[]): Promise<number> {
     }
     const qs = new URLSearchParams();
     for (const k of ['q', 'url', 'status', 'limit'] as const) if (values[k]) qs.set(k, values[k]!);
-    const r = (await api<{ items: Array<{ id: string; status: string; title: string | null; url: string; createdAt: string }>; nextCursor: string | null }>(c, `/archives?${qs}`)).body;
+    const r = (
+      await api<{
+        items: Array<{ id: string; status: string; title: string | null; url: string; createdAt: string }>;
+        nextCursor: string | null;
+      }>(c, `/archives?${qs}`)
+    ).body;
     if (values.json) out(JSON.stringify(r));
     else for (const i of r.items) out(`${i.id}  ${i.createdAt}  ${i.status.padEnd(8)}  ${i.title ?? ''}  ${i.url}`);
     return 0;

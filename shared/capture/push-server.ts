@@ -2,10 +2,10 @@
 // (verifying their OIDC token when configured), answers health checks, and on SIGTERM stops taking
 // work, lets the job in flight finish within the grace period, then aborts it so its lease is released.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { CaptureWorker } from './capture-worker.ts';
-import type { Logger } from './logger.ts';
-import type { PushVerifier } from './auth/oidc.ts';
-import { AuthError } from './auth/jwt.ts';
+import type { CaptureWorker } from './worker.ts';
+import type { Logger } from '../core/logger.ts';
+import type { PushVerifier } from '../auth/oidc.ts';
+import { AuthError } from '../auth/jwt.ts';
 
 export interface PushServerOptions {
   worker: CaptureWorker;
@@ -52,9 +52,14 @@ export function createPushServer(opts: PushServerOptions): PushServer {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && (path === '/healthz' || path === '/')) {
-      return send(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok', inFlight: opts.worker.inFlight(), ...(await opts.health?.()) });
+      return send(res, draining ? 503 : 200, {
+        status: draining ? 'draining' : 'ok',
+        inFlight: opts.worker.inFlight(),
+        ...(await opts.health?.()),
+      });
     }
-    if (req.method !== 'POST' || (path !== '/pubsub/push' && path !== '/pubsub/dead-letter')) return send(res, 404, { error: 'not found' });
+    if (req.method !== 'POST' || (path !== '/pubsub/push' && path !== '/pubsub/dead-letter'))
+      return send(res, 404, { error: 'not found' });
     if (draining) return send(res, 503, { error: 'shutting down' }); // Pub/Sub redelivers to another instance
     if (opts.verifier) {
       try {
@@ -76,7 +81,8 @@ export function createPushServer(opts: PushServerOptions): PushServer {
       // Answered 400: Pub/Sub retries, then the dead-letter topic takes it (every subscription has one).
       return send(res, 400, { error: 'not JSON' });
     }
-    const outcome = path === '/pubsub/push' ? await opts.worker.handlePush(body) : await opts.worker.handleDeadLetter(body);
+    const outcome =
+      path === '/pubsub/push' ? await opts.worker.handlePush(body) : await opts.worker.handleDeadLetter(body);
     send(res, outcome.status, { detail: outcome.detail });
   }
 
@@ -90,7 +96,11 @@ export function createPushServer(opts: PushServerOptions): PushServer {
 }
 
 /** SIGTERM handling for a push server: drain, wait up to `graceMs` for the job in flight, abort the rest. */
-export function trapShutdown(push: PushServer, worker: CaptureWorker, opts: { graceMs: number; logger: Logger; onClosed: () => Promise<void> }): void {
+export function trapShutdown(
+  push: PushServer,
+  worker: CaptureWorker,
+  opts: { graceMs: number; logger: Logger; onClosed: () => Promise<void> },
+): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

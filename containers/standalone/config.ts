@@ -1,8 +1,7 @@
 // Embedded mode's configuration: the API's and the workers' settings plus the summarizer's, in one schema.
 import { z } from 'zod';
-import { ApiConfig, WorkerConfig, int } from '../config.ts';
+import { ApiConfig, WorkerConfig, int } from '../../shared/core/config.ts';
 import { SummarizerEnv } from '../../functions/summarize/config.ts';
-
 
 export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
   CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,

@@ -2,17 +2,18 @@
 // claim each artifact (compare-and-set with a lease), run the engine once for every claimed format,
 // store the bytes, record the outcome, and answer 2xx (done or failed for good) or 5xx (retry).
 import type { Kysely } from 'kysely';
-import type { Database } from './db/types.ts';
-import * as repo from './db/repo.ts';
-import { BadMessage, CaptureJobV1, decodePush, TOPICS, type CaptureJob } from './messages.ts';
-import { FORMAT_FILES, storageKey, type ArtifactFormat, type Format } from './formats.ts';
-import { PermanentError, isPermanent } from './errors.ts';
-import type { BlobStore, HostLimiter, Publisher, StoredObject } from './ports.ts';
-import type { Logger } from './logger.ts';
-import { checkUrl, type GuardOptions } from './ssrf.ts';
+import type { Database } from '../db/types.ts';
+import * as repo from '../db/repo.ts';
+import { BadMessage, CaptureJobV1, decodePush, TOPICS, type CaptureJob } from '../core/messages.ts';
+import { FORMAT_FILES, storageKey, type ArtifactFormat, type Format } from '../core/formats.ts';
+import { PermanentError, isPermanent } from '../core/errors.ts';
+import type { BlobStore, HostLimiter, Publisher, StoredObject } from '../core/ports.ts';
+import type { Logger } from '../core/logger.ts';
+import { checkUrl, type GuardOptions } from '../net/ssrf.ts';
 import type { Readable } from 'node:stream';
 
-export type EngineOutcome = { ok: true; stored: StoredObject; engineVersion?: string | null } | { ok: false; error: unknown; skip?: boolean };
+export type EngineOutcome =
+  { ok: true; stored: StoredObject; engineVersion?: string | null } | { ok: false; error: unknown; skip?: boolean };
 
 export interface EngineResult {
   meta?: repo.ArticleMeta;
@@ -71,7 +72,8 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
   }
 
   async function failAll(job: CaptureJob, formats: Format[], err: PermanentError): Promise<void> {
-    for (const f of formats) await changed(job.articleId, await repo.markFailed(deps.db, job.articleId, f, err.code, err.message));
+    for (const f of formats)
+      await changed(job.articleId, await repo.markFailed(deps.db, job.articleId, f, err.code, err.message));
   }
 
   async function handleJob(job: CaptureJob, messageId: string): Promise<PushOutcome> {
@@ -109,16 +111,36 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
         await failAll(job, claimed, err);
         return { status: 200, detail: err.code };
       }
-      for (const f of claimed) await changed(job.articleId, await repo.releaseArtifact(deps.db, job.articleId, f, 'dns_error', 'name resolution failed', deps.leaseSeconds));
+      for (const f of claimed)
+        await changed(
+          job.articleId,
+          await repo.releaseArtifact(
+            deps.db,
+            job.articleId,
+            f,
+            'dns_error',
+            'name resolution failed',
+            deps.leaseSeconds,
+          ),
+        );
       return { status: 503, detail: 'dns error' };
     }
 
     const ac = new AbortController();
     inFlight.add(ac);
-    const timer = setTimeout(() => ac.abort(new PermanentError('timeout', `capture exceeded ${deps.captureTimeoutMs} ms`)), deps.captureTimeoutMs);
-    const renew = setInterval(() => {
-      for (const f of claimed) repo.renewLease(deps.db, job.articleId, f, deps.leaseSeconds).catch((err) => jl.warn({ err }, 'lease renewal failed'));
-    }, Math.max(1000, (deps.leaseSeconds * 1000) / 3));
+    const timer = setTimeout(
+      () => ac.abort(new PermanentError('timeout', `capture exceeded ${deps.captureTimeoutMs} ms`)),
+      deps.captureTimeoutMs,
+    );
+    const renew = setInterval(
+      () => {
+        for (const f of claimed)
+          repo
+            .renewLease(deps.db, job.articleId, f, deps.leaseSeconds)
+            .catch((err) => jl.warn({ err }, 'lease renewal failed'));
+      },
+      Math.max(1000, (deps.leaseSeconds * 1000) / 3),
+    );
     let release: (() => Promise<void>) | undefined;
     let result: EngineResult;
     const started = Date.now();
@@ -149,7 +171,10 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     }
 
     if (result.meta || result.warnings?.length) {
-      await changed(job.articleId, await repo.updateArticleMeta(deps.db, job.articleId, result.meta ?? {}, result.warnings));
+      await changed(
+        job.articleId,
+        await repo.updateArticleMeta(deps.db, job.articleId, result.meta ?? {}, result.warnings),
+      );
     }
     for (const [f, x] of Object.entries(result.extra ?? {})) {
       if (x) await changed(job.articleId, await repo.addSucceededArtifact(deps.db, job.articleId, f, x.stored));
@@ -170,12 +195,28 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
         );
         jl.info({ artifact: f, sizeBytes: o.stored.size }, 'artifact stored');
       } else if (isPermanent(o.error)) {
-        await changed(job.articleId, await repo.markFailed(deps.db, job.articleId, f, o.error.code, o.error.message, o.skip ? 'skipped' : 'failed'));
-        jl.warn({ artifact: f, code: o.error.code, msg: o.error.message }, o.skip ? 'artifact skipped' : 'artifact failed');
+        await changed(
+          job.articleId,
+          await repo.markFailed(
+            deps.db,
+            job.articleId,
+            f,
+            o.error.code,
+            o.error.message,
+            o.skip ? 'skipped' : 'failed',
+          ),
+        );
+        jl.warn(
+          { artifact: f, code: o.error.code, msg: o.error.message },
+          o.skip ? 'artifact skipped' : 'artifact failed',
+        );
       } else {
         retry = true;
         const msg = o.error instanceof Error ? o.error.message : String(o.error);
-        await changed(job.articleId, await repo.releaseArtifact(deps.db, job.articleId, f, 'transient', msg, deps.leaseSeconds));
+        await changed(
+          job.articleId,
+          await repo.releaseArtifact(deps.db, job.articleId, f, 'transient', msg, deps.leaseSeconds),
+        );
         jl.warn({ artifact: f, err: o.error }, 'artifact capture failed, will retry');
       }
     }
@@ -212,7 +253,15 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       const attempts = decoded.attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? 'several';
       // Every format of the job: one dead-letter endpoint serves the dead-letter topics of both workers.
       for (const f of job.formats) {
-        const t = await repo.markFailed(deps.db, job.articleId, f, 'dead_lettered', `gave up after ${attempts} delivery attempts`, 'failed', { onlyIfUnleased: true });
+        const t = await repo.markFailed(
+          deps.db,
+          job.articleId,
+          f,
+          'dead_lettered',
+          `gave up after ${attempts} delivery attempts`,
+          'failed',
+          { onlyIfUnleased: true },
+        );
         if (t) log.warn({ articleId: job.articleId, artifact: f }, 'artifact dead-lettered');
         await changed(job.articleId, t);
       }

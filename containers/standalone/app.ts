@@ -4,23 +4,23 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { EmbeddedConfig } from './config.ts';
-import type { Logger } from '../logger.ts';
-import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
-import { createLocalBlobStore, type LocalBlobStore } from '../adapters/local-blob-store.ts';
-import { createInProcessBus, type InProcessBus } from '../adapters/in-process-bus.ts';
-import { createCaptureWorker, type CaptureWorker } from '../capture-worker.ts';
-import { startEgressProxy, type EgressProxy } from '../egress-proxy.ts';
-import { TOPICS, ArticleChangedV1, decodePush } from '../messages.ts';
-import { startSweeper } from '../sweeper.ts';
-import { browserCaptureInProgress } from '../db/repo.ts';
-import type { GuardOptions } from '../ssrf.ts';
-import type { HostLimiter, RateLimiter, Summarizer } from '../ports.ts';
-import { createMemoryHostLimiter, createMemoryRateLimiter } from '../adapters/memory-coordination.ts';
+import type { Logger } from '../../shared/core/logger.ts';
+import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
+import { createLocalBlobStore, type LocalBlobStore } from '../../shared/adapters/local-blob-store.ts';
+import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-process-bus.ts';
+import { createCaptureWorker, type CaptureWorker } from '../../shared/capture/worker.ts';
+import { startEgressProxy, type EgressProxy } from '../../shared/net/egress-proxy.ts';
+import { TOPICS, ArticleChangedV1, decodePush } from '../../shared/core/messages.ts';
+import { startSweeper } from '../../shared/jobs/sweeper.ts';
+import { browserCaptureInProgress } from '../../shared/db/repo.ts';
+import type { GuardOptions } from '../../shared/net/ssrf.ts';
+import type { HostLimiter, RateLimiter, Summarizer } from '../../shared/core/ports.ts';
+import { createMemoryHostLimiter, createMemoryRateLimiter } from '../../shared/adapters/memory-coordination.ts';
 import { createApp } from '../../functions/api/app.ts';
-import { BrowserPool } from '../../containers/browser/browser-pool.ts';
-import { createBrowserEngine } from '../../containers/browser/engine.ts';
-import { createMonolithEngine } from '../../containers/monolith/engine.ts';
-import { findMonolith, monolithVersion } from '../../containers/monolith/monolith.ts';
+import { BrowserPool } from '../browser/browser-pool.ts';
+import { createBrowserEngine } from '../browser/engine.ts';
+import { createMonolithEngine } from '../monolith/engine.ts';
+import { findMonolith, monolithVersion } from '../monolith/monolith.ts';
 import { createSummarizers } from '../../functions/summarize/config.ts';
 import { createSummarizeService } from '../../functions/summarize/service.ts';
 import { createInProcessTaskQueue } from '../../functions/summarize/in-process-queue.ts';
@@ -75,7 +75,11 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       maxBackoffMs: opts.busBackoffMs?.max ?? 60_000,
     });
     closers.push(() => bus.close());
-    const proxy = await startEgressProxy({ allowPrivateNetworks: guard.allowPrivateNetworks, resolve: guard.resolve, logger });
+    const proxy = await startEgressProxy({
+      allowPrivateNetworks: guard.allowPrivateNetworks,
+      resolve: guard.resolve,
+      logger,
+    });
     closers.push(() => proxy.close());
     const pool = new BrowserPool({ logger, executablePath: config.CHROME_PATH, proxyServer: proxy.url });
     closers.push(() => pool.close());
@@ -95,11 +99,23 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     };
     const browserWorker = createCaptureWorker({
       ...common,
-      engine: createBrowserEngine({ pool, guard, timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS }, limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES, maxResourceBytes: config.MAX_RESOURCE_BYTES }, consent: config.CONSENT_MODE, blockTrackers: config.BLOCK_TRACKERS, renderedDom: config.MONOLITH_MODE === 'rendered' ? { blobs } : undefined }),
+      engine: createBrowserEngine({
+        pool,
+        guard,
+        timeouts: { navigation: config.NAVIGATION_TIMEOUT_MS },
+        limits: { maxBytesPerArtifact: config.MAX_ARTIFACT_BYTES, maxResourceBytes: config.MAX_RESOURCE_BYTES },
+        consent: config.CONSENT_MODE,
+        blockTrackers: config.BLOCK_TRACKERS,
+        renderedDom: config.MONOLITH_MODE === 'rendered' ? { blobs } : undefined,
+      }),
     });
 
     const monolithBinary = await findMonolith(config.MONOLITH_PATH, opts.searchPath ?? '');
-    let monolith: Embedded['monolith'] = { binary: null, version: null, reason: 'no monolith binary on PATH (set MONOLITH_PATH)' };
+    let monolith: Embedded['monolith'] = {
+      binary: null,
+      version: null,
+      reason: 'no monolith binary on PATH (set MONOLITH_PATH)',
+    };
     if (monolithBinary) {
       try {
         monolith = { binary: monolithBinary, version: await monolithVersion(monolithBinary), reason: null };
@@ -121,10 +137,17 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       }),
     });
 
-    const push = (handler: (b: unknown) => Promise<{ status: number }>) => async (body: unknown) => (await handler(body)).status;
-    bus.subscribe(TOPICS.captureBrowser, 'capture-browser-push', push(browserWorker.handlePush), { deadLetterTopic: TOPICS.captureBrowserDead, concurrency: 2 });
+    const push = (handler: (b: unknown) => Promise<{ status: number }>) => async (body: unknown) =>
+      (await handler(body)).status;
+    bus.subscribe(TOPICS.captureBrowser, 'capture-browser-push', push(browserWorker.handlePush), {
+      deadLetterTopic: TOPICS.captureBrowserDead,
+      concurrency: 2,
+    });
     bus.subscribe(TOPICS.captureBrowserDead, 'capture-browser-dead-letter', push(browserWorker.handleDeadLetter));
-    bus.subscribe(TOPICS.captureMonolith, 'capture-monolith-push', push(monolithWorker.handlePush), { deadLetterTopic: TOPICS.captureMonolithDead, concurrency: 2 });
+    bus.subscribe(TOPICS.captureMonolith, 'capture-monolith-push', push(monolithWorker.handlePush), {
+      deadLetterTopic: TOPICS.captureMonolithDead,
+      concurrency: 2,
+    });
     bus.subscribe(TOPICS.captureMonolithDead, 'capture-monolith-dead-letter', push(monolithWorker.handleDeadLetter));
     // No Firestore when embedded: article-changed has no replica to feed, but it is validated like in the cloud.
     bus.subscribe(TOPICS.articleChanged, 'article-changed-log', async (body) => {
@@ -156,13 +179,25 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       publisher: bus,
       logger,
     });
-    runTask = (payload, finalAttempt) => summaries.runTask(payload as Parameters<typeof summaries.runTask>[0], { finalAttempt });
+    runTask = (payload, finalAttempt) =>
+      summaries.runTask(payload as Parameters<typeof summaries.runTask>[0], { finalAttempt });
     const unsubscribe = blobs.onFinalize((ev) => {
-      summaries.onObjectFinalized(ev).catch((err) => logger.error({ err, object: ev.name }, 'object-finalized handler failed'));
+      summaries
+        .onObjectFinalized(ev)
+        .catch((err) => logger.error({ err, object: ev.name }, 'object-finalized handler failed'));
     });
     closers.push(async () => unsubscribe());
 
-    const sweeper = startSweeper({ db: db.db, publisher: bus, logger, leaseSeconds: config.LEASE_SECONDS, maxAttempts: config.MAX_DELIVERY_ATTEMPTS + 2 }, config.SWEEP_INTERVAL_SECONDS * 1000);
+    const sweeper = startSweeper(
+      {
+        db: db.db,
+        publisher: bus,
+        logger,
+        leaseSeconds: config.LEASE_SECONDS,
+        maxAttempts: config.MAX_DELIVERY_ATTEMPTS + 2,
+      },
+      config.SWEEP_INTERVAL_SECONDS * 1000,
+    );
     closers.push(() => sweeper.stop());
 
     const app = createApp({
@@ -174,7 +209,11 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       config,
       rateLimiter,
       summaries,
-      health: async () => ({ mode: 'embedded', monolith: monolith.binary ? monolith.version : 'unavailable', summarizer: summarizer.provider }),
+      health: async () => ({
+        mode: 'embedded',
+        monolith: monolith.binary ? monolith.version : 'unavailable',
+        summarizer: summarizer.provider,
+      }),
     });
     const server = createServer(app);
     server.requestTimeout = 60_000;

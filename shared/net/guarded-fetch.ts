@@ -3,7 +3,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import { checkUrl, guardedLookup, type GuardOptions } from './ssrf.ts';
-import { PermanentError } from './errors.ts';
+import { PermanentError } from '../core/errors.ts';
 
 export interface GuardedResponse {
   finalUrl: string;

@@ -1,16 +1,16 @@
 // Start-up of a capture worker container (Cloud Run): config from the environment, cloud adapters, the
 // egress proxy, the engine, the push server on $PORT, and SIGTERM handling.
-import { loadConfig, WorkerConfig } from './config.ts';
-import { createLogger } from './logger.ts';
-import { buildCloudDeps } from './cloud/deps.ts';
-import { startEgressProxy } from './egress-proxy.ts';
-import { createCaptureWorker, type CaptureEngine } from './capture-worker.ts';
+import { loadConfig, WorkerConfig } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { buildCloudDeps } from '../adapters/deps.ts';
+import { startEgressProxy } from '../net/egress-proxy.ts';
+import { createCaptureWorker, type CaptureEngine } from './worker.ts';
 import { createPushServer, trapShutdown } from './push-server.ts';
-import { pushVerifierFromConfig } from './auth/oidc.ts';
-import type { BlobStore } from './ports.ts';
+import { pushVerifierFromConfig } from '../auth/oidc.ts';
+import type { BlobStore } from '../core/ports.ts';
 import type { Kysely } from 'kysely';
-import type { Database } from './db/types.ts';
-import type { Logger } from './logger.ts';
+import type { Database } from '../db/types.ts';
+import type { Logger } from '../core/logger.ts';
 
 export interface EngineSetup {
   engine: CaptureEngine;
@@ -21,7 +21,14 @@ export interface EngineSetup {
 export async function runWorker(
   name: 'browser' | 'monolith',
   env: Record<string, string | undefined>,
-  makeEngine: (ctx: { config: WorkerConfig; logger: Logger; proxyUrl: string; blobs: BlobStore; db: Kysely<Database>; searchPath: string }) => Promise<EngineSetup>,
+  makeEngine: (ctx: {
+    config: WorkerConfig;
+    logger: Logger;
+    proxyUrl: string;
+    blobs: BlobStore;
+    db: Kysely<Database>;
+    searchPath: string;
+  }) => Promise<EngineSetup>,
 ): Promise<void> {
   const config = loadConfig(WorkerConfig, env);
   const logger = createLogger({ component: `worker-${name}`, level: config.LOG_LEVEL });
@@ -38,7 +45,14 @@ export async function runWorker(
   );
   const deps = await buildCloudDeps(config, logger, { dbPoolSize: 4 });
   const proxy = await startEgressProxy({ allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, logger });
-  const setup = await makeEngine({ config, logger, proxyUrl: proxy.url, blobs: deps.blobs, db: deps.db.db, searchPath: env.PATH ?? '' });
+  const setup = await makeEngine({
+    config,
+    logger,
+    proxyUrl: proxy.url,
+    blobs: deps.blobs,
+    db: deps.db.db,
+    searchPath: env.PATH ?? '',
+  });
   const worker = createCaptureWorker({
     db: deps.db.db,
     blobs: deps.blobs,

@@ -1,7 +1,7 @@
 // `npm start`: HT Base embedded — every deployable in one process on 127.0.0.1, data under HTBASE_DATA_DIR.
-import { loadConfig, ConfigError } from '../config.ts';
+import { loadConfig, ConfigError } from '../../shared/core/config.ts';
 import { EmbeddedConfig } from './config.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../../shared/core/logger.ts';
 import { startEmbedded } from './app.ts';
 
 const logger = createLogger({ component: 'embedded', level: process.env.LOG_LEVEL });
@@ -16,7 +16,10 @@ try {
   throw err;
 }
 if (!['127.0.0.1', 'localhost', '::1'].includes(config.HOST) && !config.API_KEYS_REQUIRED) {
-  logger.warn({ host: config.HOST }, 'listening beyond loopback without API keys: anyone who can reach this port can use it');
+  logger.warn(
+    { host: config.HOST },
+    'listening beyond loopback without API keys: anyone who can reach this port can use it',
+  );
 }
 
 const app = await startEmbedded({ config, logger, searchPath: process.env.PATH });
@@ -26,13 +29,18 @@ logger.info(
     dataDir: config.HTBASE_DATA_DIR,
     database: app.db.kind,
     summarizer: app.summarizer.provider,
-    monolith: app.monolith.binary ? `${app.monolith.binary} ${app.monolith.version}` : `unavailable: ${app.monolith.reason}`,
+    monolith: app.monolith.binary
+      ? `${app.monolith.binary} ${app.monolith.version}`
+      : `unavailable: ${app.monolith.reason}`,
     allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS,
   },
   'HT Base is running',
 );
 if (!app.monolith.binary) {
-  logger.warn({ reason: app.monolith.reason }, 'monolith is unavailable: monolith artifacts will be skipped (monolith_unavailable)');
+  logger.warn(
+    { reason: app.monolith.reason },
+    'monolith is unavailable: monolith artifacts will be skipped (monolith_unavailable)',
+  );
 }
 
 let stopping = false;

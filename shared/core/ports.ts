@@ -74,7 +74,14 @@ export interface ArticleReplicaDoc {
   status: string;
   title: string | null;
   artifacts: Record<string, { status: string; sizeBytes: number | null; errorCode: string | null }>;
-  summary: { provider: string; model: string | null; summary: string; keyPoints: string[]; tags: string[]; lang: string | null } | null;
+  summary: {
+    provider: string;
+    model: string | null;
+    summary: string;
+    keyPoints: string[];
+    tags: string[];
+    lang: string | null;
+  } | null;
   createdAt: string;
   updatedAt: string;
   deleted?: boolean;

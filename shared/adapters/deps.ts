@@ -5,19 +5,18 @@ import { Storage } from '@google-cloud/storage';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { BaseConfig } from '../config.ts';
-import { optStr } from '../config.ts';
-import type { Logger } from '../logger.ts';
+import type { BaseConfig } from '../core/config.ts';
+import { optStr } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
-import { createGcsBlobStore } from '../adapters/gcs.ts';
-import { createLocalBlobStore } from '../adapters/local-blob-store.ts';
-import { createPubSubPublisher } from '../adapters/pubsub.ts';
-import { connectRedis, createRedisHostLimiter, createRedisRateLimiter } from '../adapters/redis.ts';
-import { createMemoryHostLimiter, createMemoryRateLimiter } from '../adapters/memory-coordination.ts';
-import type { BlobStore, HostLimiter, Publisher, RateLimiter } from '../ports.ts';
+import { createGcsBlobStore } from './gcs.ts';
+import { createLocalBlobStore } from './local-blob-store.ts';
+import { createPubSubPublisher } from './pubsub.ts';
+import { connectRedis, createRedisHostLimiter, createRedisRateLimiter } from './redis.ts';
+import { createMemoryHostLimiter, createMemoryRateLimiter } from './memory-coordination.ts';
+import type { BlobStore, HostLimiter, Publisher, RateLimiter } from '../core/ports.ts';
 
 type Base = z.infer<typeof BaseConfig>;
-
 
 /**
  * A service-account key to sign Cloud Storage v4 URLs locally (the API's 302 downloads). Unset in
@@ -53,11 +52,18 @@ export async function buildCloudDeps(
   opts: { dbPoolSize?: number; signer?: { clientEmail: string; privateKey: string } } = {},
 ): Promise<CloudDeps> {
   const closers: Array<() => Promise<unknown>> = [];
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: resolve(config.HTBASE_DATA_DIR), maxConnections: opts.dbPoolSize ?? 5 });
+  const db = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: resolve(config.HTBASE_DATA_DIR),
+    maxConnections: opts.dbPoolSize ?? 5,
+  });
   closers.push(() => db.close());
   const blobs: BlobStore = config.ARTIFACTS_BUCKET
     ? createGcsBlobStore({
-        storage: new Storage({ projectId: config.GOOGLE_CLOUD_PROJECT, ...(config.STORAGE_API_ENDPOINT ? { apiEndpoint: config.STORAGE_API_ENDPOINT } : {}) }),
+        storage: new Storage({
+          projectId: config.GOOGLE_CLOUD_PROJECT,
+          ...(config.STORAGE_API_ENDPOINT ? { apiEndpoint: config.STORAGE_API_ENDPOINT } : {}),
+        }),
         bucket: config.ARTIFACTS_BUCKET,
         signer: opts.signer,
         logger,
@@ -77,7 +83,8 @@ export async function buildCloudDeps(
     publisher,
     redis,
     rateLimiter: redis ? createRedisRateLimiter(redis) : createMemoryRateLimiter(),
-    hostLimiter: (maxPerHost) => (redis ? createRedisHostLimiter(redis, { maxPerHost, logger }) : createMemoryHostLimiter({ maxPerHost })),
+    hostLimiter: (maxPerHost) =>
+      redis ? createRedisHostLimiter(redis, { maxPerHost, logger }) : createMemoryHostLimiter({ maxPerHost }),
     async close() {
       for (const c of closers.reverse()) await c().catch((err) => logger.warn({ err }, 'close failed'));
     },
