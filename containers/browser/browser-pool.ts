@@ -1,5 +1,6 @@
 // One Chromium per process, launched lazily behind a mutex and relaunched when it dies; a fresh
 // BrowserContext per job that is always closed; close() leaves no Chromium process behind.
+import { withTimeout } from '../../shared/core/timeout.ts';
 import { launch, type Browser, type BrowserContext } from 'puppeteer-core';
 import type { Logger } from '../../shared/core/logger.ts';
 import { resolveChromium, type ChromiumOptions } from './chromium.ts';
@@ -169,16 +170,4 @@ function killGroup(pid: number | undefined): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: already gone, the usual case
   }
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number, message = `timed out after ${ms} ms`): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-export class TimeoutError extends Error {
-  override name = 'TimeoutError';
 }

@@ -13,7 +13,7 @@ import {
 } from 'single-file-cli/lib/single-file-script.js';
 import type { Logger } from '../../shared/core/logger.ts';
 import { PermanentError } from '../../shared/core/errors.ts';
-import { TimeoutError, withTimeout } from './browser-pool.ts';
+import { TimeoutError, withTimeout } from '../../shared/core/timeout.ts';
 
 /** The isolated world the CLI runs SingleFile in: page scripts cannot see or tamper with it. */
 export const SINGLEFILE_WORLD = 'singlefile';

@@ -1,5 +1,6 @@
 // `htbase doctor` / `npm run doctor`: lists each capture engine (Chromium, monolith, the SingleFile script)
 // with its version, or why it is unavailable. Every probe is bounded; a probe failing never throws.
+import { withTimeout } from '../../shared/core/timeout.ts';
 import { execFile } from 'node:child_process';
 import { stat, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -33,14 +34,6 @@ export interface DoctorOptions {
   timeoutMs?: number;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
-
 function runVersion(binary: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(binary, ['--version'], { timeout: timeoutMs, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
@@ -71,7 +64,11 @@ export async function probeChromium(opts: DoctorOptions): Promise<EngineReport> 
   try {
     if (!path) {
       const mod = await import('@sparticuz/chromium');
-      path = await withTimeout(mod.default.executablePath(), timeoutMs, 'unpacking @sparticuz/chromium');
+      path = await withTimeout(
+        mod.default.executablePath(),
+        timeoutMs,
+        `unpacking @sparticuz/chromium took longer than ${timeoutMs} ms`,
+      );
     }
     const out = await runVersion(path, timeoutMs);
     const version = /(\d+\.\d+\.\d+\.\d+)/.exec(out)?.[1] ?? null;

@@ -22,7 +22,7 @@ import { NotFoundError, type BlobStore, type Publisher, type RateLimiter } from 
 import { checkHost, parseTargetUrl, type GuardOptions } from '../../shared/net/ssrf.ts';
 import { normalizeUrl } from '../../shared/core/url.ts';
 import { publishJobs } from '../../shared/jobs/publish.ts';
-import { TOPICS } from '../../shared/core/messages.ts';
+import { announceChange } from '../../shared/jobs/article-changed.ts';
 import { articleJson, articleListItem, links } from './serialize.ts';
 import { badRequest, conflict, errorHandler, notFound, problemType, sendProblem } from './problems.ts';
 import { openApiDocument } from './openapi.ts';
@@ -118,6 +118,7 @@ const route = (h: Handler) => (req: Request, res: Response, next: NextFunction) 
 export function createApp(deps: ApiDeps): express.Express {
   const { db, logger } = deps;
   const log = logger.child({ component: 'api' });
+  const changes = { publisher: deps.publisher, logger: log };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
@@ -226,9 +227,7 @@ export function createApp(deps: ApiDeps): express.Express {
         const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'submit');
         if (errors.length)
           log.error({ articleId: a.id, err: errors[0] }, 'capture publish failed; the sweeper will republish');
-        await deps.publisher
-          .publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: Number(a.version), deleted: false })
-          .catch(() => undefined);
+        await announceChange(changes, { articleId: a.id, version: Number(a.version) });
         log.info({ articleId: a.id, url: a.url, formats }, 'archive requested');
       }
       res.status(result.kind === 'created' ? 202 : 200);
@@ -362,10 +361,7 @@ export function createApp(deps: ApiDeps): express.Express {
       const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'retry');
       if (errors.length)
         log.error({ articleId: a.id, err: errors[0] }, 'retry publish failed; the sweeper will republish');
-      if (transition)
-        await deps.publisher
-          .publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: transition.version, deleted: false })
-          .catch(() => undefined);
+      if (transition) await announceChange(changes, { articleId: a.id, version: transition.version });
       res
         .status(202)
         .json({ id: a.id, status: transition?.status ?? a.status, retried: formats, links: links('', a, formats) });
@@ -400,9 +396,7 @@ export function createApp(deps: ApiDeps): express.Express {
       const a = await loadArticle(req.params.id as string);
       await repo.deleteArticle(db, a.id);
       await deps.blobs.deletePrefix(`articles/${a.id}/`);
-      await deps.publisher
-        .publish(TOPICS.articleChanged, { v: 1, articleId: a.id, version: Number(a.version) + 1, deleted: true })
-        .catch(() => undefined);
+      await announceChange(changes, { articleId: a.id, version: Number(a.version) + 1, deleted: true });
       log.info({ articleId: a.id }, 'archive deleted');
       res.status(204).end();
     }),

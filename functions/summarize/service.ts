@@ -10,7 +10,8 @@ import { findArticle, findSummary, markEventProcessed, touchArticle } from '../.
 import { PermanentError, errorCode, isPermanent } from '../../shared/core/errors.ts';
 import { parseStorageKey, storageKey } from '../../shared/core/formats.ts';
 import type { Logger } from '../../shared/core/logger.ts';
-import { ArticleChangedV1, SummaryTaskV1, TOPICS, type SummaryTask } from '../../shared/core/messages.ts';
+import { SummaryTaskV1, type SummaryTask } from '../../shared/core/messages.ts';
+import { announceChange } from '../../shared/jobs/article-changed.ts';
 import {
   NotFoundError,
   systemClock,
@@ -119,11 +120,7 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
 
   async function publishChange(articleId: string): Promise<void> {
     const version = await touchArticle(db, articleId);
-    if (version === null) return;
-    await publisher.publish(
-      TOPICS.articleChanged,
-      ArticleChangedV1.parse({ v: 1, articleId, version, deleted: false }),
-    );
+    if (version !== null) await announceChange({ publisher, logger: log }, { articleId, version });
   }
 
   async function store(articleId: string, sha: string, r: SummaryResult, clearFailure: boolean): Promise<void> {

@@ -2,7 +2,7 @@
 // shared/core/messages.ts, push subscriptions with ack deadline, retry policy and dead-letter topics.
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { Publisher } from '../core/ports.ts';
-import { TOPICS, encodeData, type TopicName } from '../core/messages.ts';
+import { TOPICS, encodeData, type TopicName, type TopicPayloads } from '../core/messages.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 
 export interface PubSubPublisherOptions {
@@ -44,7 +44,7 @@ export function createPubSubPublisher(opts: PubSubPublisherOptions): Publisher &
     return t;
   };
   return {
-    async publish(topic: TopicName, data: unknown, attributes?: Record<string, string>): Promise<string> {
+    async publish<T extends TopicName>(topic: T, data: TopicPayloads[T], attributes?: Record<string, string>) {
       const id = await topicFor(topic).publishMessage({ data: encodeData(data), attributes });
       log.debug({ topic, messageId: id }, 'published');
       return id;

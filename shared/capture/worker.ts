@@ -4,7 +4,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import * as repo from '../db/repo.ts';
-import { BadMessage, CaptureJobV1, decodePush, TOPICS, type CaptureJob } from '../core/messages.ts';
+import { BadMessage, CaptureJobV1, decodePush, type CaptureJob } from '../core/messages.ts';
+import { announceChange } from '../jobs/article-changed.ts';
 import { FORMAT_FILES, storageKey, type ArtifactFormat, type Format } from '../core/formats.ts';
 import { PermanentError, isPermanent } from '../core/errors.ts';
 import type { BlobStore, HostLimiter, Publisher, StoredObject } from '../core/ports.ts';
@@ -62,13 +63,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
   const inFlight = new Set<AbortController>();
 
   async function changed(articleId: string, t: repo.Transition | null): Promise<void> {
-    if (!t) return;
-    try {
-      await deps.publisher.publish(TOPICS.articleChanged, { v: 1, articleId, version: t.version, deleted: false });
-    } catch (err) {
-      // The replica converges anyway: the next change or the reconcile job carries the newer version.
-      log.warn({ err, articleId }, 'article-changed publish failed');
-    }
+    await announceChange({ publisher: deps.publisher, logger: log }, t && { articleId, version: t.version });
   }
 
   async function failAll(job: CaptureJob, formats: Format[], err: PermanentError): Promise<void> {

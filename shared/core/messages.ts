@@ -31,6 +31,19 @@ export const ArticleChangedV1 = z.object({
 });
 export type ArticleChanged = z.infer<typeof ArticleChangedV1>;
 
+/**
+ * What each topic carries: the name picks the payload type, so `publish` cannot send the wrong one.
+ * A dead-letter topic carries the message that its source topic could not deliver.
+ */
+export interface TopicPayloads {
+  'capture-browser': CaptureJob;
+  'capture-monolith': CaptureJob;
+  'article-changed': ArticleChanged;
+  'capture-browser-dead': CaptureJob;
+  'capture-monolith-dead': CaptureJob;
+  'article-changed-dead': ArticleChanged;
+}
+
 /** Pub/Sub push body. The emulator sends both camelCase and snake_case keys; we read camelCase. */
 export const PushEnvelope = z.object({
   message: z.object({

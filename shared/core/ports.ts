@@ -1,7 +1,7 @@
 // The ports every deployable depends on. Adapters (local disk, in-process, GCS, Pub/Sub, Firestore,
 // Redis, Gemini, extractive) implement them; a plain `deps` object wires them together.
 import type { Readable } from 'node:stream';
-import type { TopicName } from './messages.ts';
+import type { TopicName, TopicPayloads } from './messages.ts';
 
 export interface Clock {
   now(): Date;
@@ -57,7 +57,7 @@ export interface ObjectFinalized {
 // ---------- messaging ----------
 export interface Publisher {
   /** Publishes JSON `data` to `topic`; resolves with the message id once the broker has it. */
-  publish(topic: TopicName, data: unknown, attributes?: Record<string, string>): Promise<string>;
+  publish<T extends TopicName>(topic: T, data: TopicPayloads[T], attributes?: Record<string, string>): Promise<string>;
 }
 
 /** Cloud Tasks role: named tasks (duplicates collapse), dispatched at the queue's rate. */

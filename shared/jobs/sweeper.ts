@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import * as repo from '../db/repo.ts';
 import { publishJobs } from './publish.ts';
-import { TOPICS } from '../core/messages.ts';
+import { announceChange } from './article-changed.ts';
 import type { Publisher } from '../core/ports.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Format } from '../core/formats.ts';
@@ -33,9 +33,7 @@ export async function sweepOnce(deps: SweepDeps): Promise<{ republished: number;
       );
       if (t) {
         failed++;
-        await deps.publisher
-          .publish(TOPICS.articleChanged, { v: 1, articleId: a.article_id, version: t.version, deleted: false })
-          .catch(() => undefined);
+        await announceChange(deps, { articleId: a.article_id, version: t.version });
       }
       continue;
     }

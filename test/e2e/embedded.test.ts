@@ -12,7 +12,7 @@ import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { http, startTestEmbedded, tempDir, terminal, waitFor } from '../support/embedded.ts';
 import { resolveChromium } from '../../containers/browser/chromium.ts';
 import type { Embedded } from '../../containers/standalone/app.ts';
-import { TOPICS } from '../../shared/core/messages.ts';
+import { TOPICS, type CaptureJob } from '../../shared/core/messages.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
 let site: StaticServer;
@@ -164,7 +164,7 @@ test('the archive is found by full-text search and by URL', async () => {
 test('a redelivered capture message re-captures nothing and duplicates nothing', async () => {
   const before = (await http(app.url, `/archives/${fixtureId}`)).body;
   const launches = app.pool.launches;
-  const job = {
+  const job: CaptureJob = {
     v: 1,
     articleId: fixtureId,
     url: `${site.origin}/index.html`,

@@ -3,7 +3,8 @@
 // counted (leaks). Same procedure for both: 1280x800, animations and carets off, fonts awaited, scrollbars
 // hidden, scrolled through, resize listeners muted while shooting; page scripts keep running.
 import type { HTTPRequest, Page } from 'puppeteer-core';
-import { withTimeout, type BrowserPool } from '../../../containers/browser/browser-pool.ts';
+import type { BrowserPool } from '../../../containers/browser/browser-pool.ts';
+import { withTimeout } from '../../../shared/core/timeout.ts';
 
 export const RENDER_VIEWPORT = { width: 1280, height: 800 } as const;
 /** Full-page shots stop here (Chromium paints nothing reliable past about 16k px); the true height is recorded. */
