@@ -76,12 +76,21 @@ export interface ApiKeyTable {
   revoked_at: Date | null;
 }
 
+/** Sliding-window rate limits (shared/adapters/pg-rate-limiter.ts); int8[] reads back as strings. */
+export interface RateLimitTable {
+  key: string;
+  hits: ColumnType<string[], number[] | undefined, number[]>;
+  allowed: boolean;
+  expires_ms: BigIntNumber;
+}
+
 export interface Database {
   articles: ArticleTable;
   artifacts: ArtifactTable;
   summaries: SummaryTable;
   processed_events: ProcessedEventTable;
   api_keys: ApiKeyTable;
+  rate_limits: RateLimitTable;
 }
 
 export type Article = Selectable<ArticleTable>;
