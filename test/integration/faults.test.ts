@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { startTopology, type Topology } from '../support/topology.ts';
 import { freePort } from '../support/services.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { createArticle } from '../../shared/db/repo.ts';
+import { createArticle } from '../../shared/db/articles.ts';
 import { normalizeUrl } from '../../shared/core/url.ts';
 import { TOPICS, encodeData } from '../../shared/core/messages.ts';
 import type { Format } from '../../shared/core/formats.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { startTopology, type Topology } from '../support/topology.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { createArticle } from '../../shared/db/repo.ts';
+import { createArticle } from '../../shared/db/articles.ts';
 import { revokeApiKey } from '../../shared/auth/api-keys.ts';
 import { normalizeUrl } from '../../shared/core/url.ts';
 import { migrations } from '../../shared/db/migrations/index.ts';

@@ -18,7 +18,7 @@ import { createSummarizeService, sha256Hex, type SummarizeService } from '../../
 import { createInProcessTaskQueue, type InProcessTaskQueue } from '../../functions/summarize/in-process-queue.ts';
 import { createGeminiSummarizer } from '../../functions/summarize/gemini.ts';
 import { createExtractiveSummarizer, detectLanguage } from '../../functions/summarize/extractive.ts';
-import { findSummaryFailure } from '../../functions/summarize/repo.ts';
+import { findSummaryFailure } from '../../shared/db/summaries.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-server.ts';
 
 const EN = `Portland approved forty miles of protected bike lanes on Tuesday, to be built by the end of next year.
