@@ -1,7 +1,6 @@
-// FAKE: stands in for Google Cloud Storage, which has no emulator on this machine. It speaks the JSON API
-// calls the real @google-cloud/storage client makes (resumable and multipart uploads, media download,
-// metadata, list, patch, delete) plus v4-signed XML-style GETs, keeps objects in memory, returns real
-// md5Hash/crc32c so the client's integrity checks run, and calls `onFinalize` like a finalize notification.
+// FAKE: stands in for Google Cloud Storage, which has no emulator here: the JSON API calls the @google-cloud/storage
+// client makes (uploads in gcs-uploads.ts, download, metadata, list, patch, delete) and v4-signed GETs; objects in
+// memory with real md5Hash/crc32c so the client's checks run; `onFinalize` plays the finalize notification.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
