@@ -23,10 +23,14 @@ export interface ApiHarness {
   jobs: Array<{ topic: string; job: CaptureJob }>;
   /** A store on the same directory as the apps' (a new handle each call). */
   blobs(): BlobStore;
+  /** The default app's deps, with some replaced. */
+  deps(overrides?: Overrides): ApiDeps;
   /** Serves another app on the same database, bus and store, with some deps replaced. */
-  serve(overrides?: Partial<Omit<ApiDeps, 'config'>> & { config?: Partial<ApiDeps['config']> }): Promise<string>;
+  serve(overrides?: Overrides): Promise<string>;
   close(): Promise<void>;
 }
+
+type Overrides = Partial<Omit<ApiDeps, 'config'>> & { config?: Partial<ApiDeps['config']> };
 
 const CONFIG: ApiDeps['config'] = {
   DEDUP_WINDOW_SECONDS: 3600,
@@ -50,22 +54,21 @@ export async function startApiHarness(): Promise<ApiHarness> {
   }
   const blobs = () => createLocalBlobStore({ root: join(dir.path, 'blobs') });
   const closers: Array<() => Promise<unknown>> = [];
-  const serve: ApiHarness['serve'] = async ({ config, ...overrides } = {}) => {
-    const server = createServer(
-      createApp({
-        db: db.db,
-        blobs: blobs(),
-        publisher: bus,
-        logger: silentLogger(),
-        guard: {
-          allowPrivateNetworks: false,
-          resolve: async (h) =>
-            h.endsWith('.test') ? ['93.184.215.14'] : h === 'internal.test.example' ? ['10.0.0.7'] : ['93.184.215.14'],
-        },
-        ...overrides,
-        config: { ...CONFIG, ...config },
-      }),
-    );
+  const deps: ApiHarness['deps'] = ({ config, ...overrides } = {}) => ({
+    db: db.db,
+    blobs: blobs(),
+    publisher: bus,
+    logger: silentLogger(),
+    guard: {
+      allowPrivateNetworks: false,
+      resolve: async (h) =>
+        h.endsWith('.test') ? ['93.184.215.14'] : h === 'internal.test.example' ? ['10.0.0.7'] : ['93.184.215.14'],
+    },
+    ...overrides,
+    config: { ...CONFIG, ...config },
+  });
+  const serve: ApiHarness['serve'] = async (overrides) => {
+    const server = createServer(createApp(deps(overrides)));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     closers.push(() => new Promise((r) => server.close(r)));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -77,6 +80,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     base,
     jobs,
     blobs,
+    deps,
     serve,
     async close() {
       for (const close of closers.reverse()) await close();

@@ -37,6 +37,8 @@ export interface Contract {
   operationOf(method: string, path: string): string | null;
   /** The problems with an answer: [] when it conforms, null when the document has no operation for it. */
   check(answer: Answer): string[] | null;
+  /** Compiles every component and every answer schema (strict mode throws on a bad one); returns how many. */
+  compileAll(): number;
   /** Throws a ContractError listing the problems; an answer with no documented operation passes. */
   assert(answer: Answer): void;
 }
@@ -102,6 +104,19 @@ export function createContract(document: unknown): Contract {
       return found ? `${found.method} ${found.template}` : null;
     },
     check,
+    compileAll() {
+      const refs = Object.keys((document as { components?: { schemas?: object } }).components?.schemas ?? {}).map(
+        (id) => pointer('components', 'schemas', id),
+      );
+      for (const [template, item] of Object.entries(doc.paths))
+        for (const [method, op] of Object.entries(item))
+          for (const [key, res] of Object.entries(op.responses ?? {}))
+            for (const [media, c] of Object.entries(res.content ?? {}))
+              if (c.schema !== undefined)
+                refs.push(pointer('paths', template, method, 'responses', key, 'content', media, 'schema'));
+      for (const ref of refs) validator(ref);
+      return refs.length;
+    },
     assert(a) {
       const errors = check(a);
       if (errors?.length) throw new ContractError(`answer does not match /openapi.json:\n${errors.join('\n')}`);
