@@ -1,7 +1,7 @@
 // The monolith engine's probe for `htbase doctor`: the binary (MONOLITH_PATH or PATH) and its `-V`, with a
 // note when it is not the pinned version. Bounded; a probe that fails reports why instead of throwing.
 import { message, type EngineReport } from '../../shared/capture/engine-report.ts';
-import { findMonolith, monolithVersion } from './monolith.ts';
+import { findMonolith, monolithVersion } from './binary.ts';
 import { PINNED_MONOLITH_VERSION, compareVersions } from './version.ts';
 
 export interface MonolithProbeOptions {

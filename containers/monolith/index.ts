@@ -4,7 +4,7 @@ import { runWorker } from '../../shared/capture/main.ts';
 import { loadConfig } from '../../shared/core/config.ts';
 import { MonolithWorkerConfig } from './config.ts';
 import { createMonolithEngine } from './engine.ts';
-import { findMonolith, monolithVersion } from './monolith.ts';
+import { findMonolith, monolithVersion } from './binary.ts';
 import { browserCaptureInProgress } from '../../shared/db/repo.ts';
 
 const config = loadConfig(MonolithWorkerConfig, process.env);
