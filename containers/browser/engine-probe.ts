@@ -5,6 +5,7 @@ import { stat, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { withTimeout } from '../../shared/core/timeout.ts';
+import { bundledChromiumPath } from './chromium.ts';
 import { message, type EngineReport } from '../../shared/capture/engine-report.ts';
 
 export interface ChromiumProbeOptions {
@@ -42,9 +43,8 @@ export async function probeChromium(opts: ChromiumProbeOptions): Promise<EngineR
   const source = opts.chromePath ? 'CHROME_PATH' : '@sparticuz/chromium';
   try {
     if (!path) {
-      const mod = await import('@sparticuz/chromium');
       path = await withTimeout(
-        mod.default.executablePath(),
+        bundledChromiumPath(),
         timeoutMs,
         `unpacking @sparticuz/chromium took longer than ${timeoutMs} ms`,
       );
