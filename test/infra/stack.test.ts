@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { WorkerConfig } from '../../shared/core/config.ts';
+import { BrowserWorkerConfig } from '../../containers/browser/config.ts';
+import { MonolithWorkerConfig } from '../../containers/monolith/config.ts';
 import { SummarizeConfig } from '../../functions/summarize/config.ts';
 import { SweepConfig } from '../../functions/sweep/app.ts';
 import { TOPICS } from '../../shared/core/messages.ts';
@@ -375,8 +376,8 @@ describe('workers (Cloud Run)', () => {
       assert.deepEqual(Object.keys(secretEnvOf(s)).sort(), ['DATABASE_URL', 'REDIS_URL']);
     });
 
-    test(`${w}: every environment variable it gets is one shared/core/config.ts WorkerConfig reads`, () => {
-      const known = new Set(Object.keys(WorkerConfig.shape));
+    test(`${w}: every environment variable it gets is one its WorkerConfig (containers/${w}/config.ts) reads`, () => {
+      const known = new Set(Object.keys((w === 'browser' ? BrowserWorkerConfig : MonolithWorkerConfig).shape));
       for (const k of [...Object.keys(envOf(service(w))), ...Object.keys(secretEnvOf(service(w)))])
         assert.ok(known.has(k), `${k} is not in WorkerConfig`);
     });
