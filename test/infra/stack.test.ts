@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { WorkerConfig } from '../../shared/core/config.ts';
 import { SummarizeConfig } from '../../functions/summarize/config.ts';
-import { SweepConfig } from '../../functions/sweep/app.ts';
+import { SweepConfig } from '../../functions/sweep/config.ts';
 import { TOPICS } from '../../shared/core/messages.ts';
 import {
   fakeFunctionsDir,
