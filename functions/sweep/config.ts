@@ -21,7 +21,8 @@ export const SweepConfig = BaseConfig.extend({
       ctx.addIssue({
         code: 'custom',
         path: [k],
-        message: 'SWEEP_VERIFY_OIDC is on: SWEEP_AUDIENCE and SWEEP_INVOKER_SA are required (set SWEEP_VERIFY_OIDC=false only for local runs)',
+        message:
+          'SWEEP_VERIFY_OIDC is on: SWEEP_AUDIENCE and SWEEP_INVOKER_SA are required (set SWEEP_VERIFY_OIDC=false only for local runs)',
       });
   }
 });
