@@ -56,6 +56,25 @@ class DeliveryRefused extends Error {
 
 type Job = PgBoss.JobWithMetadata<JobData>;
 
+/**
+ * Runs `fn` while holding a session advisory lock on its own connection. Processes starting together
+ * otherwise race pg-boss's schema creation and deadlock in create_queue (partition DDL on one parent table).
+ */
+async function oneAtATime(pool: pg.Pool, key: string, fn: () => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query(`SELECT set_config('lock_timeout', '60s', false)`);
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    try {
+      await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+    }
+  } finally {
+    client.release(true); // not reused: it carries the lock_timeout setting
+  }
+}
+
 export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueueBus> {
   const log = opts.logger.child({ component: 'pg-queue' });
   const schema = opts.schema ?? 'pgboss';
@@ -73,9 +92,23 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
   const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.maxConnections ?? 10 });
   pool.on('error', (err) => log.error({ err }, 'idle postgres connection failed'));
   const queries = new Set<Promise<unknown>>();
+  // pg-boss sends `BEGIN; ...; COMMIT;` in one string (schema creation, maintenance): when a statement in it
+  // fails (two processes creating the schema at once), the connection stays in an aborted transaction and
+  // would fail every later query handed to it. Roll back on error before the connection goes back to the pool.
+  const run = async (text: string, values?: unknown[]) => {
+    const client = await pool.connect();
+    try {
+      return await client.query(text, values);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
   const db: PgBoss.Db = {
     executeSql(text, values) {
-      const q = pool.query(text, values);
+      const q = run(text, values);
       queries.add(q);
       void q.then(
         () => queries.delete(q),
@@ -93,8 +126,10 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
   });
   boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
   try {
-    await boss.start();
-    await declareQueues(boss, subs);
+    await oneAtATime(pool, `htbase-pg-queue:${schema}`, async () => {
+      await boss.start();
+      await declareQueues(boss, subs);
+    });
   } catch (err) {
     await boss.stop({ graceful: false, close: false }).catch(() => undefined);
     await pool.end();
