@@ -227,3 +227,36 @@ test('undeclared topics and subscriptions, and options that contradict the topol
     /no declared subscription/,
   );
 });
+
+test('processes starting together on a fresh schema all come up and share the queues', async () => {
+  const [a, b, c] = await Promise.all([bus('q_race'), bus('q_race'), bus('q_race')]);
+  const r = recorder();
+  b.subscribe(TOPICS.captureBrowser, 'capture-browser-push', r.handler);
+  const ids = [await a.publish(TOPICS.captureBrowser, job(1)), await c.publish(TOPICS.captureBrowser, job(2))];
+  await waitFor('both messages', () => r.seen.length >= 2);
+  await b.idle();
+  assert.deepEqual(r.seen.map((s) => s.body.message.messageId).sort(), ids.sort());
+});
+
+test('a subscription runs at most `concurrency` deliveries at once in a process', async () => {
+  const b = await bus('q_concurrency');
+  let active = 0;
+  let peak = 0;
+  let handled = 0;
+  b.subscribe(
+    TOPICS.captureBrowser,
+    'capture-browser-push',
+    async () => {
+      peak = Math.max(peak, ++active);
+      await sleep(400);
+      active--;
+      handled++;
+      return 204;
+    },
+    { concurrency: 3 },
+  );
+  for (let i = 0; i < 9; i++) await b.publish(TOPICS.captureBrowser, job(i));
+  await waitFor('nine deliveries', () => handled === 9);
+  await b.idle();
+  assert.equal(peak, 3);
+});
