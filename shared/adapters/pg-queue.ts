@@ -40,6 +40,8 @@ export interface PgQueueBusOptions {
   /** How long close() lets running deliveries finish before failing them back to the queue. Default 10 s. */
   closeTimeoutMs?: number;
   maxConnections?: number;
+  /** Bound on one publish (ms). Default 30 s. */
+  publishTimeoutMs?: number;
 }
 
 /** What a job carries: the push message minus its id (the job id is the message id). */
@@ -89,7 +91,11 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
 
   // Our own pool behind pg-boss's `db` seam: close() can then wait for the completions pg-boss fires
   // without awaiting them, before the pool ends.
-  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.maxConnections ?? 10 });
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.maxConnections ?? 10,
+    connectionTimeoutMillis: 10_000, // a publish or a poll never waits forever for a connection
+  });
   pool.on('error', (err) => log.error({ err }, 'idle postgres connection failed'));
   const queries = new Set<Promise<unknown>>();
   // pg-boss sends `BEGIN; ...; COMMIT;` in one string (schema creation, maintenance): when a statement in it
@@ -261,7 +267,12 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
       if (closed) throw new Error('bus is closed');
       const id = randomUUID();
       const payload = Buffer.from(JSON.stringify(data)).toString('base64');
-      await fanOut(topic, id, { data: payload, attributes, publishTime: new Date().toISOString() });
+      // Bounded like the Pub/Sub publisher: a caller that gets an error leaves its row for the sweeper.
+      await withTimeout(
+        fanOut(topic, id, { data: payload, attributes, publishTime: new Date().toISOString() }),
+        opts.publishTimeoutMs ?? 30_000,
+        `publish to ${topic} timed out`,
+      );
       counters.published++;
       return id;
     },
