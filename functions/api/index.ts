@@ -8,7 +8,8 @@ import { buildCloudDeps, gcsSigner } from '../../shared/adapters/deps.ts';
 import { verifyApiKey, looksLikeApiKey } from '../../shared/auth/api-keys.ts';
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { bearerToken } from '../../shared/auth/jwt.ts';
-import { createCloudSummaries, hasSummaryTasks } from '../summarize/config.ts';
+import { createSummaryTaskQueue, hasSummaryTasks } from '../../shared/adapters/cloud-tasks.ts';
+import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
 import { createApp, type Principal } from './app.ts';
 import { CloudApiConfig, idTokenAllowList } from './config.ts';
 import { badRequest, sendProblem } from './problems.ts';
@@ -25,7 +26,14 @@ const google = config.GOOGLE_ID_TOKEN_AUDIENCE
   : null;
 const deps = await buildCloudDeps(config, logger, { signer: gcsSigner(config) });
 // POST /archives/{id}/summary enqueues on the summaries queue; without its settings it answers 503.
-const summaries = hasSummaryTasks(config) ? createCloudSummaries(config, deps, logger).service : undefined;
+const summaries = hasSummaryTasks(config)
+  ? createSummaryRequester({
+      db: deps.db.db,
+      blobs: deps.blobs,
+      tasks: createSummaryTaskQueue(config, deps.tasksClient(), logger),
+      logger,
+    })
+  : undefined;
 
 async function authenticate(req: Request): Promise<Principal | null> {
   let token: string;
