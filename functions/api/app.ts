@@ -28,6 +28,7 @@ import { announceChange } from '../../shared/jobs/article-changed.ts';
 import { articleJson, articleListItem, links } from './serialize.ts';
 import { badRequest, conflict, errorHandler, notFound, problemType, sendProblem } from './problems.ts';
 import { openApiDocument } from './openapi.ts';
+import { mountWebApp } from './web/serve.ts';
 
 export interface Principal {
   id: string;
@@ -136,6 +137,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
+  mountWebApp(app, { logger: log }); // the app shell is public (before auth); its data comes through the API
 
   // Auth, then rate limiting per principal (or client address when anonymous).
   async function admit(req: Request, res: Response): Promise<void> {
