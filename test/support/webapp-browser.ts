@@ -1,12 +1,19 @@
 // Drives the web app in real Chromium for the browser tests: launch, axe-core checks, a recorder of the
 // artifact states the add form shows, and screenshots for the README.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, type Browser, type Page } from 'puppeteer-core';
 import { resolveChromium } from '../../containers/browser/chromium.ts';
 
 const AXE = readFileSync(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8');
-export const SCREENSHOTS = fileURLToPath(new URL('../../functions/api/web/screenshots/', import.meta.url));
+/**
+ * Where the tests leave their screenshots: a temp folder, or WEBAPP_SCREENSHOTS (set it to
+ * functions/api/web/screenshots to refresh the README's images).
+ */
+export const SCREENSHOTS = join(process.env.WEBAPP_SCREENSHOTS ?? join(tmpdir(), 'htbase-webapp-screenshots'), '/');
+mkdirSync(SCREENSHOTS, { recursive: true });
 
 export async function launchBrowser(): Promise<Browser> {
   const spec = await resolveChromium({ executablePath: process.env.CHROME_PATH });

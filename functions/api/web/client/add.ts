@@ -124,7 +124,7 @@ export function AddForm({ shared, onChanged }: { shared: string | null; onChange
           id: 'add-url',
           name: 'url',
           rows: 1,
-          placeholder: 'https://example.com/article',
+          placeholder: 'https://example.com',
           'aria-describedby': 'add-hint',
           value: text,
           onInput: (e: Event) => setText((e.target as HTMLTextAreaElement).value),

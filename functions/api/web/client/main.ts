@@ -7,6 +7,7 @@ import { AddForm } from './add.ts';
 import { Library } from './library.ts';
 import { Reader } from './reader.ts';
 import './styles.css';
+import './views.css';
 
 const route = () => {
   const m = /^#\/archives\/([0-9a-f-]{36})/i.exec(location.hash);

@@ -74,6 +74,9 @@ async function download(e: Event, id: string, format: string) {
   setTimeout(() => URL.revokeObjectURL(src), 10_000);
 }
 
+/** The reader's tab order, so the files list reads in the same order as the tabs. */
+const ORDER = ['singlefile', 'monolith', 'screenshot', 'pdf', 'readable', 'original'];
+
 export function ArtifactDetails(props: { a: ArchiveDetail; onRetry: (f: string) => void; keyed: boolean }) {
   const { a } = props;
   return h(
@@ -83,43 +86,45 @@ export function ArtifactDetails(props: { a: ArchiveDetail; onRetry: (f: string) 
     h(
       'ul',
       { class: 'artifacts' },
-      a.artifacts.map((x) => {
-        const label = FORMAT_LABELS[x.format] ?? x.format;
-        return h(
-          'li',
-          { key: x.format, class: 'artifact' },
-          h('div', { class: 'artifact-head' }, h('strong', null, label), ' ', h(StatusBadge, { status: x.status })),
-          h(
-            'dl',
-            { class: 'meta' },
-            h('dt', null, 'Size'),
-            h('dd', null, formatBytes(x.sizeBytes)),
-            h('dt', null, 'SHA-256'),
-            h('dd', null, h('code', { class: 'hash' }, x.sha256 ?? '—')),
-            x.errorMessage && [
-              h('dt', { key: 'e' }, 'Error'),
-              h('dd', { key: 'm' }, `${x.errorCode}: ${x.errorMessage}`),
-            ],
-          ),
-          h(
-            'div',
-            { class: 'actions' },
-            x.status === 'succeeded' &&
-              h(
-                'a',
-                {
-                  class: 'button',
-                  href: artifactPath(a.id, x.format),
-                  download: '',
-                  onClick: props.keyed ? (e: Event) => void download(e, a.id, x.format) : undefined,
-                },
-                `Download ${label}`,
-              ),
-            (x.status === 'failed' || x.status === 'skipped') &&
-              h('button', { onClick: () => props.onRetry(x.format) }, `Retry ${label}`),
-          ),
-        );
-      }),
+      [...a.artifacts]
+        .sort((x, y) => ORDER.indexOf(x.format) - ORDER.indexOf(y.format))
+        .map((x) => {
+          const label = FORMAT_LABELS[x.format] ?? x.format;
+          return h(
+            'li',
+            { key: x.format, class: 'artifact' },
+            h('div', { class: 'artifact-head' }, h('strong', null, label), ' ', h(StatusBadge, { status: x.status })),
+            h(
+              'dl',
+              { class: 'meta' },
+              h('dt', null, 'Size'),
+              h('dd', null, formatBytes(x.sizeBytes)),
+              h('dt', null, 'SHA-256'),
+              h('dd', null, h('code', { class: 'hash' }, x.sha256 ?? '—')),
+              x.errorMessage && [
+                h('dt', { key: 'e' }, 'Error'),
+                h('dd', { key: 'm' }, `${x.errorCode}: ${x.errorMessage}`),
+              ],
+            ),
+            h(
+              'div',
+              { class: 'actions' },
+              x.status === 'succeeded' &&
+                h(
+                  'a',
+                  {
+                    class: 'button',
+                    href: artifactPath(a.id, x.format),
+                    download: '',
+                    onClick: props.keyed ? (e: Event) => void download(e, a.id, x.format) : undefined,
+                  },
+                  `Download ${label}`,
+                ),
+              (x.status === 'failed' || x.status === 'skipped') &&
+                h('button', { onClick: () => props.onRetry(x.format) }, `Retry ${label}`),
+            ),
+          );
+        }),
     ),
   );
 }
