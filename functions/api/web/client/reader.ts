@@ -64,7 +64,21 @@ function Frame({ id, format, title }: { id: string; format: string; title: strin
   if (!src) return h('p', null, 'Loading…');
   if (format === 'screenshot') return h('div', { class: 'shot' }, h('img', { src, alt: `Screenshot of ${title}` }));
   // sandbox="" (no allow-scripts, no allow-same-origin): the page renders but none of its script runs.
-  return h('iframe', { class: 'frame', src, sandbox: '', title: `${FORMAT_LABELS[format]} of ${title}` });
+  const frame = h('iframe', { class: 'frame', src, sandbox: '', title: `${FORMAT_LABELS[format]} of ${title}` });
+  if (format !== 'pdf') return frame;
+  // Chromium's PDF viewer refuses sandboxed frames (and headless has none): offer the file in its own tab.
+  return h(
+    'div',
+    null,
+    h(
+      'p',
+      { class: 'hint' },
+      'If the PDF does not show here, ',
+      h('a', { href: src, target: '_blank', rel: 'noopener' }, 'open the PDF'),
+      '.',
+    ),
+    frame,
+  );
 }
 
 export function Reader({ id }: { id: string }) {
