@@ -6,6 +6,7 @@ import { Problem } from '../../shared/core/errors.ts';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { admission, bodyParsers } from './middleware.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import { mountWebApp } from './web/serve.ts';
 import { errorHandler, problemType, sendProblem } from './problems.ts';
 import { archiveOperations, archiveRoutes } from './routes/archives.ts';
 import { artifactOperations, artifactRoutes } from './routes/artifacts.ts';
@@ -37,6 +38,8 @@ export function createApp(deps: ApiDeps): express.Express {
 
   // Health and the document answer before admission: probes and clients read them without a key.
   metaRoutes(app, ctx, openApiDocument);
+  // The app shell is public (before auth); its data comes through the API.
+  mountWebApp(app, { logger: log });
   app.use(admission(deps));
   const { json, optionalJson } = bodyParsers(deps);
   submitRoutes(app, ctx, json);

@@ -1,0 +1,121 @@
+// The web app's shell: hash routing (#/ library, #/archives/{id} reader), the API-key prompt shown when the
+// API answers 401, the Web Share Target (/?share-url=…) and the service worker registration.
+import { h, render } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { getKey, onUnauthorized, setKey } from './api.ts';
+import { AddForm } from './add.ts';
+import { Library } from './library.ts';
+import { Reader } from './reader.ts';
+import './styles.css';
+import './views.css';
+
+const route = () => {
+  const m = /^#\/archives\/([0-9a-f-]{36})/i.exec(location.hash);
+  return m ? { name: 'reader' as const, id: m[1]! } : { name: 'library' as const };
+};
+
+/** The URL a share sheet handed us: the `url` field, or the first URL inside `text` (Android puts it there). */
+function sharedUrl(): string | null {
+  const p = new URLSearchParams(location.search);
+  const direct = p.get('share-url');
+  const found = direct || /https?:\/\/\S+/.exec(`${p.get('share-text') ?? ''} ${p.get('share-title') ?? ''}`)?.[0];
+  if (p.has('share-url') || p.has('share-text')) history.replaceState(null, '', location.pathname + location.hash);
+  return found || null;
+}
+
+function KeyPrompt({ onDone }: { onDone: () => void }) {
+  const [value, setValue] = useState('');
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  const save = (e: Event) => {
+    e.preventDefault();
+    setKey(value.trim() || null);
+    onDone();
+  };
+  return h(
+    'section',
+    { class: 'card key', 'aria-labelledby': 'key-heading' },
+    h('h2', { id: 'key-heading' }, 'Sign in'),
+    h('p', null, 'Paste an API key once; it stays in this browser and is sent with every request.'),
+    h(
+      'form',
+      { onSubmit: save },
+      h('label', { for: 'api-key' }, 'API key'),
+      h(
+        'div',
+        { class: 'add-row' },
+        h('input', {
+          id: 'api-key',
+          ref: input,
+          type: 'password',
+          autocomplete: 'off',
+          value,
+          onInput: (e: Event) => setValue((e.target as HTMLInputElement).value),
+        }),
+        h('button', { type: 'submit', class: 'primary' }, 'Save key'),
+      ),
+    ),
+    getKey() && h('button', { onClick: () => (setKey(null), onDone()) }, 'Forget the saved key'),
+  );
+}
+
+function App() {
+  const [where, setWhere] = useState(route());
+  const [asking, setAsking] = useState(false);
+  const [refresh, setRefresh] = useState(0);
+  const [shared] = useState(sharedUrl);
+  const changed = useCallback(() => setRefresh((n) => n + 1), []);
+
+  useEffect(() => {
+    const onHash = () => {
+      setWhere(route());
+      window.scrollTo(0, 0);
+    };
+    window.addEventListener('hashchange', onHash);
+    onUnauthorized(() => setAsking(true));
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  const keyDone = () => {
+    setAsking(false);
+    changed();
+  };
+  return h(
+    'div',
+    { class: 'app' },
+    h(
+      'a',
+      {
+        class: 'skip',
+        href: '#main',
+        onClick: (e: Event) => (e.preventDefault(), document.getElementById('main')?.focus()),
+      },
+      'Skip to content',
+    ),
+    h(
+      'header',
+      { class: 'top' },
+      h('h1', null, h('a', { href: '#/' }, 'HT Base')),
+      h(
+        'nav',
+        { 'aria-label': 'Main' },
+        h('button', { onClick: () => setAsking((v) => !v) }, getKey() ? 'API key ✓' : 'API key'),
+      ),
+    ),
+    h(
+      'main',
+      { id: 'main', tabIndex: -1 },
+      asking && h(KeyPrompt, { onDone: keyDone }),
+      where.name === 'reader'
+        ? h(Reader, { key: where.id, id: where.id })
+        : [h(AddForm, { key: 'add', shared, onChanged: changed }), h(Library, { key: 'lib', refresh })],
+    ),
+  );
+}
+
+render(h(App, null), document.getElementById('root')!);
+
+if ('serviceWorker' in navigator && location.protocol !== 'file:')
+  navigator.serviceWorker
+    .register('/sw.js')
+    .catch((err: unknown) => console.warn('service worker not registered', err));
