@@ -26,6 +26,7 @@ export interface ArticleTable {
   status: ArticleStatus;
   version: BigIntNumber;
   idempotency_key: string | null;
+  owner_id: string;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -68,10 +69,35 @@ export interface ProcessedEventTable {
   created_at: Timestamp;
 }
 
+export type Role = 'admin' | 'member';
+export type KeyScope = 'read' | 'write';
+
+export interface UserTable {
+  id: Generated<string>;
+  name: string;
+  email: string | null;
+  firebase_uid: string | null;
+  role: ColumnType<Role, Role | undefined, Role>;
+  created_at: Timestamp;
+}
+
 export interface ApiKeyTable {
   id: string;
   name: string;
   key_hash: string;
+  user_id: string;
+  scope: ColumnType<KeyScope, KeyScope | undefined, KeyScope>;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  created_at: Timestamp;
+  revoked_at: Date | null;
+}
+
+export interface ShareLinkTable {
+  id: string;
+  token_hash: string;
+  article_id: string;
+  owner_id: string;
   created_at: Timestamp;
   revoked_at: Date | null;
 }
@@ -82,6 +108,8 @@ export interface Database {
   summaries: SummaryTable;
   processed_events: ProcessedEventTable;
   api_keys: ApiKeyTable;
+  users: UserTable;
+  share_links: ShareLinkTable;
 }
 
 export type Article = Selectable<ArticleTable>;
@@ -90,3 +118,4 @@ export type ArticleUpdate = Updateable<ArticleTable>;
 export type Artifact = Selectable<ArtifactTable>;
 export type NewArtifact = Insertable<ArtifactTable>;
 export type Summary = Selectable<SummaryTable>;
+export type User = Selectable<UserTable>;

@@ -6,13 +6,15 @@ import { loadConfig } from '../../../shared/core/config.ts';
 import { EmbeddedConfig } from '../config.ts';
 import { createLogger, silentLogger } from '../../../shared/core/logger.ts';
 import type { Embedded } from '../app.ts';
+import { ACCOUNTS_USAGE } from './accounts.ts';
 
 const USAGE = `Usage:
   htbase archive <url> [--formats singlefile,pdf,...] [--force] [--no-wait] [--server URL] [--json]
   htbase list [--q TEXT] [--url URL] [--status S] [--limit N] [--server URL] [--json]
   htbase show <id> [--server URL] [--json]
   htbase doctor
-  htbase apikey create <name> | htbase apikey revoke <id-or-key>   (uses DATABASE_URL or the data directory)
+${ACCOUNTS_USAGE}
+  (user and apikey use DATABASE_URL or the data directory)
 
 Without --server (or HTBASE_SERVER) the CLI uses a server already running on 127.0.0.1:$PORT,
 or else runs HT Base embedded in this process for the command.`;
@@ -217,9 +219,9 @@ async function main(argv: string[]): Promise<number> {
     out(formatDoctor(reports as never));
     return 0;
   }
-  if (cmd === 'apikey') {
-    const { runApiKeyCommand } = await import('./apikey.ts');
-    return runApiKeyCommand(rest, out);
+  if (cmd === 'apikey' || cmd === 'user') {
+    const { runAccountsCommand } = await import('./accounts.ts');
+    return runAccountsCommand(cmd, rest, out);
   }
   if (!['archive', 'list', 'show'].includes(cmd)) {
     err(`unknown command ${cmd}\n\n${USAGE}`);
