@@ -12,6 +12,8 @@ export interface RequestGuardOptions {
   allowedHosts: string[];
   /** Origins (scheme://host[:port]) allowed besides the server's own, e.g. the browser extension's. */
   allowedOrigins: string[];
+  /** Routes that take files: only these accept multipart/form-data (a type a cross-site form can send). */
+  multipartPaths?: RegExp[];
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -69,7 +71,8 @@ export function requestGuards(opts: RequestGuardOptions) {
     }
     if (WRITE_METHODS.has(req.method) && hasBody(req)) {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json' && type !== 'multipart/form-data')
+      const multipart = type === 'multipart/form-data' && (opts.multipartPaths ?? []).some((p) => p.test(req.path));
+      if (type !== 'application/json' && !multipart)
         return sendProblem(
           res,
           new Problem(
