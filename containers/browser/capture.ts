@@ -2,7 +2,7 @@
 // browser format (screenshot, PDF, readable text, SingleFile HTML), each step with its own timeout.
 import type { Browser, Dialog, HTTPResponse, Page } from 'puppeteer-core';
 import type { Logger } from '../../shared/core/logger.ts';
-import { PermanentError } from '../../shared/core/errors.ts';
+import { PermanentError, isErrorCode } from '../../shared/core/errors.ts';
 import { FORMAT_FILES, type BrowserFormat } from '../../shared/core/formats.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { TimeoutError, withTimeout } from '../../shared/core/timeout.ts';
@@ -423,7 +423,7 @@ async function navigate(
   // blocked_address, dns_not_found, ...
   const refused = ctx.proxied ? response.headers()['x-htbase-blocked'] : undefined;
   if (refused) {
-    const code = /^[a-z_]{1,40}$/.test(refused) ? refused : 'blocked_address';
+    const code = isErrorCode(refused) ? refused : 'blocked_address';
     throw new PermanentError(code, `the egress guard refused ${new URL(response.url()).host} (${code})`);
   }
   return response;

@@ -3,7 +3,7 @@
 import type { CaptureEngine, CaptureRequest, EngineOutcome, EngineResult } from '../../shared/capture/worker.ts';
 import { BROWSER_FORMATS, isBrowserFormat, renderedDomKey, type Format } from '../../shared/core/formats.ts';
 import type { BlobStore } from '../../shared/core/ports.ts';
-import type { ArticleMeta } from '../../shared/db/repo.ts';
+import type { ArticleMeta } from '../../shared/db/articles.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { capturePage, type CaptureLimits, type CaptureTimeouts } from './capture.ts';
 import type { ConsentMode } from './consent.ts';

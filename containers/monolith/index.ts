@@ -3,7 +3,7 @@
 import { runWorker } from '../../shared/capture/main.ts';
 import { createMonolithEngine } from './engine.ts';
 import { findMonolith, monolithVersion } from './monolith.ts';
-import { browserCaptureInProgress } from '../../shared/db/repo.ts';
+import { browserCaptureInProgress } from '../../shared/db/artifacts.ts';
 
 await runWorker('monolith', process.env, async ({ config, logger, proxyUrl, blobs, db, searchPath }) => {
   const binary = await findMonolith(config.MONOLITH_PATH, searchPath);

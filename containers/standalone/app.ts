@@ -12,7 +12,7 @@ import { createCaptureWorker, type CaptureWorker } from '../../shared/capture/wo
 import { startEgressProxy, type EgressProxy } from '../../shared/net/egress-proxy.ts';
 import { TOPICS, ArticleChangedV1, decodePush } from '../../shared/core/messages.ts';
 import { startSweeper } from '../../shared/jobs/sweeper.ts';
-import { browserCaptureInProgress } from '../../shared/db/repo.ts';
+import { browserCaptureInProgress } from '../../shared/db/artifacts.ts';
 import type { GuardOptions } from '../../shared/net/ssrf.ts';
 import type { HostLimiter, RateLimiter, Summarizer } from '../../shared/core/ports.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from '../../shared/adapters/memory-coordination.ts';

@@ -7,7 +7,9 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../shared/db/types.ts';
-import * as repo from '../../shared/db/repo.ts';
+import { createArticle, deleteArticle, findArticle, listArticles } from '../../shared/db/articles.ts';
+import { findArtifact, listArtifacts, resetForRetry } from '../../shared/db/artifacts.ts';
+import { findSummary } from '../../shared/db/summaries.ts';
 import {
   FORMATS,
   FORMAT_FILES,
@@ -205,7 +207,7 @@ export function createApp(deps: ApiDeps): express.Express {
       const idem = req.get('Idempotency-Key');
       if (idem !== undefined && (idem.length === 0 || idem.length > 200))
         throw badRequest('invalid-idempotency-key', 'Idempotency-Key must be 1 to 200 characters');
-      const result = await repo.createArticle(db, {
+      const result = await createArticle(db, {
         id: randomUUID(),
         url: url.href,
         normalizedUrl: normalizeUrl(url),
@@ -249,7 +251,7 @@ export function createApp(deps: ApiDeps): express.Express {
 
   async function loadArticle(id: string) {
     if (!UUID.test(id)) throw notFound();
-    const a = await repo.findArticle(db, id);
+    const a = await findArticle(db, id);
     if (!a) throw notFound();
     return a;
   }
@@ -267,7 +269,7 @@ export function createApp(deps: ApiDeps): express.Express {
           throw badRequest('invalid-url', 'url must be an absolute http(s) URL');
         }
       }
-      const rows = await repo.listArticles(db, {
+      const rows = await listArticles(db, {
         q: q.data.q?.trim() || undefined,
         url: urlFilter,
         status: q.data.status,
@@ -286,7 +288,7 @@ export function createApp(deps: ApiDeps): express.Express {
     '/archives/:id',
     route(async (req, res) => {
       const a = await loadArticle(req.params.id as string);
-      const [artifacts, summary] = await Promise.all([repo.listArtifacts(db, a.id), repo.findSummary(db, a.id)]);
+      const [artifacts, summary] = await Promise.all([listArtifacts(db, a.id), findSummary(db, a.id)]);
       res.setHeader('ETag', `"v${a.version}"`);
       res.json(articleJson('', a, artifacts, summary));
     }),
@@ -298,7 +300,7 @@ export function createApp(deps: ApiDeps): express.Express {
       const a = await loadArticle(req.params.id as string);
       const format = req.params.format as string;
       if (!isArtifactFormat(format)) throw badRequest('unknown-format', `unknown format ${JSON.stringify(format)}`);
-      const art = await repo.findArtifact(db, a.id, format);
+      const art = await findArtifact(db, a.id, format);
       if (!art) throw notFound(`this archive has no ${format} artifact`);
       if (art.status !== 'succeeded' || !art.storage_key) {
         throw new Problem(
@@ -356,7 +358,7 @@ export function createApp(deps: ApiDeps): express.Express {
       const body = RetryBody.safeParse(req.body ?? {});
       if (!body.success) throw zodProblem(body.error);
       const only = body.data.formats ? parseFormats(body.data.formats) : null;
-      const { formats, transition } = await repo.resetForRetry(db, a.id, only, deps.config.LEASE_SECONDS);
+      const { formats, transition } = await resetForRetry(db, a.id, only, deps.config.LEASE_SECONDS);
       if (formats.length === 0) throw conflict('nothing-to-retry', 'no failed or skipped artifact to retry');
       const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'retry');
       if (errors.length)
@@ -394,7 +396,7 @@ export function createApp(deps: ApiDeps): express.Express {
     '/archives/:id',
     route(async (req, res) => {
       const a = await loadArticle(req.params.id as string);
-      await repo.deleteArticle(db, a.id);
+      await deleteArticle(db, a.id);
       await deps.blobs.deletePrefix(`articles/${a.id}/`);
       await announceChange(changes, { articleId: a.id, version: Number(a.version) + 1, deleted: true });
       log.info({ articleId: a.id }, 'archive deleted');

@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../shared/db/types.ts';
-import { findArticle, findSummary, markEventProcessed, touchArticle } from '../../shared/db/repo.ts';
+import { findArticle, touchArticle } from '../../shared/db/articles.ts';
+import { isEventProcessed, markEventProcessed } from '../../shared/db/events.ts';
 import { PermanentError, errorCode, isPermanent } from '../../shared/core/errors.ts';
 import { parseStorageKey, storageKey } from '../../shared/core/formats.ts';
 import type { Logger } from '../../shared/core/logger.ts';
@@ -25,11 +26,11 @@ import {
 } from '../../shared/core/ports.ts';
 import {
   clearSummaryFailure,
+  findSummary,
   findSummaryFailure,
-  isEventProcessed,
   recordSummaryFailure,
   upsertSummary,
-} from './repo.ts';
+} from '../../shared/db/summaries.ts';
 
 export interface SummarizeServiceDeps {
   db: Kysely<Database>;

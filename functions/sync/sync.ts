@@ -2,15 +2,17 @@
 // document only when its version is newer, so the replica converges whatever the order or duplication.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
-import * as repo from '../../shared/db/repo.ts';
+import { findArticle, listArticles } from '../../shared/db/articles.ts';
+import { listArtifacts } from '../../shared/db/artifacts.ts';
+import { findSummary } from '../../shared/db/summaries.ts';
 import type { ArticleReplicaDoc, ReplicaWriter } from '../../shared/core/ports.ts';
 import type { ArticleChanged } from '../../shared/core/messages.ts';
 import type { Logger } from '../../shared/core/logger.ts';
 
 export async function buildReplicaDoc(db: Kysely<Database>, id: string): Promise<ArticleReplicaDoc | null> {
-  const a = await repo.findArticle(db, id);
+  const a = await findArticle(db, id);
   if (!a) return null;
-  const [artifacts, s] = await Promise.all([repo.listArtifacts(db, id), repo.findSummary(db, id)]);
+  const [artifacts, s] = await Promise.all([listArtifacts(db, id), findSummary(db, id)]);
   return {
     id: a.id,
     version: Number(a.version),
@@ -61,7 +63,7 @@ export function createSync(deps: { db: Kysely<Database>; replica: ReplicaWriter;
       let stale = 0;
       let cursor: { createdAt: Date; id: string } | undefined;
       for (;;) {
-        const page = await repo.listArticles(deps.db, { limit: 200, cursor });
+        const page = await listArticles(deps.db, { limit: 200, cursor });
         for (const a of page) {
           const doc = await buildReplicaDoc(deps.db, a.id);
           if (!doc) continue;

@@ -1,5 +1,5 @@
 // Cache: Memorystore for Redis on private services access with AUTH on; REDIS_URL (with the AUTH
-// string) goes to Secret Manager. Holds rate limits, per-host capture slots and short locks.
+// string) goes to Secret Manager. Holds rate limits and per-host capture slots.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { StoredSecret } from './secrets.ts';
@@ -33,7 +33,7 @@ export class Cache extends pulumi.ComponentResource {
         // In-transit TLS would need the instance CA in every client; traffic stays on the private
         // peering and AUTH is required. Switch to SERVER_AUTHENTICATION with REDIS_URL=rediss:// + CA.
         transitEncryptionMode: 'DISABLED',
-        // Everything in Redis is rebuildable (limits, slots, locks): no persistence needed.
+        // Everything in Redis is rebuildable (limits, slots): no persistence needed.
         persistenceConfig: { persistenceMode: 'DISABLED' },
       },
       { parent: this, dependsOn: [args.psaConnection] },

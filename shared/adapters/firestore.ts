@@ -26,7 +26,7 @@ function code(err: unknown): number | undefined {
 }
 
 /** The document body for an article; timestamps become Firestore Timestamps so clients can order by them. */
-export function toFirestoreData(doc: ArticleReplicaDoc): DocumentData {
+function toFirestoreData(doc: ArticleReplicaDoc): DocumentData {
   return {
     id: doc.id,
     version: doc.version,

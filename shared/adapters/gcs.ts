@@ -40,7 +40,7 @@ function toBuffer(body: Buffer | string): Buffer {
 }
 
 /** `attachment; filename="..."; filename*=UTF-8''...` with the quoted form restricted to safe ASCII. */
-export function contentDisposition(name: string): string {
+function contentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }

@@ -30,7 +30,7 @@ export interface LocalBlobStore extends BlobStore {
 }
 
 /** A Transform that counts bytes, hashes them and fails once more than `maxBytes` pass. */
-export function meter(maxBytes: number | undefined) {
+function meter(maxBytes: number | undefined) {
   const hash = createHash('sha256');
   let size = 0;
   const stream = new Transform({
@@ -47,7 +47,7 @@ export function meter(maxBytes: number | undefined) {
   return { stream, result: () => ({ size, sha256: hash.digest('hex') }) };
 }
 
-export function toReadable(body: Readable | Buffer | string): Readable {
+function toReadable(body: Readable | Buffer | string): Readable {
   return typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
 }
 

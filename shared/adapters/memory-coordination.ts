@@ -1,8 +1,6 @@
-// In-memory RateLimiter, Locks and HostLimiter for the embedded mode (one process): the same
-// semantics as the Redis adapters (sliding-window limit with Retry-After, token-checked locks
-// with a TTL, a per-host counting semaphore), without a server.
-import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock, type HostLimiter, type Locks, type RateLimiter } from '../core/ports.ts';
+// In-memory RateLimiter and HostLimiter for the embedded mode (one process): the same semantics as
+// the Redis adapters (sliding-window limit with Retry-After, a per-host counting semaphore), without a server.
+import { systemClock, type Clock, type HostLimiter, type RateLimiter } from '../core/ports.ts';
 
 /** Sliding-window log: a hit is allowed when fewer than `limit` allowed hits fall in the last window. */
 export function createMemoryRateLimiter(opts: { clock?: Clock } = {}): RateLimiter {
@@ -26,25 +24,6 @@ export function createMemoryRateLimiter(opts: { clock?: Clock } = {}): RateLimit
       }
       const oldest = log[log.length - limit];
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowMs - now) / 1000)) };
-    },
-  };
-}
-
-/** Short locks: held until released or until the TTL passes, whichever comes first. */
-export function createMemoryLocks(opts: { clock?: Clock } = {}): Locks {
-  const clock = opts.clock ?? systemClock;
-  const held = new Map<string, { token: string; expiresAt: number }>();
-  return {
-    async acquire(key, ttlMs) {
-      const now = clock.now().getTime();
-      const cur = held.get(key);
-      if (cur && cur.expiresAt > now) return null;
-      const token = randomUUID();
-      held.set(key, { token, expiresAt: now + ttlMs });
-      return async () => {
-        // Only the holder's own token releases: a lock that expired and was retaken stays with its new owner.
-        if (held.get(key)?.token === token) held.delete(key);
-      };
     },
   };
 }

@@ -1,9 +1,9 @@
-// Redis (Memorystore) coordination shared by every instance: a sliding-window RateLimiter, short
-// token-checked Locks, and a per-host HostLimiter whose slots are leases, so a crashed worker cannot leak one.
+// Redis (Memorystore) coordination shared by every instance: a sliding-window RateLimiter and a per-host
+// HostLimiter whose slots are leases, so a crashed worker cannot leak one.
 // Every script reads Redis's own clock (TIME), so instances with skewed clocks still agree.
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { HostLimiter, Locks, RateLimiter } from '../core/ports.ts';
+import type { HostLimiter, RateLimiter } from '../core/ports.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 
 /** A client with bounded connects and commands: a Redis outage fails calls instead of hanging them. */
@@ -34,11 +34,6 @@ if count < limit then
 end
 local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
 return {0, tonumber(oldest[2]) + window - now}`,
-  },
-  // KEYS[1] lock; ARGV token. Deletes only our own lock.
-  htbLockRelease: {
-    numberOfKeys: 1,
-    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
   },
   // KEYS[1] lease set (member token, score expiry); ARGV max, leaseMs, token. Returns 1 when a slot was taken.
   htbSlotAcquire: {
@@ -97,24 +92,6 @@ export function createRedisRateLimiter(redis: Redis, opts: RedisCoordinationOpti
       return allowed === 1
         ? { allowed: true, retryAfterSeconds: 0 }
         : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)) };
-    },
-  };
-}
-
-export function createRedisLocks(redis: Redis, opts: RedisCoordinationOptions = {}): Locks {
-  const r = scripted(redis);
-  const prefix = `${opts.keyPrefix ?? 'htb:'}lock:`;
-  return {
-    async acquire(key, ttlMs) {
-      const token = randomUUID();
-      const ok = await r.set(prefix + key, token, 'PX', Math.max(1, Math.round(ttlMs)), 'NX');
-      if (ok !== 'OK') return null;
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        await r.htbLockRelease(prefix + key, token);
-      };
     },
   };
 }

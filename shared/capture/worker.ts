@@ -3,7 +3,16 @@
 // store the bytes, record the outcome, and answer 2xx (done or failed for good) or 5xx (retry).
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
-import * as repo from '../db/repo.ts';
+import { updateArticleMeta, type ArticleMeta } from '../db/articles.ts';
+import {
+  addSucceededArtifact,
+  claimArtifact,
+  markFailed,
+  markSucceeded,
+  releaseArtifact,
+  renewLease,
+} from '../db/artifacts.ts';
+import type { Transition } from '../db/transition.ts';
 import { BadMessage, CaptureJobV1, decodePush, type CaptureJob } from '../core/messages.ts';
 import { announceChange } from '../jobs/article-changed.ts';
 import { FORMAT_FILES, storageKey, type ArtifactFormat, type Format } from '../core/formats.ts';
@@ -17,7 +26,7 @@ export type EngineOutcome =
   { ok: true; stored: StoredObject; engineVersion?: string | null } | { ok: false; error: unknown; skip?: boolean };
 
 export interface EngineResult {
-  meta?: repo.ArticleMeta;
+  meta?: ArticleMeta;
   warnings?: string[];
   outcomes: Partial<Record<Format, EngineOutcome>>;
   /** Artifacts the engine found on its own (a non-HTML URL's `original`), recorded alongside. */
@@ -62,13 +71,13 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
   const log = deps.logger.child({ component: `worker-${deps.engine.name}` });
   const inFlight = new Set<AbortController>();
 
-  async function changed(articleId: string, t: repo.Transition | null): Promise<void> {
+  async function changed(articleId: string, t: Transition | null): Promise<void> {
     await announceChange({ publisher: deps.publisher, logger: log }, t && { articleId, version: t.version });
   }
 
   async function failAll(job: CaptureJob, formats: Format[], err: PermanentError): Promise<void> {
     for (const f of formats)
-      await changed(job.articleId, await repo.markFailed(deps.db, job.articleId, f, err.code, err.message));
+      await changed(job.articleId, await markFailed(deps.db, job.articleId, f, err.code, err.message));
   }
 
   async function handleJob(job: CaptureJob, messageId: string): Promise<PushOutcome> {
@@ -80,7 +89,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     const claimed: Format[] = [];
     let busy = 0;
     for (const f of formats) {
-      const c = await repo.claimArtifact(deps.db, job.articleId, f, deps.leaseSeconds);
+      const c = await claimArtifact(deps.db, job.articleId, f, deps.leaseSeconds);
       if (c.kind === 'claimed') {
         claimed.push(f);
         await changed(job.articleId, c.transition);
@@ -109,14 +118,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       for (const f of claimed)
         await changed(
           job.articleId,
-          await repo.releaseArtifact(
-            deps.db,
-            job.articleId,
-            f,
-            'dns_error',
-            'name resolution failed',
-            deps.leaseSeconds,
-          ),
+          await releaseArtifact(deps.db, job.articleId, f, 'dns_error', 'name resolution failed', deps.leaseSeconds),
         );
       return { status: 503, detail: 'dns error' };
     }
@@ -130,9 +132,9 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     const renew = setInterval(
       () => {
         for (const f of claimed)
-          repo
-            .renewLease(deps.db, job.articleId, f, deps.leaseSeconds)
-            .catch((err) => jl.warn({ err }, 'lease renewal failed'));
+          renewLease(deps.db, job.articleId, f, deps.leaseSeconds).catch((err) =>
+            jl.warn({ err }, 'lease renewal failed'),
+          );
       },
       Math.max(1000, (deps.leaseSeconds * 1000) / 3),
     );
@@ -166,13 +168,10 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     }
 
     if (result.meta || result.warnings?.length) {
-      await changed(
-        job.articleId,
-        await repo.updateArticleMeta(deps.db, job.articleId, result.meta ?? {}, result.warnings),
-      );
+      await changed(job.articleId, await updateArticleMeta(deps.db, job.articleId, result.meta ?? {}, result.warnings));
     }
     for (const [f, x] of Object.entries(result.extra ?? {})) {
-      if (x) await changed(job.articleId, await repo.addSucceededArtifact(deps.db, job.articleId, f, x.stored));
+      if (x) await changed(job.articleId, await addSucceededArtifact(deps.db, job.articleId, f, x.stored));
     }
     let retry = false;
     for (const f of claimed) {
@@ -180,7 +179,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       if (o.ok) {
         await changed(
           job.articleId,
-          await repo.markSucceeded(deps.db, job.articleId, f, {
+          await markSucceeded(deps.db, job.articleId, f, {
             storageKey: o.stored.key,
             contentType: o.stored.contentType,
             sizeBytes: o.stored.size,
@@ -192,14 +191,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       } else if (isPermanent(o.error)) {
         await changed(
           job.articleId,
-          await repo.markFailed(
-            deps.db,
-            job.articleId,
-            f,
-            o.error.code,
-            o.error.message,
-            o.skip ? 'skipped' : 'failed',
-          ),
+          await markFailed(deps.db, job.articleId, f, o.error.code, o.error.message, o.skip ? 'skipped' : 'failed'),
         );
         jl.warn(
           { artifact: f, code: o.error.code, msg: o.error.message },
@@ -210,7 +202,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
         const msg = o.error instanceof Error ? o.error.message : String(o.error);
         await changed(
           job.articleId,
-          await repo.releaseArtifact(deps.db, job.articleId, f, 'transient', msg, deps.leaseSeconds),
+          await releaseArtifact(deps.db, job.articleId, f, 'transient', msg, deps.leaseSeconds),
         );
         jl.warn({ artifact: f, err: o.error }, 'artifact capture failed, will retry');
       }
@@ -248,7 +240,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       const attempts = decoded.attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? 'several';
       // Every format of the job: one dead-letter endpoint serves the dead-letter topics of both workers.
       for (const f of job.formats) {
-        const t = await repo.markFailed(
+        const t = await markFailed(
           deps.db,
           job.articleId,
           f,

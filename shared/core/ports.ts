@@ -119,10 +119,6 @@ export interface RateLimiter {
   /** Counts one hit for `key`; `allowed: false` with the seconds to wait once over `limit` per window. */
   hit(key: string, limit: number, windowSeconds: number): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
 }
-export interface Locks {
-  /** A short lock; resolves with a release function, or null when someone else holds it. */
-  acquire(key: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
-}
 /** Caps concurrent work per key (per target host) across every worker instance. */
 export interface HostLimiter {
   acquire(host: string, signal?: AbortSignal): Promise<() => Promise<void>>;

@@ -13,5 +13,3 @@ export function deriveArticleStatus(statuses: readonly ArtifactStatus[]): Articl
   if (succeeded === 0) return 'failed';
   return failed > 0 ? 'partial' : 'complete';
 }
-
-export const TERMINAL_ARTIFACT: readonly ArtifactStatus[] = ['succeeded', 'failed', 'skipped'];

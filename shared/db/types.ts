@@ -1,5 +1,5 @@
 // The typed shape of the Postgres schema (kept in step with shared/db/migrations).
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
 
 export type ArticleStatus = 'pending' | 'running' | 'complete' | 'partial' | 'failed';
 export type ArtifactStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
@@ -63,6 +63,17 @@ export interface SummaryTable {
   created_at: Timestamp;
 }
 
+/** The last permanent summary failure per article (migration 0002); a success clears it. */
+export interface SummaryFailureTable {
+  article_id: string;
+  provider: string;
+  model: string | null;
+  code: string;
+  message: string;
+  input_sha256: string;
+  created_at: Timestamp;
+}
+
 export interface ProcessedEventTable {
   id: string;
   kind: string;
@@ -102,12 +113,22 @@ export interface ShareLinkTable {
   revoked_at: Date | null;
 }
 
+/** Sliding-window rate limits (shared/adapters/pg-rate-limiter.ts); int8[] reads back as strings. */
+export interface RateLimitTable {
+  key: string;
+  hits: ColumnType<string[], number[] | undefined, number[]>;
+  allowed: boolean;
+  expires_ms: BigIntNumber;
+}
+
 export interface Database {
   articles: ArticleTable;
   artifacts: ArtifactTable;
   summaries: SummaryTable;
+  summary_failures: SummaryFailureTable;
   processed_events: ProcessedEventTable;
   api_keys: ApiKeyTable;
+  rate_limits: RateLimitTable;
   users: UserTable;
   share_links: ShareLinkTable;
 }
@@ -118,4 +139,7 @@ export type ArticleUpdate = Updateable<ArticleTable>;
 export type Artifact = Selectable<ArtifactTable>;
 export type NewArtifact = Insertable<ArtifactTable>;
 export type Summary = Selectable<SummaryTable>;
+export type SummaryFailure = Selectable<SummaryFailureTable>;
+/** Repository reads run on the database or inside a caller's transaction. */
+export type Db = Kysely<Database> | Transaction<Database>;
 export type User = Selectable<UserTable>;

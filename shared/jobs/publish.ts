@@ -5,7 +5,7 @@ import { TOPICS } from '../core/messages.ts';
 import { isBrowserFormat, type Format } from '../core/formats.ts';
 import type { Publisher } from '../core/ports.ts';
 
-export function jobsFor(
+function jobsFor(
   articleId: string,
   url: string,
   formats: readonly Format[],

@@ -2,7 +2,7 @@
 // publish that failed after the commit never leaves an archive stuck; past the attempt limit they fail.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
-import * as repo from '../db/repo.ts';
+import { extendPendingLease, findStuckArtifacts, markFailed } from '../db/artifacts.ts';
 import { publishJobs } from './publish.ts';
 import { announceChange } from './article-changed.ts';
 import type { Publisher } from '../core/ports.ts';
@@ -19,12 +19,12 @@ export interface SweepDeps {
 }
 
 export async function sweepOnce(deps: SweepDeps): Promise<{ republished: number; failed: number }> {
-  const stuck = await repo.findStuckArtifacts(deps.db, 200);
+  const stuck = await findStuckArtifacts(deps.db, 200);
   const byArticle = new Map<string, { url: string; formats: Format[] }>();
   let failed = 0;
   for (const a of stuck) {
     if (a.attempts >= deps.maxAttempts) {
-      const t = await repo.markFailed(
+      const t = await markFailed(
         deps.db,
         a.article_id,
         a.format as Format,
@@ -37,7 +37,7 @@ export async function sweepOnce(deps: SweepDeps): Promise<{ republished: number;
       }
       continue;
     }
-    if (!(await repo.extendPendingLease(deps.db, a.article_id, a.format, deps.leaseSeconds))) continue;
+    if (!(await extendPendingLease(deps.db, a.article_id, a.format, deps.leaseSeconds))) continue;
     const entry = byArticle.get(a.article_id) ?? { url: a.url, formats: [] };
     entry.formats.push(a.format as Format);
     byArticle.set(a.article_id, entry);

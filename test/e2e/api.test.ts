@@ -11,7 +11,7 @@ import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-
 import { createApp } from '../../functions/api/app.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
 import { CaptureJobV1, TOPICS, decodePush, type CaptureJob } from '../../shared/core/messages.ts';
-import * as repo from '../../shared/db/repo.ts';
+import { claimArtifact, markFailed, markSucceeded } from '../../shared/db/artifacts.ts';
 import { http, tempDir } from '../support/embedded.ts';
 import { sweepOnce } from '../../shared/jobs/sweeper.ts';
 import { sql } from 'kysely';
@@ -255,14 +255,14 @@ test('retry republishes only failed artifacts; delete removes the archive and it
   });
   const id = r.body.id;
   await problem(http(base, `/archives/${id}/retry`, { method: 'POST' }), 409, /nothing-to-retry/);
-  await repo.claimArtifact(db.db, id, 'pdf', 60);
-  await repo.markFailed(db.db, id, 'pdf', 'timeout', 'capture exceeded 1 ms');
-  await repo.claimArtifact(db.db, id, 'screenshot', 60);
+  await claimArtifact(db.db, id, 'pdf', 60);
+  await markFailed(db.db, id, 'pdf', 'timeout', 'capture exceeded 1 ms');
+  await claimArtifact(db.db, id, 'screenshot', 60);
   const stored = await blobs().put(`articles/${id}/screenshot.png`, Buffer.from('png-bytes'), {
     contentType: 'image/png',
     metadata: {},
   });
-  await repo.markSucceeded(db.db, id, 'screenshot', {
+  await markSucceeded(db.db, id, 'screenshot', {
     storageKey: stored.key,
     contentType: 'image/png',
     sizeBytes: stored.size,

@@ -10,11 +10,12 @@ import { sql } from 'kysely';
 import { startTopology, type Topology } from '../support/topology.ts';
 import { freePort } from '../support/services.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { createArticle } from '../../shared/db/repo.ts';
+import { createArticle } from '../../shared/db/articles.ts';
 import { normalizeUrl } from '../../shared/core/url.ts';
 import { TOPICS, encodeData } from '../../shared/core/messages.ts';
 import type { Format } from '../../shared/core/formats.ts';
 import { api, pgArticle, terminalStatus, until, waitForReplica } from './support.ts';
+import { adminId } from '../support/owners.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
 // Enough deliveries to outlast a 10 s lease while the killed worker restarts; the poison message uses them all.
@@ -59,6 +60,7 @@ async function pendingArticle(url: string, formats: Format[]): Promise<string> {
   const id = randomUUID();
   const r = await createArticle(topo.db, {
     id,
+    ownerId: await adminId(topo.db),
     url,
     normalizedUrl: normalizeUrl(url),
     formats,

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { startTopology, type Topology } from '../support/topology.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { createArticle } from '../../shared/db/repo.ts';
+import { createArticle } from '../../shared/db/articles.ts';
 import { revokeApiKey } from '../../shared/auth/api-keys.ts';
 import { normalizeUrl } from '../../shared/core/url.ts';
 import { migrations } from '../../shared/db/migrations/index.ts';
 import { api, pgArticle, terminalStatus, until, waitForReplica } from './support.ts';
+import { adminId } from '../support/owners.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
 const ALL = ['monolith', 'pdf', 'readable', 'screenshot', 'singlefile'];
@@ -146,6 +147,7 @@ test('the scheduler-driven sweep republishes a pending artifact whose publish wa
   const url = `${site.origin}/index.html?lost-publish`;
   const created = await createArticle(topo.db, {
     id,
+    ownerId: await adminId(topo.db),
     url,
     normalizedUrl: normalizeUrl(new URL(url)),
     formats: ['readable', 'monolith'],

@@ -1,12 +1,8 @@
-// The embedded mode's in-memory RateLimiter, Locks and HostLimiter (shared/adapters/memory-coordination.ts):
-// the same behaviour test/cloud/redis.test.ts checks on Redis, on a controllable clock where time matters.
+// The embedded mode's in-memory RateLimiter and HostLimiter (shared/adapters/memory-coordination.ts):
+// the same behaviour test/services/redis.test.ts checks on Redis, on a controllable clock where time matters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createMemoryHostLimiter,
-  createMemoryLocks,
-  createMemoryRateLimiter,
-} from '../../shared/adapters/memory-coordination.ts';
+import { createMemoryHostLimiter, createMemoryRateLimiter } from '../../shared/adapters/memory-coordination.ts';
 
 function manualClock(start = Date.parse('2025-01-01T00:00:00Z')) {
   let t = start;
@@ -28,25 +24,6 @@ test('rate limiter: `limit` hits per sliding window, then Retry-After until the 
   clock.advance(1000);
   assert.equal((await rl.hit('k', 3, 60)).allowed, true, 'allowed once the oldest hit left the window');
   assert.equal((await rl.hit('k', 3, 60)).allowed, false, 'refused hits are not counted, but the new one is');
-});
-
-test('locks: exclusive until released or expired; a stale release does not free a retaken lock', async () => {
-  const clock = manualClock();
-  const locks = createMemoryLocks({ clock });
-  const release = await locks.acquire('sweep', 1000);
-  assert.ok(release);
-  assert.equal(await locks.acquire('sweep', 1000), null);
-  assert.ok(await locks.acquire('other', 1000));
-  await release();
-  const second = await locks.acquire('sweep', 1000);
-  assert.ok(second);
-  clock.advance(1001);
-  const third = await locks.acquire('sweep', 1000);
-  assert.ok(third, 'an expired lock can be taken');
-  await second(); // the expired holder's release must not free the new holder's lock
-  assert.equal(await locks.acquire('sweep', 1000), null);
-  await third();
-  assert.ok(await locks.acquire('sweep', 1000));
 });
 
 test('host limiter: at most maxPerHost at once per host, FIFO hand-off, hosts independent, case-insensitive', async () => {

@@ -1,172 +1,11 @@
-// Repository functions: every read and state change of articles and artifacts goes through here.
-// Each state change runs in one transaction that also re-derives the article's status and bumps its version.
-import { sql, type Kysely, type Transaction, type UpdateObject } from 'kysely';
-import type { Article, Artifact, ArtifactStatus, Database, Summary } from './types.ts';
-import { deriveArticleStatus } from './status.ts';
+// Artifact repository: the state machine of one capture (claim compare-and-set with a lease, renew, succeed,
+// fail or skip, release, retry reset), what the sweeper finds stuck, and the artifacts a worker discovers.
+// Every change runs in one transaction with the article's version bump (transition.ts).
+import { sql, type Kysely, type UpdateObject } from 'kysely';
+import type { Artifact, ArtifactStatus, Database, Db } from './types.ts';
+import { bumpArticle, type Transition } from './transition.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import type { Format } from '../core/formats.ts';
-
-type Db = Kysely<Database> | Transaction<Database>;
-
-export interface ArticleMeta {
-  final_url?: string | null;
-  canonical_url?: string | null;
-  http_status?: number | null;
-  title?: string | null;
-  site_name?: string | null;
-  byline?: string | null;
-  lang?: string | null;
-  excerpt?: string | null;
-  favicon_url?: string | null;
-  word_count?: number | null;
-  text_content?: string | null;
-}
-
-export interface Transition {
-  version: number;
-  status: Article['status'];
-}
-
-/** Re-derives the article's status from its artifacts and bumps its version; the heart of every change. */
-async function bump(
-  trx: Transaction<Database>,
-  articleId: string,
-  meta: ArticleMeta & { warnings?: string[] } = {},
-): Promise<Transition | null> {
-  const rows = await trx.selectFrom('artifacts').select('status').where('article_id', '=', articleId).execute();
-  const status = deriveArticleStatus(rows.map((r) => r.status));
-  const row = await trx
-    .updateTable('articles')
-    .set({ ...meta, status, version: sql`version + 1`, updated_at: sql`now()` })
-    .where('id', '=', articleId)
-    .returning(['version', 'status'])
-    .executeTakeFirst();
-  return row ? { version: Number(row.version), status: row.status } : null;
-}
-
-export async function touchArticle(db: Kysely<Database>, articleId: string): Promise<number | null> {
-  const t = await db.transaction().execute((trx) => bump(trx, articleId));
-  return t?.version ?? null;
-}
-
-export async function updateArticleMeta(
-  db: Kysely<Database>,
-  articleId: string,
-  meta: ArticleMeta,
-  warnings?: string[],
-): Promise<Transition | null> {
-  return db.transaction().execute(async (trx) => {
-    if (warnings?.length) {
-      await trx
-        .updateTable('articles')
-        .set({ warnings: sql`(select array_agg(distinct w) from unnest(warnings || ${warnings}::text[]) as w)` })
-        .where('id', '=', articleId)
-        .execute();
-    }
-    return bump(trx, articleId, meta);
-  });
-}
-
-export interface CreateArticleInput {
-  id: string;
-  url: string;
-  normalizedUrl: string;
-  formats: Format[];
-  idempotencyKey?: string | null;
-  dedupWindowSeconds: number;
-  force: boolean;
-  /** Formats recorded as skipped from the start (engine unavailable), with their reason. */
-  skipped?: Partial<Record<Format, { code: string; message: string }>>;
-  /** Seconds before an unclaimed pending artifact counts as stuck. */
-  leaseSeconds: number;
-}
-
-export type CreateArticleResult =
-  | { kind: 'created'; article: Article; artifacts: Artifact[] }
-  | { kind: 'deduplicated'; article: Article; artifacts: Artifact[] }
-  | { kind: 'idempotent'; article: Article; artifacts: Artifact[] }
-  | { kind: 'idempotency_conflict'; article: Article };
-
-/**
- * Writes the pending article and one artifact per format in one transaction, unless the
- * Idempotency-Key was seen before or a recent snapshot of the same URL can be returned instead.
- */
-export async function createArticle(db: Kysely<Database>, input: CreateArticleInput): Promise<CreateArticleResult> {
-  return db.transaction().execute(async (trx) => {
-    // Serializes concurrent submissions of one URL so deduplication cannot race.
-    await sql`select pg_advisory_xact_lock(hashtext(${input.normalizedUrl}))`.execute(trx);
-    if (input.idempotencyKey) {
-      const prior = await trx
-        .selectFrom('articles')
-        .selectAll()
-        .where('idempotency_key', '=', input.idempotencyKey)
-        .executeTakeFirst();
-      if (prior) {
-        if (prior.normalized_url !== input.normalizedUrl) return { kind: 'idempotency_conflict', article: prior };
-        return { kind: 'idempotent', article: prior, artifacts: await listArtifacts(trx, prior.id) };
-      }
-    }
-    if (!input.force && input.dedupWindowSeconds > 0) {
-      const recent = await trx
-        .selectFrom('articles')
-        .selectAll()
-        .where('normalized_url', '=', input.normalizedUrl)
-        .where('status', '!=', 'failed')
-        .where((eb) =>
-          eb.or([
-            eb('status', 'in', ['pending', 'running']),
-            eb('created_at', '>', sql<Date>`now() - make_interval(secs => ${input.dedupWindowSeconds})`),
-          ]),
-        )
-        .orderBy('created_at', 'desc')
-        .limit(5)
-        .execute();
-      for (const candidate of recent) {
-        const artifacts = await listArtifacts(trx, candidate.id);
-        const have = new Set(artifacts.filter((a) => a.status !== 'failed').map((a) => a.format));
-        if (input.formats.every((f) => have.has(f))) return { kind: 'deduplicated', article: candidate, artifacts };
-      }
-    }
-    const article = await trx
-      .insertInto('articles')
-      .values({
-        id: input.id,
-        url: input.url,
-        normalized_url: input.normalizedUrl,
-        status: 'pending',
-        idempotency_key: input.idempotencyKey ?? null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const leaseUntil = sql<Date>`now() + make_interval(secs => ${input.leaseSeconds})`;
-    await trx
-      .insertInto('artifacts')
-      .values(
-        input.formats.map((format) => {
-          const skip = input.skipped?.[format];
-          return {
-            article_id: input.id,
-            format,
-            status: (skip ? 'skipped' : 'pending') as ArtifactStatus,
-            error_code: skip?.code ?? null,
-            error_message: skip?.message ?? null,
-            lease_until: skip ? null : leaseUntil,
-            finished_at: skip ? sql<Date>`now()` : null,
-          };
-        }),
-      )
-      .execute();
-    const t = await bump(trx, input.id);
-    return {
-      kind: 'created',
-      article: { ...article, version: t!.version, status: t!.status },
-      artifacts: await listArtifacts(trx, input.id),
-    };
-  });
-}
-
-export async function findArticle(db: Db, id: string): Promise<Article | undefined> {
-  return db.selectFrom('articles').selectAll().where('id', '=', id).executeTakeFirst();
-}
 
 export async function listArtifacts(db: Db, articleId: string): Promise<Artifact[]> {
   return db.selectFrom('artifacts').selectAll().where('article_id', '=', articleId).orderBy('format').execute();
@@ -179,33 +18,6 @@ export async function findArtifact(db: Db, articleId: string, format: string): P
     .where('article_id', '=', articleId)
     .where('format', '=', format)
     .executeTakeFirst();
-}
-
-export async function findSummary(db: Db, articleId: string): Promise<Summary | undefined> {
-  return db.selectFrom('summaries').selectAll().where('article_id', '=', articleId).executeTakeFirst();
-}
-
-export interface ListQuery {
-  q?: string;
-  url?: string;
-  status?: Article['status'];
-  cursor?: { createdAt: Date; id: string };
-  limit: number;
-}
-
-/** Newest first, keyset-paginated on (created_at, id). */
-export async function listArticles(db: Db, query: ListQuery): Promise<Article[]> {
-  let qb = db.selectFrom('articles').selectAll();
-  if (query.q) qb = qb.where(sql<boolean>`search @@ websearch_to_tsquery('simple', ${query.q})`);
-  if (query.url) qb = qb.where('normalized_url', '=', query.url);
-  if (query.status) qb = qb.where('status', '=', query.status);
-  if (query.cursor) {
-    const c = query.cursor;
-    qb = qb.where((eb) =>
-      eb.or([eb('created_at', '<', c.createdAt), eb.and([eb('created_at', '=', c.createdAt), eb('id', '<', c.id)])]),
-    );
-  }
-  return qb.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
 }
 
 export type ClaimResult =
@@ -245,7 +57,7 @@ export async function claimArtifact(
       )
       .returningAll()
       .executeTakeFirst();
-    if (claimed) return { kind: 'claimed', artifact: claimed, transition: (await bump(trx, articleId))! };
+    if (claimed) return { kind: 'claimed', artifact: claimed, transition: (await bumpArticle(trx, articleId))! };
     const current = await findArtifact(trx, articleId, format);
     if (!current) return { kind: 'missing' };
     return current.status === 'running' ? { kind: 'busy', artifact: current } : { kind: 'done', artifact: current };
@@ -276,6 +88,7 @@ export interface Succeeded {
   engineVersion?: string | null;
 }
 
+/** Applies `set` only from the `onlyIf` states, and bumps the article when a row changed. */
 async function setArtifact(
   db: Kysely<Database>,
   articleId: string,
@@ -298,7 +111,7 @@ async function setArtifact(
       );
     const updated = await qb.returning('id').executeTakeFirst();
     if (!updated) return null;
-    return bump(trx, articleId);
+    return bumpArticle(trx, articleId);
   });
 }
 
@@ -333,7 +146,7 @@ export function markFailed(
   db: Kysely<Database>,
   articleId: string,
   format: Format,
-  code: string,
+  code: ErrorCode,
   message: string,
   status: 'failed' | 'skipped' = 'failed',
   opts: { onlyIfUnleased?: boolean } = {},
@@ -353,7 +166,7 @@ export function releaseArtifact(
   db: Kysely<Database>,
   articleId: string,
   format: Format,
-  code: string,
+  code: ErrorCode,
   message: string,
   leaseSeconds: number,
 ): Promise<Transition | null> {
@@ -371,7 +184,7 @@ export function releaseArtifact(
   );
 }
 
-/** Resets failed (and, with `all`, every non-succeeded) artifacts to pending; returns the formats reset. */
+/** Resets failed and skipped artifacts (all, or those in `formats`) to pending; returns the formats reset. */
 export async function resetForRetry(
   db: Kysely<Database>,
   articleId: string,
@@ -393,12 +206,8 @@ export async function resetForRetry(
     if (formats) qb = qb.where('format', 'in', formats);
     const rows = await qb.returning('format').execute();
     if (rows.length === 0) return { formats: [], transition: null };
-    return { formats: rows.map((r) => r.format as Format), transition: await bump(trx, articleId) };
+    return { formats: rows.map((r) => r.format as Format), transition: await bumpArticle(trx, articleId) };
   });
-}
-
-export async function deleteArticle(db: Kysely<Database>, id: string): Promise<Article | undefined> {
-  return db.deleteFrom('articles').where('id', '=', id).returningAll().executeTakeFirst();
 }
 
 /** Artifacts nobody is working on any more: pending or running with an expired lease. */
@@ -431,17 +240,6 @@ export async function extendPendingLease(
     .where('format', '=', format)
     .where('status', 'in', ['pending', 'running'])
     .where('lease_until', '<', sql<Date>`now()`)
-    .returning('id')
-    .executeTakeFirst();
-  return !!r;
-}
-
-/** Records an event id; false when it was seen before (idempotency on message/event ids). */
-export async function markEventProcessed(db: Kysely<Database>, id: string, kind: string): Promise<boolean> {
-  const r = await db
-    .insertInto('processed_events')
-    .values({ id, kind })
-    .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
     .executeTakeFirst();
   return !!r;
@@ -480,7 +278,7 @@ export async function addSucceededArtifact(
         }),
       )
       .execute();
-    return bump(trx, articleId);
+    return bumpArticle(trx, articleId);
   });
 }
 

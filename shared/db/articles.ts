@@ -1,0 +1,207 @@
+// Article repository: creating a snapshot (with its pending artifacts, deduplication and Idempotency-Key),
+// reading, listing, updating its page metadata and deleting it. Artifact state changes live in artifacts.ts.
+import { sql, type Kysely } from 'kysely';
+import type { Article, Artifact, Database, Db } from './types.ts';
+import { bumpArticle, type Transition } from './transition.ts';
+import { listArtifacts } from './artifacts.ts';
+import type { Format } from '../core/formats.ts';
+
+/** What a capture learned about the page; written with the version bump of the capture's outcome. */
+export interface ArticleMeta {
+  final_url?: string | null;
+  canonical_url?: string | null;
+  http_status?: number | null;
+  title?: string | null;
+  site_name?: string | null;
+  byline?: string | null;
+  lang?: string | null;
+  excerpt?: string | null;
+  favicon_url?: string | null;
+  word_count?: number | null;
+  text_content?: string | null;
+}
+
+/** Bumps the version without another change (a summary was stored), so the replica re-reads the article. */
+export async function touchArticle(db: Kysely<Database>, articleId: string): Promise<number | null> {
+  const t = await db.transaction().execute((trx) => bumpArticle(trx, articleId));
+  return t?.version ?? null;
+}
+
+/** Writes the page metadata and merges `warnings` into the article's (deduplicated) list. */
+export async function updateArticleMeta(
+  db: Kysely<Database>,
+  articleId: string,
+  meta: ArticleMeta,
+  warnings?: string[],
+): Promise<Transition | null> {
+  return db.transaction().execute(async (trx) => {
+    if (warnings?.length) {
+      await trx
+        .updateTable('articles')
+        .set({ warnings: sql`(select array_agg(distinct w) from unnest(warnings || ${warnings}::text[]) as w)` })
+        .where('id', '=', articleId)
+        .execute();
+    }
+    return bumpArticle(trx, articleId, meta);
+  });
+}
+
+export interface CreateArticleInput {
+  id: string;
+  /** The user the snapshot belongs to: dedup and Idempotency-Key look only among their archives. */
+  ownerId: string;
+  url: string;
+  normalizedUrl: string;
+  formats: Format[];
+  idempotencyKey?: string | null;
+  dedupWindowSeconds: number;
+  force: boolean;
+  /** Seconds before an unclaimed pending artifact counts as stuck. */
+  leaseSeconds: number;
+}
+
+export type CreateArticleResult =
+  | { kind: 'created'; article: Article; artifacts: Artifact[] }
+  | { kind: 'deduplicated'; article: Article; artifacts: Artifact[] }
+  | { kind: 'idempotent'; article: Article; artifacts: Artifact[] }
+  | { kind: 'idempotency_conflict'; article: Article };
+
+/**
+ * Writes the pending article and one artifact per format in one transaction, unless the
+ * Idempotency-Key was seen before or a recent snapshot of the same URL can be returned instead.
+ */
+export async function createArticle(db: Kysely<Database>, input: CreateArticleInput): Promise<CreateArticleResult> {
+  return db.transaction().execute(async (trx) => {
+    // Serializes concurrent submissions of one URL so deduplication cannot race.
+    await sql`select pg_advisory_xact_lock(hashtext(${input.ownerId + ' ' + input.normalizedUrl}))`.execute(trx);
+    if (input.idempotencyKey) {
+      const prior = await trx
+        .selectFrom('articles')
+        .selectAll()
+        .where('owner_id', '=', input.ownerId)
+        .where('idempotency_key', '=', input.idempotencyKey)
+        .executeTakeFirst();
+      if (prior) {
+        if (prior.normalized_url !== input.normalizedUrl) return { kind: 'idempotency_conflict', article: prior };
+        return { kind: 'idempotent', article: prior, artifacts: await listArtifacts(trx, prior.id) };
+      }
+    }
+    if (!input.force && input.dedupWindowSeconds > 0) {
+      const recent = await trx
+        .selectFrom('articles')
+        .selectAll()
+        .where('owner_id', '=', input.ownerId)
+        .where('normalized_url', '=', input.normalizedUrl)
+        .where('status', '!=', 'failed')
+        .where((eb) =>
+          eb.or([
+            eb('status', 'in', ['pending', 'running']),
+            eb('created_at', '>', sql<Date>`now() - make_interval(secs => ${input.dedupWindowSeconds})`),
+          ]),
+        )
+        .orderBy('created_at', 'desc')
+        .limit(5)
+        .execute();
+      for (const candidate of recent) {
+        const artifacts = await listArtifacts(trx, candidate.id);
+        const have = new Set(artifacts.filter((a) => a.status !== 'failed').map((a) => a.format));
+        if (input.formats.every((f) => have.has(f))) return { kind: 'deduplicated', article: candidate, artifacts };
+      }
+    }
+    const article = await trx
+      .insertInto('articles')
+      .values({
+        id: input.id,
+        url: input.url,
+        normalized_url: input.normalizedUrl,
+        status: 'pending',
+        idempotency_key: input.idempotencyKey ?? null,
+        owner_id: input.ownerId,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const leaseUntil = sql<Date>`now() + make_interval(secs => ${input.leaseSeconds})`;
+    await trx
+      .insertInto('artifacts')
+      .values(
+        input.formats.map((format) => ({ article_id: input.id, format, status: 'pending', lease_until: leaseUntil })),
+      )
+      .execute();
+    const t = await bumpArticle(trx, input.id);
+    return {
+      kind: 'created',
+      article: { ...article, version: t!.version, status: t!.status },
+      artifacts: await listArtifacts(trx, input.id),
+    };
+  });
+}
+
+export async function findArticle(db: Db, id: string): Promise<Article | undefined> {
+  return db.selectFrom('articles').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Every column the API shows: not the readable text (up to a million characters) nor the search vector. */
+export const ARTICLE_VIEW_COLUMNS = [
+  'id',
+  'url',
+  'normalized_url',
+  'final_url',
+  'canonical_url',
+  'http_status',
+  'title',
+  'site_name',
+  'byline',
+  'lang',
+  'excerpt',
+  'favicon_url',
+  'word_count',
+  'warnings',
+  'status',
+  'version',
+  'idempotency_key',
+  'owner_id',
+  'created_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof Article>;
+export type ArticleView = Pick<Article, (typeof ARTICLE_VIEW_COLUMNS)[number]>;
+
+/** The caller's own archive (another owner's answers undefined, as if it did not exist), without its text. */
+export async function findOwnedArticle(db: Db, id: string, ownerId: string): Promise<ArticleView | undefined> {
+  return db
+    .selectFrom('articles')
+    .select(ARTICLE_VIEW_COLUMNS)
+    .where('id', '=', id)
+    .where('owner_id', '=', ownerId)
+    .executeTakeFirst();
+}
+
+export interface ListQuery {
+  /** Whose archives; absent only for maintenance jobs that walk every archive (reconcile). */
+  ownerId?: string;
+  q?: string;
+  url?: string;
+  status?: Article['status'];
+  cursor?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listArticles(db: Db, query: ListQuery): Promise<ArticleView[]> {
+  let qb = db.selectFrom('articles').select(ARTICLE_VIEW_COLUMNS);
+  if (query.ownerId) qb = qb.where('owner_id', '=', query.ownerId);
+  if (query.q) qb = qb.where(sql<boolean>`search @@ websearch_to_tsquery('simple', ${query.q})`);
+  if (query.url) qb = qb.where('normalized_url', '=', query.url);
+  if (query.status) qb = qb.where('status', '=', query.status);
+  if (query.cursor) {
+    const c = query.cursor;
+    qb = qb.where((eb) =>
+      eb.or([eb('created_at', '<', c.createdAt), eb.and([eb('created_at', '=', c.createdAt), eb('id', '<', c.id)])]),
+    );
+  }
+  return qb.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+}
+
+/** Deletes the article; its artifacts, summary and summary failure go with it (on delete cascade). */
+export async function deleteArticle(db: Kysely<Database>, id: string): Promise<Article | undefined> {
+  return db.deleteFrom('articles').where('id', '=', id).returningAll().executeTakeFirst();
+}

@@ -1,0 +1,28 @@
+// The article's version bump: every state change of an article or its artifacts ends here, in the change's own
+// transaction, re-deriving the article's status from its artifacts so the two can never disagree.
+import { sql, type Transaction } from 'kysely';
+import type { Article, ArticleUpdate, Database } from './types.ts';
+import { deriveArticleStatus } from './status.ts';
+
+/** What a change left the article at: article-changed carries the version, the API the status. */
+export interface Transition {
+  version: number;
+  status: Article['status'];
+}
+
+/** Re-derives the article's status, applies `set` and bumps its version; null when the article is gone. */
+export async function bumpArticle(
+  trx: Transaction<Database>,
+  articleId: string,
+  set: ArticleUpdate = {},
+): Promise<Transition | null> {
+  const rows = await trx.selectFrom('artifacts').select('status').where('article_id', '=', articleId).execute();
+  const status = deriveArticleStatus(rows.map((r) => r.status));
+  const row = await trx
+    .updateTable('articles')
+    .set({ ...set, status, version: sql`version + 1`, updated_at: sql`now()` })
+    .where('id', '=', articleId)
+    .returning(['version', 'status'])
+    .executeTakeFirst();
+  return row ? { version: Number(row.version), status: row.status } : null;
+}
