@@ -1,7 +1,12 @@
-// The JSON shapes of the API (camelCase everywhere), built from database rows.
+// The JSON shapes of the API (camelCase everywhere), built from database rows. Each serializer's return type is
+// the z.infer of its schema in schemas.ts, the one /openapi.json is rendered from, so neither can drift alone.
 import type { Article, Artifact, Summary } from '../../shared/db/types.ts';
+import type { ArchiveListItemJson, ArchiveViewJson, ArtifactViewJson, LinksJson, SummaryViewJson } from './schemas.ts';
 
-export function links(base: string, a: Pick<Article, 'id'>, formats: string[]) {
+// artifacts.format is plain text in the row type; only the repository writes it, from ArtifactFormat values.
+type ArtifactFormatName = ArtifactViewJson['format'];
+
+export function links(base: string, a: Pick<Article, 'id'>, formats: string[]): LinksJson {
   const self = `${base}/archives/${a.id}`;
   return {
     self,
@@ -11,9 +16,9 @@ export function links(base: string, a: Pick<Article, 'id'>, formats: string[]) {
   };
 }
 
-export function artifactJson(x: Artifact) {
+export function artifactJson(x: Artifact): ArtifactViewJson {
   return {
-    format: x.format,
+    format: x.format as ArtifactFormatName,
     status: x.status,
     contentType: x.content_type,
     sizeBytes: x.size_bytes === null ? null : Number(x.size_bytes),
@@ -27,7 +32,7 @@ export function artifactJson(x: Artifact) {
   };
 }
 
-export function summaryJson(s: Summary | undefined) {
+export function summaryJson(s: Summary | undefined): SummaryViewJson | null {
   if (!s) return null;
   return {
     provider: s.provider,
@@ -40,7 +45,12 @@ export function summaryJson(s: Summary | undefined) {
   };
 }
 
-export function articleJson(base: string, a: Article, artifacts: Artifact[], summary: Summary | undefined) {
+export function articleJson(
+  base: string,
+  a: Article,
+  artifacts: Artifact[],
+  summary: Summary | undefined,
+): ArchiveViewJson {
   return {
     id: a.id,
     url: a.url,
@@ -69,7 +79,7 @@ export function articleJson(base: string, a: Article, artifacts: Artifact[], sum
   };
 }
 
-export function articleListItem(base: string, a: Article) {
+export function articleListItem(base: string, a: Article): ArchiveListItemJson {
   return {
     id: a.id,
     url: a.url,

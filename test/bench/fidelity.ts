@@ -1,7 +1,7 @@
 // `npm run bench:fidelity [-- --corpus DIR --limit N --only ID[,ID] --subset NAME --extra-npm DIR --worst N]`:
 // archives every corpus page with HT Base and, in the same run, with the upstream single-file-cli (and monolith
 // when a real binary is on PATH), renders originals and archives in one Chromium and scores them (issue 4).
-import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,20 +20,9 @@ import {
   type Archive,
 } from './fidelity/capture.ts';
 import { loadCorpus, SUBSETS, type BenchPage } from './fidelity/corpus.ts';
-import { crop, decodePng, encodePng, pixelDiff, textSimilarity, tokenize, type RawImage } from './fidelity/metrics.ts';
-import { render, type Rendering } from './fidelity/render.ts';
-import {
-  BASELINE,
-  HTBASE,
-  failedTool,
-  finishTool,
-  htmlReport,
-  pageTable,
-  summarize,
-  summaryTable,
-  type PageResult,
-  type ToolResult,
-} from './fidelity/report.ts';
+import { keepWorst, printResults } from './fidelity/output.ts';
+import { BASELINE, HTBASE, htmlReport, summarize, type PageResult } from './fidelity/report.ts';
+import { scorePage, type PageImages } from './fidelity/score.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const { values: args } = parseArgs({
@@ -54,8 +43,6 @@ const { values: args } = parseArgs({
   },
 });
 
-/** Report images are cut to this height: enough to see what differs, small enough to open. */
-const REPORT_IMAGE_HEIGHT = 5_000;
 const out = (s: string) => process.stdout.write(s + '\n');
 const progress = (s: string) => process.stderr.write(s + '\n');
 
@@ -78,47 +65,6 @@ function selectPages(pages: BenchPage[]): BenchPage[] {
   }
   if (args.limit) sel = sel.slice(0, Number(args.limit));
   return sel;
-}
-
-interface Scored {
-  result: ToolResult;
-  full: RawImage | null;
-}
-
-/** Scores one archive rendering against the original's first load. */
-function score(
-  archive: Archive,
-  r: Rendering | null,
-  orig: { viewport: RawImage; full: RawImage; text: string },
-): Scored {
-  if (!archive.ok || !archive.html)
-    return { result: failedTool(archive.ms, archive.error ?? 'capture failed'), full: null };
-  if (!r?.ok || !r.viewport || !r.full) {
-    return {
-      result: {
-        ...failedTool(archive.ms, `archive did not render: ${r?.error ?? 'no rendering'}`),
-        bytes: archive.html.length,
-        leaks: r?.leaks ?? 0,
-        leakedUrls: r?.leakedUrls ?? [],
-      },
-      full: null,
-    };
-  }
-  const full = decodePng(r.full);
-  return {
-    result: finishTool({
-      ok: true,
-      captureMs: archive.ms,
-      bytes: archive.html.length,
-      viewportDiff: pixelDiff(orig.viewport, decodePng(r.viewport)).fraction,
-      fullDiff: pixelDiff(orig.full, full).fraction,
-      textSimilarity: textSimilarity(orig.text, r.text),
-      leaks: r.leaks,
-      leakedUrls: r.leakedUrls,
-      pageHeight: r.pageHeight,
-    }),
-    full,
-  };
 }
 
 /** Runs `fn` over `items` with at most `n` at a time, in order of start. */
@@ -263,62 +209,13 @@ async function main(): Promise<void> {
     // Phase 2: rendering and scoring (not timed against anything; two pages at a time in one browser).
     const t2 = Date.now();
     const byId = new Map<string, PageResult>();
-    const images = new Map<string, Record<string, { full?: string; archive?: string }>>();
+    const images = new Map<string, PageImages>();
     await eachLimit(pages, Number(args.concurrency), async (p, i) => {
       const url = servers.get(p.origin)!.origin + p.path;
-      const a = archives.get(p.id)!;
-      const o1 = await render(renderPool, { url });
-      const o2 = await render(renderPool, { url });
-      const rendered: Record<string, Rendering | null> = {};
-      for (const t of tools) rendered[t] = a[t].ok && a[t].html ? await render(renderPool, { html: a[t].html! }) : null;
-      const result: PageResult = {
-        id: p.id,
-        subset: p.subset,
-        url,
-        original: { ok: o1.ok, error: o1.error, pageHeight: o1.pageHeight, textTokens: tokenize(o1.text).length },
-        noise: null,
-        tools: {},
-      };
-      const imgs: Record<string, { full?: string; archive?: string }> = {};
-      const saveImage = (name: string, img: RawImage) => {
-        const file = `${p.id}-${name}.png`;
-        writeFileSync(join(imgDir, file), encodePng(crop(img, img.width, REPORT_IMAGE_HEIGHT)));
-        imgs[name] = { full: `${imgDirName}/${file}` };
-      };
-      if (o1.ok && o1.viewport && o1.full) {
-        const orig = { viewport: decodePng(o1.viewport), full: decodePng(o1.full), text: o1.text };
-        // Self-check: the original against itself must score exactly 0 (and text 1), or the metric is broken.
-        const self = pixelDiff(orig.full, orig.full);
-        if (
-          self.fraction !== 0 ||
-          pixelDiff(orig.viewport, orig.viewport).fraction !== 0 ||
-          textSimilarity(orig.text, orig.text) !== 1
-        ) {
-          throw new Error(`self-check failed on ${p.id}: original vs itself scored ${self.fraction}`);
-        }
-        if (o2.ok && o2.viewport && o2.full) {
-          result.noise = {
-            viewportDiff: pixelDiff(orig.viewport, decodePng(o2.viewport)).fraction,
-            fullDiff: pixelDiff(orig.full, decodePng(o2.full)).fraction,
-            textSimilarity: textSimilarity(orig.text, o2.text),
-          };
-        }
-        saveImage('original', orig.full);
-        for (const t of tools) {
-          const s = score(a[t], rendered[t], orig);
-          result.tools[t] = s.result;
-          if (s.full) saveImage(t, s.full);
-        }
-      } else {
-        for (const t of tools)
-          result.tools[t] = {
-            ...failedTool(a[t].ms, 'original did not render'),
-            ok: a[t].ok,
-            bytes: a[t].html?.length ?? 0,
-          };
-      }
+      const scored = await scorePage(renderPool, p, url, archives.get(p.id)!, tools, { imgDir, imgDirName });
+      const { result, original: o1 } = scored;
       byId.set(p.id, result);
-      images.set(p.id, imgs);
+      images.set(p.id, scored.imgs);
       const h = result.tools[HTBASE];
       const b = result.tools[BASELINE];
       progress(
@@ -331,56 +228,12 @@ async function main(): Promise<void> {
     for (const p of pages) results.push(byId.get(p.id)!);
 
     const summary = summarize(results, tools);
-    const pageText = pageTable(results, tools);
-    const summaryText = summaryTable(summary, tools);
-    out('\n' + pageText);
-    out(
-      '\nnoise = original vs a second load of itself (full page); vp/full = viewport/full-page pixel difference vs the original;',
-    );
-    out(
-      'leak = requests the archive tried to make (all blocked); text = visible-text token similarity; time = capture wall time.\n',
-    );
-    out(summaryText);
-    out(
-      `\nempty-page capture time (fixed cost in every capture above): htbase ${overhead[HTBASE]} ms, single-file-cli ${overhead[BASELINE]} ms (includes its browser launch)`,
-    );
-    for (const [g, n] of Object.entries(summary.noise))
-      if (n.noisyPages.length) out(`noisy originals (${g}, second load differs > 1%): ${n.noisyPages.join(', ')}`);
-    out(`\n${HTBASE} more than one point worse than ${BASELINE}: ${summary.worse.length ? '' : 'none'}`);
-    for (const w of summary.worse) out(`  ${w.id}: ${w.reasons.join('; ')}`);
-    const notGood = results.filter((r) => r.original.ok && !r.tools[HTBASE].good);
-    out(`\n${HTBASE} pages not good: ${notGood.length ? notGood.map((r) => r.id).join(', ') : 'none'}`);
-    out('\ntargets (issue 4):');
-    for (const t of summary.targets) out(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.detail}`);
-    for (const n of notes) out(`note: ${n}`);
-
-    // Every page not good for HT Base (the worst N first) and every page where it is worse than the baseline
-    // keeps its images and archives.
-    const worstIds = new Set([
-      ...results
-        .filter((r) => r.original.ok && r.tools[HTBASE].fullDiff > 0)
-        .sort((x, y) => y.tools[HTBASE].fullDiff - x.tools[HTBASE].fullDiff)
-        .slice(0, Number(args.worst))
-        .map((r) => r.id),
-      ...summary.worse.map((w) => w.id),
-      ...results.filter((r) => r.original.ok && !r.tools[HTBASE].good).map((r) => r.id),
-    ]);
-    for (const [id, imgs] of images) {
-      if (worstIds.has(id)) {
-        // The archives themselves, to open next to the images.
-        for (const t of tools) {
-          const html = archives.get(id)?.[t]?.html;
-          if (!html) continue;
-          writeFileSync(join(imgDir, `${id}-${t}.html`), html);
-          (imgs[t] ??= {}).archive = `${imgDirName}/${id}-${t}.html`;
-        }
-        continue;
-      }
-      for (const v of Object.values(imgs)) if (v.full) rmSync(join(reportDir, v.full), { force: true });
-    }
-    const worst = results
-      .filter((r) => worstIds.has(r.id))
-      .sort((x, y) => y.tools[HTBASE].fullDiff - x.tools[HTBASE].fullDiff);
+    const { pageText, summaryText } = printResults(out, { results, tools, summary, overhead, notes });
+    const worst = keepWorst({ results, summary, tools, images, archives }, Number(args.worst), {
+      reportDir,
+      imgDir,
+      imgDirName,
+    });
     const jsonPath = join(reportDir, `fidelity-${stamp}.json`);
     const htmlPath = join(reportDir, `fidelity-${stamp}.html`);
     const report = {

@@ -1,7 +1,6 @@
-// FAKE: stands in for Cloud Tasks (cloudtasks.googleapis.com), which has no emulator here. It speaks the
-// REST API the real @google-cloud/tasks client uses in fallback mode (createTask), records tasks, refuses
-// a reused name with ALREADY_EXISTS (409), and dispatches HTTP tasks at the queue's rate and concurrency,
-// retrying non-2xx answers with backoff up to maxAttempts, with the X-CloudTasks-* headers.
+// FAKE: stands in for Cloud Tasks, which has no emulator here: the REST API the @google-cloud/tasks client uses in
+// fallback mode (createTask); records tasks, refuses a reused name (409 ALREADY_EXISTS), dispatches HTTP tasks at
+// the queue's rate and concurrency with the X-CloudTasks-* headers, retrying non-2xx with backoff to maxAttempts.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

@@ -1,5 +1,5 @@
 // Starts HT Base embedded for a test: a temp data dir, loopback allowed, fast bus backoff; and small
-// HTTP helpers to drive it through its API like a client would.
+// HTTP helpers to drive it through its API like a client would, checking every answer against its /openapi.json.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { loadConfig } from '../../shared/core/config.ts';
 import { EmbeddedConfig } from '../../containers/standalone/config.ts';
 import { silentLogger, createLogger } from '../../shared/core/logger.ts';
 import { startEmbedded, type Embedded, type EmbeddedOptions } from '../../containers/standalone/app.ts';
+import { ContractError, contractOf } from './openapi-contract.ts';
 
 export async function tempDir(prefix = 'htbase-test-'): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
@@ -50,6 +51,8 @@ export async function http<T = any>(
   });
   const ct = r.headers.get('content-type') ?? '';
   const body = (ct.includes('json') ? await r.json() : Buffer.from(await r.arrayBuffer())) as T;
+  // Every answer a test sees is one the served document allows: the document cannot drift from the routes.
+  (await contractOf(base))?.assert({ method: rest.method ?? 'GET', path, status: r.status, headers: r.headers, body });
   return { status: r.status, headers: r.headers, body };
 }
 
@@ -67,7 +70,7 @@ export async function waitFor<T = any>(
       body = (await http<T>(base, `/archives/${id}`)).body;
     } catch (err) {
       // A GET is safe to repeat: a connection reset under load is retried, anything persistent times out.
-      if (Date.now() > deadline) throw err;
+      if (err instanceof ContractError || Date.now() > deadline) throw err;
     }
     if (body !== undefined && (done(body) || Date.now() > deadline)) return body;
     await sleep(250);

@@ -1,11 +1,13 @@
 // Tests for shared/net/egress-proxy.ts: the SSRF guard on every proxied request and CONNECT tunnel,
 // pinning to the checked address, redirects, and the bounds (idle timeout, connection cap). Loopback only.
+// Its wire helpers (shared/net/egress-wire.ts) are pure where they can be, and tested as such at the end.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { startEgressProxy, proxyEnv, type EgressProxy } from '../../shared/net/egress-proxy.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
+import { filteredRawHeaders, parseAuthority } from '../../shared/net/egress-wire.ts';
 
 interface Hit {
   path: string;
@@ -290,5 +292,19 @@ describe('egress proxy, private networks allowed (local development and tests)',
       for (const s of open) s.destroy();
       await closeServer(echo);
     }
+  });
+});
+
+describe('egress wire helpers', () => {
+  test('CONNECT targets: host:port and [v6]:port only, ports 1-65535', () => {
+    assert.deepEqual(parseAuthority('example.com:443'), { hostname: 'example.com', port: 443 });
+    assert.deepEqual(parseAuthority('[::1]:8443'), { hostname: '::1', port: 8443 });
+    for (const bad of ['example.com', 'example.com:0', 'example.com:65536', 'user@example.com:443', 'a/b:443', ':443'])
+      assert.equal(parseAuthority(bad), null, bad);
+  });
+
+  test('hop-by-hop headers, the ones Connection names, and the dropped ones are not forwarded', () => {
+    const raw = ['Host', 'a', 'Connection', 'keep-alive, X-Secret', 'X-Secret', '1', 'Proxy-Authorization', 'p'];
+    assert.deepEqual(filteredRawHeaders([...raw, 'Accept', '*/*'], ['host']), ['Accept', '*/*']);
   });
 });

@@ -1,7 +1,6 @@
-// Renders one page for the fidelity benchmark, in a fresh context of the shared render browser: an original
-// over loopback, or an HTML archive served from a fake origin with every other network request blocked and
-// counted (leaks). Same procedure for both: 1280x800, animations and carets off, fonts awaited, scrollbars
-// hidden, scrolled through, resize listeners muted while shooting; page scripts keep running.
+// Renders one page for the fidelity benchmark in a fresh context of the shared render browser: an original over
+// loopback, or an archive served from a fake origin with every other request blocked and counted (leaks). Both:
+// 1280x800, no animation or caret, fonts awaited, no scrollbars, scrolled, resize listeners muted; scripts run.
 import type { HTTPRequest, Page } from 'puppeteer-core';
 import type { BrowserPool } from '../../../containers/browser/browser-pool.ts';
 import { withTimeout } from '../../../shared/core/timeout.ts';

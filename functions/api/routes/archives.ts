@@ -1,0 +1,120 @@
+// GET /archives (list and search, newest first, keyset cursor), GET /archives/{id} (the archive view) and
+// DELETE /archives/{id} (the rows, the stored bytes, then the article-changed tombstone).
+import type { Router } from 'express';
+import { deleteArticle, listArticles } from '../../../shared/db/articles.ts';
+import { listArtifacts } from '../../../shared/db/artifacts.ts';
+import { findSummary } from '../../../shared/db/summaries.ts';
+import { parseTargetUrl } from '../../../shared/net/ssrf.ts';
+import { normalizeUrl } from '../../../shared/core/url.ts';
+import { announceChange } from '../../../shared/jobs/article-changed.ts';
+import type { RouteContext } from '../deps.ts';
+import { route } from '../middleware.ts';
+import { problem, type Operation } from '../openapi.ts';
+import { badRequest } from '../problems.ts';
+import { loadArticle, zodProblem } from '../requests.ts';
+import { articleJson, articleListItem } from '../serialize.ts';
+import { ArchiveId, ArchiveList, ArchivePath, ArchiveView, ListQuery, type ArchiveListJson } from '../schemas.ts';
+
+const notFound = problem('No such archive (or the id is not one)');
+
+export const archiveOperations: Operation[] = [
+  {
+    method: 'get',
+    path: '/archives',
+    summary: 'List or search archives, newest first (q: full text; url: one page; cursor: from nextCursor)',
+    params: { query: ListQuery },
+    responses: {
+      200: { description: 'One page of archives', json: ArchiveList },
+      400: problem('Bad query: invalid parameter, URL or cursor'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/archives/{id}',
+    summary: 'Status of an archive: its artifacts, summary and links',
+    params: { path: ArchivePath },
+    responses: {
+      200: {
+        description: 'The archive',
+        json: ArchiveView,
+        headers: { ETag: { description: 'The archive version, "v{version}"', required: true } },
+      },
+      404: notFound,
+    },
+  },
+  {
+    method: 'delete',
+    path: '/archives/{id}',
+    summary: 'Delete an archive and its artifacts',
+    params: { path: ArchivePath },
+    responses: { 204: { description: 'Deleted' }, 404: notFound },
+  },
+];
+
+function encodeCursor(a: { created_at: Date | string; id: string }): string {
+  return Buffer.from(JSON.stringify([new Date(a.created_at).toISOString(), a.id])).toString('base64url');
+}
+function decodeCursor(c: string): { createdAt: Date; id: string } {
+  try {
+    const [t, id] = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as [string, string];
+    const createdAt = new Date(t);
+    if (Number.isNaN(createdAt.getTime()) || !ArchiveId.safeParse(id).success) throw new Error('bad');
+    return { createdAt, id };
+  } catch {
+    throw badRequest('invalid-cursor', 'the cursor is not one this API returned');
+  }
+}
+
+export function archiveRoutes(app: Router, ctx: RouteContext): void {
+  const { db } = ctx.deps;
+  app.get(
+    '/archives',
+    route(async (req, res) => {
+      const q = ListQuery.safeParse(req.query);
+      if (!q.success) throw zodProblem(q.error);
+      let urlFilter: string | undefined;
+      if (q.data.url) {
+        try {
+          urlFilter = normalizeUrl(parseTargetUrl(q.data.url));
+        } catch {
+          throw badRequest('invalid-url', 'url must be an absolute http(s) URL');
+        }
+      }
+      const rows = await listArticles(db, {
+        q: q.data.q?.trim() || undefined,
+        url: urlFilter,
+        status: q.data.status,
+        cursor: q.data.cursor ? decodeCursor(q.data.cursor) : undefined,
+        limit: q.data.limit + 1,
+      });
+      const page = rows.slice(0, q.data.limit);
+      const answer: ArchiveListJson = {
+        items: page.map((a) => articleListItem('', a)),
+        nextCursor: rows.length > q.data.limit ? encodeCursor(page[page.length - 1]!) : null,
+      };
+      res.json(answer);
+    }),
+  );
+
+  app.get(
+    '/archives/:id',
+    route(async (req, res) => {
+      const a = await loadArticle(db, req.params.id as string);
+      const [artifacts, summary] = await Promise.all([listArtifacts(db, a.id), findSummary(db, a.id)]);
+      res.setHeader('ETag', `"v${a.version}"`);
+      res.json(articleJson('', a, artifacts, summary));
+    }),
+  );
+
+  app.delete(
+    '/archives/:id',
+    route(async (req, res) => {
+      const a = await loadArticle(db, req.params.id as string);
+      await deleteArticle(db, a.id);
+      await ctx.deps.blobs.deletePrefix(`articles/${a.id}/`);
+      await announceChange(ctx.changes, { articleId: a.id, version: Number(a.version) + 1, deleted: true });
+      ctx.log.info({ articleId: a.id }, 'archive deleted');
+      res.status(204).end();
+    }),
+  );
+}

@@ -1,0 +1,183 @@
+// The zod schemas of the HTTP API: what the routes validate requests with and what the serializers answer with.
+// openapi.ts renders /openapi.json from these same objects, so the document cannot drift from the code.
+import { z } from 'zod';
+import { FORMATS } from '../../shared/core/formats.ts';
+
+// ---- Shared vocabulary ----
+
+export const Format = z.enum(FORMATS);
+/** `original` is never requested: the browser worker adds it when the URL is not HTML (see shared/core/formats.ts). */
+export const ArtifactFormat = z.enum([...FORMATS, 'original']);
+export const ArchiveStatus = z.enum(['pending', 'running', 'complete', 'partial', 'failed']);
+export const ArtifactStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']);
+/** Any 8-4-4-4-12 hex id, as the routes accept: an id that is not one answers 404, not 400. */
+export const ArchiveId = z.guid();
+const Timestamp = z.iso.datetime();
+
+// ---- Requests ----
+
+/**
+ * A format name as a request carries it: any string, so that an unknown name answers 400 `unknown-format`
+ * with the list of known ones (requests.ts parseFormats) rather than a generic `invalid-request`. The
+ * document lists the known names (openapi.ts renders it as the Format enum).
+ */
+export const FormatName = z.string();
+
+export const SubmitBody = z
+  .object({
+    url: z
+      .string({ error: 'url is required and must be a string' })
+      .min(1, 'url is required')
+      .max(8192, 'url is too long'),
+    formats: z.array(FormatName).min(1, 'formats must not be empty').optional(),
+    force: z.boolean().optional(),
+  })
+  .strict();
+
+export const RetryBody = z.object({ formats: z.array(FormatName).optional() }).strict();
+export const SummaryBody = z.object({ force: z.boolean().optional() }).strict();
+
+export const ListQuery = z.object({
+  q: z.string().max(500).optional(),
+  url: z.string().max(8192).optional(),
+  status: ArchiveStatus.optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const IdempotencyKey = z.string().min(1).max(200);
+export const SubmitHeaders = z.object({ 'Idempotency-Key': IdempotencyKey.optional() });
+export const ArchivePath = z.object({ id: ArchiveId });
+export const ArtifactPath = z.object({ id: ArchiveId, format: ArtifactFormat });
+
+// ---- Responses ----
+
+export const Links = z.object({
+  self: z.string(),
+  retry: z.string(),
+  summary: z.string(),
+  artifacts: z.partialRecord(ArtifactFormat, z.string()),
+});
+
+export const ArtifactView = z.object({
+  format: ArtifactFormat,
+  status: ArtifactStatus,
+  contentType: z.string().nullable(),
+  sizeBytes: z.int().nullable(),
+  sha256: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  attempts: z.int(),
+  engineVersion: z.string().nullable(),
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+});
+
+export const SummaryView = z.object({
+  provider: z.string(),
+  model: z.string().nullable(),
+  summary: z.string(),
+  keyPoints: z.array(z.string()),
+  tags: z.array(z.string()),
+  lang: z.string().nullable(),
+  createdAt: Timestamp,
+});
+
+export const ArchiveView = z.object({
+  id: ArchiveId,
+  url: z.string(),
+  finalUrl: z.string().nullable(),
+  canonicalUrl: z.string().nullable(),
+  httpStatus: z.int().nullable(),
+  status: ArchiveStatus,
+  title: z.string().nullable(),
+  siteName: z.string().nullable(),
+  byline: z.string().nullable(),
+  lang: z.string().nullable(),
+  excerpt: z.string().nullable(),
+  wordCount: z.int().nullable(),
+  faviconUrl: z.string().nullable(),
+  warnings: z.array(z.string()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  version: z.int(),
+  artifacts: z.array(ArtifactView),
+  summary: SummaryView.nullable(),
+  links: Links,
+});
+
+export const ArchiveListItem = z.object({
+  id: ArchiveId,
+  url: z.string(),
+  finalUrl: z.string().nullable(),
+  status: ArchiveStatus,
+  title: z.string().nullable(),
+  excerpt: z.string().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  version: z.int(),
+  links: z.object({ self: z.string() }),
+});
+
+export const ArchiveList = z.object({ items: z.array(ArchiveListItem), nextCursor: z.string().nullable() });
+
+export const SubmitAnswer = z.object({
+  id: ArchiveId,
+  url: z.string(),
+  status: ArchiveStatus,
+  /** true: a snapshot of the same URL in progress or recent enough was returned instead of a new one. */
+  deduplicated: z.boolean(),
+  /** Present on a replay of an earlier request with the same Idempotency-Key. */
+  idempotentReplay: z.literal(true).optional(),
+  links: Links,
+});
+
+export const RetryAnswer = z.object({ id: ArchiveId, status: ArchiveStatus, retried: z.array(Format), links: Links });
+export const SummaryAnswer = z.object({ id: ArchiveId, summary: z.enum(['dispatched', 'duplicate', 'unchanged']) });
+/** Loose: the deployable adds its own readiness fields (mode, monolith, redis, ...). */
+export const Health = z.looseObject({ status: z.literal('ok') });
+export const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) });
+
+/** RFC 9457 problem details; loose because a problem may carry extension members. */
+export const ProblemBody = z.looseObject({
+  type: z.string().regex(/^urn:htbase:problem:[a-z0-9-]+$/),
+  title: z.string(),
+  status: z.int().min(400).max(599),
+  detail: z.string().optional(),
+});
+export const ArtifactNotReadyProblem = ProblemBody.extend({
+  artifactStatus: ArtifactStatus,
+  errorCode: z.string().nullable(),
+});
+
+export type ArchiveViewJson = z.infer<typeof ArchiveView>;
+export type ArtifactViewJson = z.infer<typeof ArtifactView>;
+export type SummaryViewJson = z.infer<typeof SummaryView>;
+export type ArchiveListItemJson = z.infer<typeof ArchiveListItem>;
+export type ArchiveListJson = z.infer<typeof ArchiveList>;
+export type LinksJson = z.infer<typeof Links>;
+export type SubmitAnswerJson = z.infer<typeof SubmitAnswer>;
+export type RetryAnswerJson = z.infer<typeof RetryAnswer>;
+export type SummaryAnswerJson = z.infer<typeof SummaryAnswer>;
+
+/** The named schemas of the document's components: requests are rendered as zod input, responses as output. */
+export const requestComponents = { Format: FormatName, SubmitBody, RetryBody, SummaryBody };
+export const responseComponents = {
+  Format,
+  ArtifactFormat,
+  ArchiveStatus,
+  ArtifactStatus,
+  Links,
+  Artifact: ArtifactView,
+  Summary: SummaryView,
+  Archive: ArchiveView,
+  ArchiveListItem,
+  ArchiveList,
+  SubmitAnswer,
+  RetryAnswer,
+  SummaryAnswer,
+  Health,
+  OpenApiDocument,
+  Problem: ProblemBody,
+  ArtifactNotReady: ArtifactNotReadyProblem,
+};

@@ -1,0 +1,225 @@
+// The served /openapi.json against the code: it documents exactly the routes the app serves, every operation
+// gives every answer it documents (each checked against the document by http()), and the check rejects
+// answers the document does not allow.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDatabase } from '../../shared/db/connect.ts';
+import { createApp } from '../../functions/api/app.ts';
+import { PermanentError } from '../../shared/core/errors.ts';
+import type { BlobStore } from '../../shared/core/ports.ts';
+import { claimArtifact, markFailed, markSucceeded } from '../../shared/db/artifacts.ts';
+import { http } from '../support/embedded.ts';
+import { startApiHarness, type ApiHarness } from '../support/api-harness.ts';
+import { contractOf, createContract, ContractError, type Contract } from '../support/openapi-contract.ts';
+
+let harness: ApiHarness;
+let contract: Contract;
+let doc: any;
+/** `method template status` of every answer the tests below got. */
+const seen = new Set<string>();
+
+before(async () => {
+  harness = await startApiHarness();
+  doc = (await http(harness.base, '/openapi.json')).body;
+  contract = (await contractOf(harness.base))!;
+});
+
+after(() => harness.close());
+
+/** http() (which checks the answer against the document), recording which documented answer it was. */
+async function call(base: string, path: string, init: RequestInit & { json?: unknown } = {}) {
+  const r = await http(base, path, init);
+  const op = contract.operationOf(init.method ?? 'GET', path);
+  assert.ok(op, `${init.method ?? 'GET'} ${path} is a documented operation`);
+  seen.add(`${op} ${r.status}`);
+  return r;
+}
+
+/** A new snapshot of `url` with the given formats, all pending. */
+async function article(url: string, formats: string[]) {
+  const r = await call(harness.base, '/archive', { method: 'POST', json: { url, formats, force: true } });
+  assert.equal(r.status, 202);
+  return r.body.id as string;
+}
+
+async function succeed(id: string, format: 'pdf' | 'screenshot', bytes: string) {
+  await claimArtifact(harness.db.db, id, format, 60);
+  const key = `articles/${id}/${format === 'pdf' ? 'page.pdf' : 'screenshot.png'}`;
+  const type = format === 'pdf' ? 'application/pdf' : 'image/png';
+  const stored = await harness.blobs().put(key, Buffer.from(bytes), { contentType: type, metadata: {} });
+  await markSucceeded(harness.db.db, id, format, {
+    storageKey: stored.key,
+    contentType: type,
+    sizeBytes: stored.size,
+    sha256: stored.sha256,
+  });
+  return key;
+}
+
+test('the document is OpenAPI 3.1, compiles under strict JSON Schema 2020-12 and names what was missing', () => {
+  assert.equal(doc.openapi, '3.1.0');
+  assert.ok(contract.compileAll() > 20);
+  const s = doc.components.schemas;
+  assert.ok(s.ArtifactFormat.enum.includes('original'));
+  for (const field of ['canonicalUrl', 'httpStatus', 'siteName', 'byline', 'lang', 'excerpt', 'wordCount'])
+    assert.ok(field in s.Archive.properties, field);
+  for (const field of ['faviconUrl', 'warnings', 'engineVersion'])
+    assert.ok(field in s.Archive.properties || field in s.Artifact.properties, field);
+  assert.deepEqual(doc.paths['/archives'].get.responses['200'].content['application/json'].schema, {
+    $ref: '#/components/schemas/ArchiveList',
+  });
+});
+
+test('the document lists exactly the routes the app serves', () => {
+  const app = createApp(harness.deps());
+  const served = (app.router as any).stack
+    .filter((l: any) => l.route)
+    .flatMap((l: any) => Object.keys(l.route.methods).map((m) => `${m} ${l.route.path.replace(/:(\w+)/g, '{$1}')}`))
+    .sort();
+  const documented = Object.entries(doc.paths)
+    .flatMap(([path, item]: [string, any]) => Object.keys(item).map((m) => `${m} ${path}`))
+    .sort();
+  assert.deepEqual(served, documented);
+});
+
+test('the check rejects answers the document does not allow', async () => {
+  const id = await article('https://contract.test/wrong', ['pdf']);
+  const real = await http(harness.base, `/archives/${id}`);
+  const c = createContract(doc);
+  const answer = (body: unknown, status = 200, headers = real.headers) => ({
+    method: 'GET',
+    path: `/archives/${id}`,
+    status,
+    headers,
+    body,
+  });
+  assert.deepEqual(c.check(answer(real.body)), [], 'the real answer conforms');
+  const { version: _v, ...noVersion } = real.body;
+  assert.match(c.check(answer(noVersion))!.join('\n'), /must have required property 'version'/);
+  const badFormat = { ...real.body, artifacts: [{ ...real.body.artifacts[0], format: 'gif' }] };
+  assert.match(c.check(answer(badFormat))!.join('\n'), /body\/artifacts\/0\/format must be equal to one of/);
+  assert.match(c.check(answer({ ...real.body, surprise: 1 }))!.join('\n'), /additional properties/);
+  assert.match(c.check(answer({ ...real.body, version: '3' }))!.join('\n'), /body\/version must be integer/);
+  assert.match(c.check(answer(real.body, 418))!.join('\n'), /status not documented/);
+  const text = new Headers({ 'content-type': 'text/plain', etag: '"v1"' });
+  assert.match(c.check(answer(real.body, 200, text))!.join('\n'), /content type text\/plain not in/);
+  const noEtag = new Headers({ 'content-type': 'application/json' });
+  assert.match(c.check(answer(real.body, 200, noEtag))!.join('\n'), /required header ETag missing/);
+  const problemHeaders = new Headers({ 'content-type': 'application/problem+json' });
+  const notUrn = { type: 'about:blank', title: 'Not found', status: 404, detail: 'no such archive' };
+  assert.match(c.check(answer(notUrn, 404, problemHeaders))!.join('\n'), /body\/type must match pattern/);
+  assert.throws(() => c.assert(answer(noVersion)), ContractError);
+  assert.equal(c.check({ ...answer(real.body), path: '/not-an-api-path' }), null, 'undocumented paths are not ours');
+});
+
+test('every operation gives every answer it documents, each one matching the document', async () => {
+  const { base, db } = harness;
+  const missing = '6b0f3a5e-8a4c-4c0e-9a55-3f1f1b2c3d4e';
+  const noText = await article('https://contract.test/no-text', ['pdf']);
+  const summaries = {
+    async request(articleId: string, opts: { force: boolean }) {
+      if (articleId === noText) throw new PermanentError('readable_missing', 'no readable text');
+      return opts.force ? ('dispatched' as const) : ('unchanged' as const);
+    },
+  };
+  const main = await harness.serve({ summaries });
+  // Submit, list, view, delete.
+  const id = await article('https://contract.test/a', ['pdf', 'screenshot']);
+  await call(base, '/archive', { method: 'POST', json: { url: 'https://contract.test/a', formats: ['pdf'] } });
+  await call(base, '/archive', { method: 'POST', json: { url: 'ftp://contract.test/' } });
+  await call(base, '/archive', {
+    method: 'POST',
+    json: { url: 'https://contract.test/i1' },
+    headers: { 'Idempotency-Key': 'k' },
+  });
+  await call(base, '/archive', {
+    method: 'POST',
+    json: { url: 'https://contract.test/i2' },
+    headers: { 'Idempotency-Key': 'k' },
+  });
+  await call(base, '/archives?limit=1');
+  await call(base, '/archives?limit=0');
+  await call(base, `/archives/${id}`);
+  await call(base, `/archives/${missing}`);
+  await call(base, `/archives/${missing}`, { method: 'DELETE' });
+  // Artifacts: pending, stored, unknown, missing, bytes gone, signed.
+  await call(base, `/archives/${id}/artifacts/pdf`);
+  const key = await succeed(id, 'screenshot', 'png-bytes');
+  await call(base, `/archives/${id}/artifacts/screenshot`);
+  await call(base, `/archives/${id}/artifacts/gif`);
+  await call(base, `/archives/${id}/artifacts/monolith`);
+  const signedStore = harness.blobs();
+  const signing: BlobStore = {
+    put: (k, b, o) => signedStore.put(k, b, o),
+    get: (k) => signedStore.get(k),
+    stat: (k) => signedStore.stat(k),
+    deletePrefix: (p) => signedStore.deletePrefix(p),
+    signedUrl: async (k) => `https://storage.test/${k}?signature=x`,
+  };
+  const signed = await call(await harness.serve({ blobs: signing }), `/archives/${id}/artifacts/screenshot`, {
+    redirect: 'manual',
+  });
+  assert.equal(signed.headers.get('location'), `https://storage.test/${key}?signature=x`);
+  await harness.blobs().deletePrefix(`articles/${id}/`);
+  await call(base, `/archives/${id}/artifacts/screenshot`);
+  // Retry.
+  await call(base, `/archives/${id}/retry`, { method: 'POST' });
+  await claimArtifact(db.db, id, 'pdf', 60);
+  await markFailed(db.db, id, 'pdf', 'timeout', 'capture exceeded 1 ms');
+  await call(base, `/archives/${id}/retry`, { method: 'POST', json: { formats: ['gif'] } });
+  await call(base, `/archives/${id}/retry`, { method: 'POST', json: { formats: ['pdf'] } });
+  await call(base, `/archives/${missing}/retry`, { method: 'POST' });
+  // Summary: not configured (the default app), dispatched, unchanged, bad body, unknown, no text.
+  await call(base, `/archives/${id}/summary`, { method: 'POST' });
+  await call(main, `/archives/${id}/summary`, { method: 'POST', json: { force: true } });
+  await call(main, `/archives/${id}/summary`, { method: 'POST' });
+  await call(main, `/archives/${id}/summary`, { method: 'POST', json: { extra: 1 } });
+  await call(main, `/archives/${missing}/summary`, { method: 'POST' });
+  await call(main, `/archives/${noText}/summary`, { method: 'POST' });
+  await call(base, '/healthz');
+  await call(base, '/openapi.json');
+  await call(base, `/archives/${id}`, { method: 'DELETE' });
+
+  // Admission and internal errors, on every operation: no credentials, no budget, a database that is gone.
+  const gone = await openDatabase({ memory: true });
+  await gone.close();
+  const locked = await harness.serve({ authenticate: async () => null });
+  const throttled = await harness.serve({
+    rateLimiter: { hit: async () => ({ allowed: false, retryAfterSeconds: 7 }) },
+    config: { RATE_LIMIT_PER_MINUTE: 1, READ_RATE_LIMIT_PER_MINUTE: 1 },
+  });
+  const broken = await harness.serve({ db: gone.db });
+  const requests: Array<[string, RequestInit & { json?: unknown }]> = [
+    ['/archive', { method: 'POST', json: { url: 'https://contract.test/b' } }],
+    ['/archives', {}],
+    [`/archives/${noText}`, {}],
+    [`/archives/${noText}`, { method: 'DELETE' }],
+    [`/archives/${noText}/artifacts/pdf`, {}],
+    [`/archives/${noText}/retry`, { method: 'POST' }],
+    [`/archives/${noText}/summary`, { method: 'POST' }],
+  ];
+  for (const [path, init] of requests) {
+    assert.equal((await call(locked, path, init)).status, 401);
+    assert.equal((await call(throttled, path, init)).status, 429);
+    assert.equal((await call(broken, path, init)).status, 500);
+  }
+  assert.equal((await call(broken, '/healthz')).status, 500);
+
+  const documented = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+    Object.entries(item).flatMap(([method, op]: [string, any]) =>
+      Object.keys(op.responses).map((status) => `${method} ${path} ${status}`),
+    ),
+  );
+  // The document is a constant built at start-up: serving it has no failure to reach.
+  const unreachable = ['get /openapi.json 500'];
+  assert.deepEqual(
+    documented.filter((d) => !seen.has(d) && !unreachable.includes(d)),
+    [],
+    'documented answers no test produced',
+  );
+  assert.deepEqual(
+    [...seen].filter((s) => !documented.includes(s)),
+    [],
+    'answers the document does not list',
+  );
+});
