@@ -1,7 +1,6 @@
-// The whole HT Base deployment as one function of the typed stack config: builds every component, wires
-// the environment of each deployable, grants exactly the roles in roles.ts and returns the stack outputs.
-// index.ts calls it with the real config; the mocked tests call it directly.
-import { join } from 'node:path';
+// The whole HT Base deployment as one function of the typed stack config: builds every component and the
+// workers, wires the shared environment, grants exactly the roles in roles.ts (grants.ts), declares the
+// functions (app-functions.ts) and returns the stack outputs. index.ts calls it; the mocked tests too.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { TOPICS } from '../shared/core/messages.ts';
@@ -12,17 +11,16 @@ import { Cache } from './components/cache.ts';
 import { Database } from './components/database.ts';
 import type { Env, SecretEnv, VpcEgress } from './components/env.ts';
 import { Firestore } from './components/firestore.ts';
-import { EventFunction, HttpFunction } from './components/functions.ts';
 import { Identities } from './components/identities.ts';
 import { Messaging } from './components/messaging.ts';
 import { Network } from './components/network.ts';
 import { PushWorker } from './components/push-worker.ts';
 import { Registry } from './components/registry.ts';
 import { StoredSecret } from './components/secrets.ts';
-import { SweepSchedule } from './components/sweep-schedule.ts';
 import { TaskQueue } from './components/task-queue.ts';
-import { minimalRoles, SERVICE_AGENT_ROLES, type AccountKey, type Grant } from './roles.ts';
-import { uploadBundle } from './source.ts';
+import { minimalRoles, SERVICE_AGENT_ROLES, type AccountKey } from './roles.ts';
+import { createFunctions } from './app-functions.ts';
+import { createGranter, grantPhase, type Targets } from './grants.ts';
 
 /** Network tags: capture workers are fenced off the VPC by firewall (see Network); the rest is not. */
 export const CAPTURE_TAG = 'htbase-capture';
@@ -128,75 +126,14 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     ...(gemini ? { 'gemini-api-key': gemini.secret.id } : {}),
   };
   const roles = minimalRoles({ vertex });
-  const granted = new Map<AccountKey, pulumi.Resource[]>();
-  const grant = (who: string, member: pulumi.Input<string>, g: Grant, target: Targets): pulumi.Resource | undefined => {
-    const [kind, key] = g.on.includes(':') ? (g.on.split(/:(.*)/s) as [string, string]) : [g.on, ''];
-    const rname = `iam-${who}-${g.role.replace('roles/', '').replace(/\./g, '-')}-${g.on.replace(':', '-')}`;
-    const base = { role: g.role, member };
-    const o = { dependsOn: apis.services };
-    switch (kind) {
-      case 'project':
-        return new gcp.projects.IAMMember(rname, { project, ...base }, o);
-      case 'bucket':
-        return new gcp.storage.BucketIAMMember(rname, { bucket: need(target.buckets[key], g), ...base }, o);
-      case 'secret':
-        return new gcp.secretmanager.SecretIamMember(rname, { secretId: need(target.secrets[key], g), ...base }, o);
-      case 'queue':
-        return new gcp.cloudtasks.QueueIamMember(
-          rname,
-          { name: need(target.queues[key], g), location: region, ...base },
-          o,
-        );
-      case 'repo':
-        return new gcp.artifactregistry.RepositoryIamMember(
-          rname,
-          { repository: need(target.repos[key], g), location: region, ...base },
-          o,
-        );
-      case 'sa':
-        return new gcp.serviceaccount.IAMMember(
-          rname,
-          { serviceAccountId: ids.accounts[key as AccountKey].name, ...base },
-          o,
-        );
-      case 'topic':
-        return target.topics
-          ? new gcp.pubsub.TopicIAMMember(rname, { topic: need(target.topics[key], g), ...base }, o)
-          : undefined;
-      case 'subscription':
-        return target.subscriptions
-          ? new gcp.pubsub.SubscriptionIAMMember(
-              rname,
-              { subscription: need(target.subscriptions[key], g), ...base },
-              o,
-            )
-          : undefined;
-      case 'run':
-        return target.run
-          ? new gcp.cloudrunv2.ServiceIamMember(
-              rname,
-              { project, location: region, name: need(target.run[key], g), ...base },
-              o,
-            )
-          : undefined;
-      default:
-        throw new Error(`roles.ts: unknown scope ${g.on}`);
-    }
-  };
+  const grant = createGranter({ project, region, ids, dependsOn: apis.services });
   const early: Targets = {
     buckets: { artifacts: store.bucket.name, 'fn-source': store.sourceBucket.name },
     secrets: secretIds,
     queues: { summaries: tasks.queue.name },
     repos: { functions: registry.functionImages.name },
   };
-  const lateScopes = /^(topic|subscription|run):/;
-  for (const [key, list] of Object.entries(roles) as [AccountKey, Grant[]][]) {
-    const member = pulumi.interpolate`serviceAccount:${ids.email(key)}`;
-    granted.set(
-      key,
-      list.filter((g) => !lateScopes.test(g.on)).map((g) => grant(key, member, g, early)!),
-    );
-  }
+  const granted = grantPhase(grant, roles, ids, 'early', early);
   const storageAgentGrants = SERVICE_AGENT_ROLES.storage.map((g) => grant('gcs-agent', agents.storage, g, early)!);
 
   // ---- Deployables.
@@ -224,26 +161,6 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     SUMMARY_TASK_SERVICE_ACCOUNT: ids.email('tasks-invoker'),
     SUMMARY_TASK_MAX_ATTEMPTS: String(cfg.summaries.maxAttempts),
   };
-  const geminiEnv = (mode: string): Env => ({
-    GEMINI_MODE: mode,
-    GEMINI_MODEL: cfg.gemini.model,
-    GEMINI_LOCATION: cfg.gemini.location,
-  });
-
-  const bundleOpts = { dependsOn: apis.services };
-  const source = (fn: string) => ({
-    bucket: store.sourceBucket.name,
-    object: uploadBundle(`fn-${fn}`, { bucket: store.sourceBucket.name, dir: join(cfg.functionsDir, fn) }, bundleOpts)
-      .name,
-  });
-  const summarizeSource = source('summarize');
-  const fnCommon = (key: AccountKey) => ({
-    region,
-    project,
-    serviceAccountEmail: ids.email(key),
-    buildServiceAccountId: ids.accounts['functions-build'].name,
-    dockerRepository: registry.functionImages.id,
-  });
   const deployAfter = (...keys: (AccountKey | 'gcs-agent')[]) => ({
     dependsOn: [
       ...apis.services,
@@ -293,152 +210,22 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     deployAfter('monolith'),
   );
 
-  const summaryTask = new HttpFunction(
-    'summary-task',
-    {
-      ...fnCommon('summary-task'),
-      functionName: summaryTaskName,
-      entryPoint: 'summarizeTask',
-      source: summarizeSource,
-      public: false,
-      memory: '1Gi',
-      cpu: '1',
-      concurrency: cfg.summaries.maxConcurrent,
-      maxInstances: 5,
-      // Map-reduce over a long article can take a few model calls; Cloud Tasks waits up to 10 min for HTTP targets.
-      timeoutSeconds: 540,
-      env: { ...common, ...geminiEnv(cfg.gemini.mode), ...tasksEnv },
-      secretEnv: {
-        DATABASE_URL: dataSecrets.DATABASE_URL,
-        ...(gemini ? { GEMINI_API_KEY: { secret: gemini.secretId, version: gemini.versionNumber } } : {}),
-      },
-      vpc: vpc([APP_TAG]),
-    },
-    deployAfter('summary-task'),
-  );
-
-  const api = new HttpFunction(
-    'api',
-    {
-      ...fnCommon('api'),
-      functionName: `${prefix}-api`,
-      entryPoint: 'api',
-      source: source('api'),
-      public: true,
-      memory: '512Mi',
-      cpu: '1',
-      concurrency: 40,
-      maxInstances: cfg.api.maxInstances,
-      timeoutSeconds: 60,
-      env: {
-        ...common,
-        API_KEYS_REQUIRED: 'true',
-        RATE_LIMIT_PER_MINUTE: String(cfg.api.rateLimitPerMinute),
-        HOST: '0.0.0.0',
-        ...(cfg.api.idTokenAudience ? { GOOGLE_ID_TOKEN_AUDIENCE: cfg.api.idTokenAudience } : {}),
-        ...(cfg.api.allowedEmails ? { GOOGLE_ID_TOKEN_ALLOWED_EMAILS: cfg.api.allowedEmails } : {}),
-        ...tasksEnv,
-        // POST /archives/{id}/summary runs the same service; the API never calls the model itself.
-        ...geminiEnv('off'),
-      },
-      secretEnv: dataSecrets,
-      vpc: vpc([APP_TAG]),
-    },
-    deployAfter('api'),
-  );
-
-  const summarize = new EventFunction(
-    'summarize',
-    {
-      ...fnCommon('summarize'),
-      functionName: `${prefix}-summarize`,
-      entryPoint: 'summarize',
-      source: summarizeSource,
-      memory: '512Mi',
-      cpu: '1',
-      concurrency: 10,
-      maxInstances: 10,
-      timeoutSeconds: 60,
-      // The dispatcher only enqueues: Gemini off keeps the API key out of it.
-      env: { ...common, ...geminiEnv('off'), ...tasksEnv },
-      secretEnv: { DATABASE_URL: dataSecrets.DATABASE_URL },
-      vpc: vpc([APP_TAG]),
-      trigger: {
-        eventType: 'google.cloud.storage.object.v1.finalized',
-        filters: [{ attribute: 'bucket', value: store.bucket.name }],
-        serviceAccountEmail: ids.email('eventarc-trigger'),
-      },
-    },
-    deployAfter('summarize', 'eventarc-trigger', 'gcs-agent'),
-  );
-
-  // sync is a CloudEvent function fed by a subscription we own (Google's recommended "direct Pub/Sub
-  // trigger"): unlike an Eventarc-made subscription it gets our retry and dead-letter policy. The
-  // Functions Framework turns the push body into a messagePublished CloudEvent; it reads the topic from
-  // the /projects/P/topics/T path of the push endpoint.
-  const sync = new HttpFunction(
-    'sync',
-    {
-      ...fnCommon('sync'),
-      functionName: `${prefix}-sync`,
-      entryPoint: 'sync',
-      source: source('sync'),
-      public: false,
-      memory: '256Mi',
-      cpu: '1',
-      concurrency: 10,
-      maxInstances: 10,
-      timeoutSeconds: 60,
-      env: { GOOGLE_CLOUD_PROJECT: project, LOG_LEVEL: 'info', FIRESTORE_DATABASE: firestore.database.name },
-      secretEnv: { DATABASE_URL: dataSecrets.DATABASE_URL },
-      vpc: vpc([APP_TAG]),
-    },
-    deployAfter('sync'),
-  );
-
-  // The stuck-work sweeper, run by Cloud Scheduler with an OIDC token of its own account. The function
-  // checks that token itself (SWEEP_AUDIENCE) on top of Cloud Run's IAM check, so its URL is needed in its
-  // own environment: the deterministic Cloud Run URL form breaks the cycle, as for summary-task.
-  const sweepName = `${prefix}-sweep`;
-  const sweepUrl = pulumi.interpolate`https://${sweepName}-${project$.number}.${region}.run.app`;
-  const sweep = new HttpFunction(
-    'sweep',
-    {
-      ...fnCommon('sweep'),
-      functionName: sweepName,
-      entryPoint: 'sweep',
-      source: source('sweep'),
-      public: false,
-      memory: '256Mi',
-      cpu: '1',
-      // One sweep at a time is plenty; extendPendingLease makes overlapping runs harmless anyway.
-      concurrency: 1,
-      maxInstances: 2,
-      timeoutSeconds: 120,
-      env: {
-        ...common,
-        SWEEP_VERIFY_OIDC: 'true',
-        SWEEP_AUDIENCE: sweepUrl,
-        SWEEP_INVOKER_SA: ids.email('scheduler-invoker'),
-        SWEEP_MAX_ATTEMPTS: String(cfg.sweep.maxAttempts),
-      },
-      secretEnv: { DATABASE_URL: dataSecrets.DATABASE_URL },
-      vpc: vpc([APP_TAG]),
-    },
-    deployAfter('sweep'),
-  );
-  const sweepSchedule = new SweepSchedule(
-    'sweep-schedule',
-    {
-      prefix,
-      region,
-      schedule: cfg.sweep.schedule,
-      timeZone: cfg.sweep.timeZone,
-      url: sweepUrl,
-      serviceAccountEmail: ids.email('scheduler-invoker'),
-    },
-    { dependsOn: [...apis.services, sweep] },
-  );
+  const { summaryTask, api, summarize, sync, sweep, sweepUrl, sweepJob } = createFunctions({
+    cfg,
+    projectNumber: project$.number,
+    ids,
+    registry,
+    store,
+    firestore,
+    gemini,
+    common,
+    tasksEnv,
+    summaryTaskName,
+    dataSecrets,
+    vpc: vpc([APP_TAG]),
+    apis: apis.services,
+    deployAfter,
+  });
 
   // ---- Messaging: needs the receivers' URLs.
   const workerTarget = (w: PushWorker, key: string, path: string) => ({
@@ -479,10 +266,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
       sweep: sweep.serviceName,
     },
   };
-  for (const [key, list] of Object.entries(roles) as [AccountKey, Grant[]][]) {
-    const member = pulumi.interpolate`serviceAccount:${ids.email(key)}`;
-    for (const g of list.filter((x) => lateScopes.test(x.on))) grant(key, member, g, late);
-  }
+  grantPhase(grant, roles, ids, 'late', late);
   for (const g of SERVICE_AGENT_ROLES.pubsub) grant('pubsub-agent', agents.pubsub, g, late);
 
   return {
@@ -494,25 +278,10 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     syncUrl: sync.url,
     summaryTaskUrl: summaryTask.url,
     sweepUrl,
-    sweepJob: sweepSchedule.job.name,
+    sweepJob: sweepJob.name,
     tasksQueue: tasks.queue.id,
     databaseInstance: db.instance.connectionName,
     imagesRepository: registry.imagesUrl,
     serviceAccounts: Object.fromEntries(Object.keys(ids.accounts).map((k) => [k, ids.email(k as AccountKey)])),
   };
-}
-
-interface Targets {
-  buckets: Record<string, pulumi.Input<string>>;
-  secrets: Record<string, pulumi.Input<string>>;
-  queues: Record<string, pulumi.Input<string>>;
-  repos: Record<string, pulumi.Input<string>>;
-  topics?: Record<string, pulumi.Input<string>>;
-  subscriptions?: Record<string, pulumi.Input<string>>;
-  run?: Record<string, pulumi.Input<string>>;
-}
-
-function need<T>(v: T | undefined, g: Grant): T {
-  if (v === undefined) throw new Error(`roles.ts grants ${g.role} on ${g.on}, which this stack does not have`);
-  return v;
 }

@@ -1,5 +1,10 @@
 // Which Chromium binary to run and with which flags: the one place that decides both.
-// The executable is CHROME_PATH when the caller passes one, else @sparticuz/chromium's bundled binary.
+// The executable is CHROME_PATH when the caller passes one, else @sparticuz/chromium's bundled binary,
+// unpacked into the temp dir by one process at a time.
+import { existsSync } from 'node:fs';
+import { open, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import chromium from '@sparticuz/chromium';
 
 /**
@@ -73,7 +78,7 @@ export interface ChromiumOptions {
 
 /** Resolves the binary (unpacking the bundled one on first use, about 3 s) and the full argument list. */
 export async function resolveChromium(opts: ChromiumOptions = {}): Promise<ChromiumLaunchSpec> {
-  const executablePath = opts.executablePath ?? (await chromium.executablePath());
+  const executablePath = opts.executablePath ?? (await bundledChromiumPath());
   return { executablePath, args: chromiumArgs(opts) };
 }
 
@@ -82,4 +87,106 @@ export function chromiumArgs(opts: Pick<ChromiumOptions, 'proxyServer' | 'extraA
   if (opts.proxyServer) args.push(`--proxy-server=${opts.proxyServer}`, '--proxy-bypass-list=<-loopback>');
   if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
+}
+
+/** How long a process waits for another one's unpack (about 3 s, longer on a loaded machine) before giving up. */
+const UNPACK_WAIT_MS = 120_000;
+/** A lock older than this is stale whatever its pid says (the pid may have been reused). */
+const STALE_LOCK_MS = 5 * 60_000;
+
+let unpacking: Promise<string> | null = null;
+
+/**
+ * The bundled binary, unpacked into the temp dir on first use. @sparticuz/chromium takes any existing
+ * `$TMPDIR/chromium` as unpacked, so a process starting while another was still writing that file spawned a
+ * half-written binary (`spawn ETXTBSY`, issue 15). The unpack is serialized across processes by an exclusive
+ * lock file next to it, and a marker written once it is complete lets later processes skip the lock.
+ */
+export function bundledChromiumPath(): Promise<string> {
+  // Concurrent callers in one process share the attempt; a later call checks again (tmp may have been cleaned).
+  unpacking ??= unpackOnce().finally(() => {
+    unpacking = null;
+  });
+  return unpacking;
+}
+
+async function unpackOnce(): Promise<string> {
+  const dir = tmpdir(); // where @sparticuz/chromium unpacks (it reads TMPDIR the same way)
+  const binary = join(dir, 'chromium');
+  const marker = join(dir, '.htbase-chromium-unpacked');
+  if (existsSync(marker) && existsSync(binary)) return chromium.executablePath();
+  const release = await acquireLock(join(dir, '.htbase-chromium-unpack.lock'));
+  try {
+    let path: string;
+    try {
+      path = await chromium.executablePath(); // unpacks, or finds what the previous lock holder unpacked
+    } catch (err) {
+      // A half-written binary would be taken as unpacked by the next process: remove it (we hold the lock).
+      await rm(binary, { force: true });
+      throw err;
+    }
+    await writeFile(marker, `${path}\n`);
+    return path;
+  } finally {
+    await release();
+  }
+}
+
+/** Creates `path` exclusively ('wx'), waiting while a live process holds it; returns the release function. */
+async function acquireLock(path: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + UNPACK_WAIT_MS;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } finally {
+        await fh.close();
+      }
+      return () =>
+        unlink(path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (await removeIfStale(path)) continue;
+    if (Date.now() > deadline) {
+      throw new Error(`another process has held ${path} for over ${UNPACK_WAIT_MS} ms while unpacking Chromium`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Removes a lock whose holder is gone (its pid no longer runs) or that is older than any unpack; true when the
+ * lock is gone and worth trying again. A lock just created may not have its pid written yet: it is not stale.
+ */
+async function removeIfStale(path: string): Promise<boolean> {
+  let content: string;
+  let age: number;
+  try {
+    [content, age] = await Promise.all([readFile(path, 'utf8'), stat(path).then((st) => Date.now() - st.mtimeMs)]);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true; // released meanwhile
+    throw err;
+  }
+  const pid = Number.parseInt(content, 10);
+  const holderGone = pid > 0 ? !processAlive(pid) : age > 10_000;
+  if (!holderGone && age <= STALE_LOCK_MS) return false;
+  // Unlink only the lock we judged: if another process already replaced it, that one is live.
+  if ((await readFile(path, 'utf8').catch(() => null)) !== content) return true;
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  return true;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
+  }
 }

@@ -1,12 +1,15 @@
 // Cloud Run entry point of the monolith worker: Pub/Sub pushes capture-monolith jobs to POST /pubsub/push.
 // The binary is checked at start-up (`monolith -V`); with MONOLITH_REQUIRED the worker refuses to run without it.
 import { runWorker } from '../../shared/capture/main.ts';
+import { loadConfig } from '../../shared/core/config.ts';
+import { MonolithWorkerConfig } from './config.ts';
 import { createMonolithEngine } from './engine.ts';
-import { findMonolith, monolithVersion } from './monolith.ts';
+import { findMonolith, monolithVersion } from './binary.ts';
 import { browserCaptureInProgress } from '../../shared/db/artifacts.ts';
 
-await runWorker('monolith', process.env, async ({ config, logger, proxyUrl, blobs, db, searchPath }) => {
-  const binary = await findMonolith(config.MONOLITH_PATH, searchPath);
+const config = loadConfig(MonolithWorkerConfig, process.env);
+await runWorker('monolith', config, async ({ logger, proxyUrl, blobs, db }) => {
+  const binary = await findMonolith(config.MONOLITH_PATH, process.env.PATH ?? '');
   let version: string | null = null;
   let reason: string | null = binary ? null : 'no monolith binary (set MONOLITH_PATH)';
   if (binary) {

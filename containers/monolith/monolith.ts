@@ -1,43 +1,24 @@
-// The monolith wrapper: builds the CLI arguments from configuration, runs the binary without a shell in
-// its own process group behind the egress proxy, streams stdout into the caller's sink under a byte cap,
-// and turns every way it can end into a stable error code (monolith_failed, timeout, too_large, monolith_unavailable).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, access, constants as fsConstants } from 'node:fs/promises';
+// The monolith run: the binary started without a shell in its own process group behind the egress proxy,
+// stdout streamed into the caller's sink under a byte cap, and every way it can end turned into a stable error
+// code (monolith_failed, timeout, too_large, monolith_unavailable). Arguments: args.ts; the binary: binary.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { PermanentError, TransientError } from '../../shared/core/errors.ts';
-import { parseTargetUrl } from '../../shared/net/ssrf.ts';
 import { proxyEnv } from '../../shared/net/egress-proxy.ts';
 import type { Logger } from '../../shared/core/logger.ts';
-import { describeExit, parseMonolithVersion } from './version.ts';
+import { describeExit } from './version.ts';
+import { buildMonolithArgs, type MonolithArgsOptions } from './args.ts';
 
+// Callers import the wrapper from here: the run, its arguments, the binary and its version.
 export { parseMonolithVersion, PINNED_MONOLITH_VERSION } from './version.ts';
+export { buildMonolithArgs, type MonolithArgsOptions } from './args.ts';
+export { findMonolith, monolithVersion } from './binary.ts';
 
 export const MONOLITH_ERROR_CODES = ['monolith_failed', 'timeout', 'too_large', 'monolith_unavailable'] as const;
 export type MonolithErrorCode = (typeof MONOLITH_ERROR_CODES)[number];
-
-export interface MonolithArgsOptions {
-  /** The page URL (http/https). In rendered-DOM mode it is the base URL unless baseUrl is given. */
-  url: string;
-  baseUrl?: string;
-  /** Rendered-DOM mode: this HTML is written to monolith's stdin (`-` with `-b <url>`). */
-  stdinHtml?: Buffer | string;
-  userAgent?: string;
-  /** -I: a CSP that cuts the saved document off from the network. Default true. */
-  isolate?: boolean;
-  /** -j: drop JavaScript. Default true (an archive should not run the page's code). */
-  noJs?: boolean;
-  /**
-   * -e: embed assets whatever their HTTP status. Default false: with -e monolith would also save a
-   * non-200 main document, e.g. the proxy's 403 refusal page, as if it were the article.
-   */
-  ignoreErrors?: boolean;
-  /** -M: no "saved from" comment. Default false. */
-  noMetadata?: boolean;
-  /** -t: per-asset network timeout in whole seconds. Default 30. */
-  assetTimeoutSec?: number;
-}
 
 export interface MonolithRunOptions extends MonolithArgsOptions {
   binary: string;
@@ -66,38 +47,9 @@ export interface MonolithResult<T> {
   args: string[];
 }
 
-const DEFAULT_ASSET_TIMEOUT_SEC = 30;
 const DEFAULT_STDERR_LIMIT = 16 * 1024;
 /** After a kill or a sink failure, how long to wait for the sink and the process to settle. */
 const SETTLE_GRACE_MS = 5_000;
-
-/** The argument list, without a shell and without the binary; pure (tested in test/unit/monolith-args.test.ts). */
-export function buildMonolithArgs(opts: MonolithArgsOptions): string[] {
-  const target = parseTargetUrl(opts.url);
-  const args: string[] = [];
-  if (opts.noJs ?? true) args.push('-j');
-  if (opts.isolate ?? true) args.push('-I');
-  if (opts.ignoreErrors) args.push('-e');
-  if (opts.noMetadata) args.push('-M');
-  const t = opts.assetTimeoutSec ?? DEFAULT_ASSET_TIMEOUT_SEC;
-  if (!Number.isInteger(t) || t < 1)
-    throw new PermanentError('invalid_config', `assetTimeoutSec must be a positive integer, got ${t}`);
-  args.push('-t', String(t));
-  if (opts.userAgent) {
-    if (/[\r\n\0]/.test(opts.userAgent))
-      throw new PermanentError('invalid_config', 'the user agent contains control characters');
-    // The `=` form keeps a value starting with '-' from being read as a flag.
-    args.push(`--user-agent=${opts.userAgent}`);
-  }
-  if (opts.stdinHtml !== undefined) {
-    const base = parseTargetUrl(opts.baseUrl ?? target.href);
-    args.push('-b', base.href, '-');
-  } else {
-    // url.href always starts with the scheme, so it can never be taken for an option.
-    args.push(target.href);
-  }
-  return args;
-}
 
 /** Kills the whole process group (the child leads it: spawned detached); ESRCH means it is already gone. */
 function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -316,74 +268,4 @@ function runInGroup<T>(
         },
       );
   });
-}
-
-/** Runs `monolith -V` (bounded) and parses it; PermanentError('monolith_unavailable') when it cannot. */
-export async function monolithVersion(
-  binary: string,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<string> {
-  const output = await new Promise<string>((resolve, reject) => {
-    execFile(
-      binary,
-      ['-V'],
-      {
-        timeout: opts.timeoutMs ?? 10_000,
-        signal: opts.signal,
-        maxBuffer: 64 * 1024,
-        env: {
-          PATH: [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter),
-          LANG: 'C.UTF-8',
-        },
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          const e = err as NodeJS.ErrnoException & { killed?: boolean };
-          const why =
-            e.code === 'ENOENT' ? 'not found' : e.killed ? 'timed out' : `failed (${String(e.code ?? e.message)})`;
-          reject(
-            new PermanentError(
-              'monolith_unavailable',
-              `\`${binary} -V\` ${why}${stderr ? `: ${String(stderr).trim().slice(0, 200)}` : ''}`,
-            ),
-          );
-          return;
-        }
-        resolve(`${stdout}\n${stderr}`);
-      },
-    );
-  });
-  const version = parseMonolithVersion(output);
-  if (!version)
-    throw new PermanentError(
-      'monolith_unavailable',
-      `\`${binary} -V\` printed no monolith version: ${output.trim().slice(0, 200)}`,
-    );
-  return version;
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false; // missing or not executable: both mean "not this one"
-  }
-}
-
-/**
- * Where the monolith binary is: the configured path (MONOLITH_PATH) if given and executable, else the first
- * `monolith` on the search path (pass process.env.PATH from the edge); null if none.
- */
-export async function findMonolith(pathOption: string | undefined, searchPath = ''): Promise<string | null> {
-  if (pathOption) {
-    const p = isAbsolute(pathOption) ? pathOption : resolvePath(pathOption);
-    return (await isExecutable(p)) ? p : null;
-  }
-  for (const dir of searchPath.split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'monolith');
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return null;
 }

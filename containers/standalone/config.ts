@@ -2,17 +2,19 @@
 import { z } from 'zod';
 import { ApiConfig, WorkerConfig, int } from '../../shared/core/config.ts';
 import { SummarizerEnv } from '../../functions/summarize/config.ts';
+import { BrowserWorkerConfig } from '../browser/config.ts';
+import { MonolithWorkerConfig } from '../monolith/config.ts';
 
 export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
   CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
-  NAVIGATION_TIMEOUT_MS: WorkerConfig.shape.NAVIGATION_TIMEOUT_MS,
+  NAVIGATION_TIMEOUT_MS: BrowserWorkerConfig.shape.NAVIGATION_TIMEOUT_MS,
   MAX_ARTIFACT_BYTES: WorkerConfig.shape.MAX_ARTIFACT_BYTES,
-  MAX_RESOURCE_BYTES: WorkerConfig.shape.MAX_RESOURCE_BYTES,
-  CONSENT_MODE: WorkerConfig.shape.CONSENT_MODE,
-  BLOCK_TRACKERS: WorkerConfig.shape.BLOCK_TRACKERS,
+  MAX_RESOURCE_BYTES: BrowserWorkerConfig.shape.MAX_RESOURCE_BYTES,
+  CONSENT_MODE: BrowserWorkerConfig.shape.CONSENT_MODE,
+  BLOCK_TRACKERS: BrowserWorkerConfig.shape.BLOCK_TRACKERS,
   HOST_CONCURRENCY: WorkerConfig.shape.HOST_CONCURRENCY,
-  CHROME_PATH: WorkerConfig.shape.CHROME_PATH,
-  MONOLITH_PATH: WorkerConfig.shape.MONOLITH_PATH,
+  CHROME_PATH: BrowserWorkerConfig.shape.CHROME_PATH,
+  MONOLITH_PATH: MonolithWorkerConfig.shape.MONOLITH_PATH,
   MONOLITH_MODE: WorkerConfig.shape.MONOLITH_MODE,
   /** Summary tasks dispatched per second and at once (the Cloud Tasks queue's limits, in process). */
   SUMMARY_RATE_PER_SECOND: z.coerce.number().positive().default(1),

@@ -1,33 +1,31 @@
-// Functions Framework entry point of the API (`--target=api`): Postgres, Cloud Storage, Pub/Sub and Redis
-// from the environment; API keys and/or Google ID tokens. It refuses to start without an auth method.
+// Functions Framework entry point of the API (`--target=api`): config (functions/api/config.ts), the shared
+// dependencies (Postgres, Cloud Storage, Pub/Sub, Redis, Cloud Tasks for summaries), API keys and/or Google ID tokens.
 import { http } from '@google-cloud/functions-framework';
 import type { Request } from 'express';
-import { ApiConfig, loadConfig } from '../../shared/core/config.ts';
+import { loadConfig } from '../../shared/core/config.ts';
 import { createLogger } from '../../shared/core/logger.ts';
-import { buildCloudDeps, GcsSignerEnv, gcsSigner } from '../../shared/adapters/deps.ts';
+import { buildCloudDeps, gcsSigner } from '../../shared/adapters/deps.ts';
 import { verifyApiKey, looksLikeApiKey } from '../../shared/auth/api-keys.ts';
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { bearerToken } from '../../shared/auth/jwt.ts';
+import { createCloudSummaries, hasSummaryTasks } from '../summarize/config.ts';
 import { createApp, type Principal } from './app.ts';
+import { CloudApiConfig, idTokenAllowList } from './config.ts';
 import { badRequest, sendProblem } from './problems.ts';
 
-const config = loadConfig(ApiConfig.extend(GcsSignerEnv.shape), process.env);
+const config = loadConfig(CloudApiConfig, process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
-const allowed = (config.GOOGLE_ID_TOKEN_ALLOWED_EMAILS ?? '')
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean);
+const allowed = idTokenAllowList(config);
 const google = config.GOOGLE_ID_TOKEN_AUDIENCE
   ? createGoogleIdTokenVerifier({
       audience: config.GOOGLE_ID_TOKEN_AUDIENCE,
-      allowedEmails: allowed.filter((a) => a.includes('@')),
-      allowedDomains: allowed.filter((a) => !a.includes('@')),
+      allowedEmails: allowed.emails,
+      allowedDomains: allowed.domains,
     })
   : null;
-if (!config.API_KEYS_REQUIRED && !google) {
-  throw new Error('the cloud API needs an auth method: set API_KEYS_REQUIRED=true and/or GOOGLE_ID_TOKEN_AUDIENCE');
-}
 const deps = await buildCloudDeps(config, logger, { signer: gcsSigner(config) });
+// POST /archives/{id}/summary enqueues on the summaries queue; without its settings it answers 503.
+const summaries = hasSummaryTasks(config) ? createCloudSummaries(config, deps, logger).service : undefined;
 
 async function authenticate(req: Request): Promise<Principal | null> {
   let token: string;
@@ -60,6 +58,7 @@ const app = createApp({
   config,
   authenticate,
   rateLimiter: deps.rateLimiter,
+  summaries,
   health: async () => ({ mode: 'cloud', redis: deps.redis ? deps.redis.status : 'none' }),
 });
 // The Functions Framework parses bodies itself (up to its own 32 MB+ limit) before the app's parser runs,

@@ -1,11 +1,15 @@
-// Configuration of functions/summarize (zod, parsed once at start-up), and the choice of summarizer it
-// implies: Gemini in API-key or Vertex mode when configured, the extractive summarizer otherwise.
+// Configuration of functions/summarize (zod, parsed once at start-up, cross-field rules included), the
+// summarizer it implies (Gemini in API-key or Vertex mode when configured, extractive otherwise), and the
+// cloud summarize service built from it, which the summarize functions and the cloud API share.
 import { z } from 'zod';
 import { BaseConfig, loadConfig, int, optStr } from '../../shared/core/config.ts';
 import type { Logger } from '../../shared/core/logger.ts';
 import type { Summarizer } from '../../shared/core/ports.ts';
+import type { CloudDeps } from '../../shared/adapters/deps.ts';
+import { createCloudTasksQueue } from './cloud-tasks.ts';
 import { createExtractiveSummarizer } from './extractive.ts';
 import { createGeminiSummarizer } from './gemini.ts';
+import { createSummarizeService, type SummarizeService } from './service.ts';
 
 const optInt = z
   .string()
@@ -43,33 +47,65 @@ export const SummarizerEnv = z.object({
 });
 export type SummarizerEnv = z.infer<typeof SummarizerEnv>;
 
-export const SummarizeConfig = BaseConfig.extend(SummarizerEnv.shape).extend({
+/** The Cloud Tasks queue summaries go through; the enqueuers (summarize, the API) and the handler read it. */
+export const SummaryTasksEnv = z.object({
   /** Cloud Tasks queue that paces summaries; its rate and concurrency live in the infrastructure. */
   CLOUD_TASKS_QUEUE: z.string().min(1).default('summaries'),
   CLOUD_TASKS_LOCATION: z.string().min(1).default('us-central1'),
   /** host:port of a Cloud Tasks REST endpoint (the fake in tests); unset: the real service. */
   CLOUD_TASKS_API_ENDPOINT: optStr,
-  /** URL of the summarizeTask function (the task's HTTP target). */
-  SUMMARY_TASK_URL: z.string().url(),
+  /** URL of the summarizeTask function (the task's HTTP target); unset in the API: no summary requests. */
+  SUMMARY_TASK_URL: z.string().url().optional(),
   /** Service account Cloud Tasks signs the OIDC token as (the invoker of summarizeTask). */
   SUMMARY_TASK_SERVICE_ACCOUNT: optStr,
   /** Must match the queue's retryConfig.maxAttempts: on the last one a transient failure is recorded. */
   SUMMARY_TASK_MAX_ATTEMPTS: int(5, 1),
 });
+export type SummaryTasksEnv = z.infer<typeof SummaryTasksEnv>;
+
+type Issue = { path: string; message: string };
+
+/** The summarizer settings' cross-field rules, as messages (geminiMode throws the first). */
+function summarizerIssues(cfg: SummarizerEnv): Issue[] {
+  const mode = cfg.GEMINI_MODE ?? (cfg.GEMINI_API_KEY ? 'api-key' : 'off');
+  if (mode === 'api-key' && !cfg.GEMINI_API_KEY)
+    return [{ path: 'GEMINI_API_KEY', message: 'GEMINI_MODE=api-key needs GEMINI_API_KEY' }];
+  if (mode === 'vertex' && !cfg.GOOGLE_CLOUD_PROJECT)
+    return [{ path: 'GOOGLE_CLOUD_PROJECT', message: 'GEMINI_MODE=vertex needs GOOGLE_CLOUD_PROJECT' }];
+  return [];
+}
+
+/**
+ * superRefine rules of a schema carrying SummarizerEnv (and SummaryTasksEnv): Gemini's mode has its
+ * credentials, and Cloud Tasks has a project. Schemas that extend `.shape` lose refinements, so each adds these.
+ */
+export function summarizeRules(cfg: SummarizerEnv & Partial<SummaryTasksEnv>, ctx: z.RefinementCtx): void {
+  const issues = summarizerIssues(cfg);
+  if (cfg.SUMMARY_TASK_URL && !cfg.GOOGLE_CLOUD_PROJECT)
+    issues.push({ path: 'GOOGLE_CLOUD_PROJECT', message: 'GOOGLE_CLOUD_PROJECT is required for Cloud Tasks' });
+  for (const i of issues) ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
+}
+
+export const SummarizeConfig = BaseConfig.extend(SummarizerEnv.shape)
+  .extend(SummaryTasksEnv.shape)
+  .extend({
+    GOOGLE_CLOUD_PROJECT: z.string({ error: 'GOOGLE_CLOUD_PROJECT is required for Cloud Tasks' }).min(1),
+    /** The bucket whose readable.json objects Eventarc announces, and that the task handler reads. */
+    ARTIFACTS_BUCKET: z.string({ error: 'ARTIFACTS_BUCKET is required' }).min(1),
+    SUMMARY_TASK_URL: z.string().url(),
+  })
+  .superRefine(summarizeRules);
 export type SummarizeConfig = z.infer<typeof SummarizeConfig>;
 
 export function loadSummarizeConfig(env: Record<string, string | undefined>): Readonly<SummarizeConfig> {
-  const cfg = loadConfig(SummarizeConfig, env);
-  geminiMode(cfg); // fail at start-up, not on the first article
-  if (!cfg.GOOGLE_CLOUD_PROJECT) throw new Error('GOOGLE_CLOUD_PROJECT is required for Cloud Tasks');
-  return cfg;
+  return loadConfig(SummarizeConfig, env);
 }
 
+/** The Gemini mode the settings select; throws on a combination summarizeRules refuses. */
 export function geminiMode(cfg: SummarizerEnv): 'api-key' | 'vertex' | 'off' {
-  const mode = cfg.GEMINI_MODE ?? (cfg.GEMINI_API_KEY ? 'api-key' : 'off');
-  if (mode === 'api-key' && !cfg.GEMINI_API_KEY) throw new Error('GEMINI_MODE=api-key needs GEMINI_API_KEY');
-  if (mode === 'vertex' && !cfg.GOOGLE_CLOUD_PROJECT) throw new Error('GEMINI_MODE=vertex needs GOOGLE_CLOUD_PROJECT');
-  return mode;
+  const issue = summarizerIssues(cfg)[0];
+  if (issue) throw new Error(issue.message);
+  return cfg.GEMINI_MODE ?? (cfg.GEMINI_API_KEY ? 'api-key' : 'off');
 }
 
 /** The summarizer the configuration asks for, and the fallback for its permanent failures. */
@@ -97,4 +133,44 @@ export function createSummarizers(
     logger,
   });
   return { summarizer, fallback: cfg.SUMMARY_FALLBACK === 'extractive' ? extractive : undefined, mode };
+}
+
+/** What the cloud summarize service needs from the configuration: the summarizer's and the queue's settings. */
+export type CloudSummariesConfig = SummarizerEnv &
+  SummaryTasksEnv & { SUMMARY_TASK_URL: string; GOOGLE_CLOUD_PROJECT: string };
+
+/** Whether a config that may leave the queue out (the API's) has it; summarizeRules checked the pair. */
+export function hasSummaryTasks<C extends SummarizerEnv & SummaryTasksEnv>(cfg: C): cfg is C & CloudSummariesConfig {
+  return !!cfg.SUMMARY_TASK_URL && !!cfg.GOOGLE_CLOUD_PROJECT;
+}
+
+/**
+ * The summarize service of the cloud deployables, on the shared adapters (shared/adapters/deps.ts): tasks go
+ * to Cloud Tasks. summarize and summarizeTask run it; the API uses it for POST /archives/{id}/summary.
+ */
+export function createCloudSummaries(
+  cfg: Readonly<CloudSummariesConfig>,
+  deps: Pick<CloudDeps, 'db' | 'blobs' | 'publisher' | 'tasksClient'>,
+  logger: Logger,
+): { service: SummarizeService; mode: 'api-key' | 'vertex' | 'off'; fallback?: Summarizer } {
+  const tasks = createCloudTasksQueue({
+    client: deps.tasksClient(),
+    project: cfg.GOOGLE_CLOUD_PROJECT,
+    location: cfg.CLOUD_TASKS_LOCATION,
+    queue: cfg.CLOUD_TASKS_QUEUE,
+    handlerUrl: cfg.SUMMARY_TASK_URL,
+    serviceAccountEmail: cfg.SUMMARY_TASK_SERVICE_ACCOUNT,
+    logger,
+  });
+  const { summarizer, fallback, mode } = createSummarizers(cfg, logger);
+  const service = createSummarizeService({
+    db: deps.db.db,
+    blobs: deps.blobs,
+    tasks,
+    summarizer,
+    fallback,
+    publisher: deps.publisher,
+    logger,
+  });
+  return { service, mode, fallback };
 }

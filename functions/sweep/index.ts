@@ -1,14 +1,13 @@
 // Functions Framework entry point of the stuck-work sweeper (`--target=sweep`): Cloud Scheduler calls it
 // with an OIDC token; it republishes artifacts pending or running past their lease (shared/jobs/sweeper.ts).
 import { http } from '@google-cloud/functions-framework';
-import { PubSub } from '@google-cloud/pubsub';
 import { loadConfig } from '../../shared/core/config.ts';
 import { createLogger } from '../../shared/core/logger.ts';
-import { openDatabase } from '../../shared/db/connect.ts';
-import { createPubSubPublisher } from '../../shared/adapters/pubsub.ts';
+import { buildCloudDeps } from '../../shared/adapters/deps.ts';
 import { pushVerifierFromConfig } from '../../shared/auth/oidc.ts';
 import { sweepOnce } from '../../shared/jobs/sweeper.ts';
-import { createSweepHandler, SweepConfig } from './app.ts';
+import { createSweepHandler } from './app.ts';
+import { SweepConfig } from './config.ts';
 
 const config = loadConfig(SweepConfig, process.env);
 const logger = createLogger({ component: 'sweep', level: config.LOG_LEVEL });
@@ -23,8 +22,7 @@ const verifier = pushVerifierFromConfig(
   },
   logger,
 );
-const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.HTBASE_DATA_DIR, maxConnections: 2 });
-const publisher = createPubSubPublisher({ pubsub: new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT }), logger });
+const deps = await buildCloudDeps(config, logger, { dbPoolSize: 2, coordination: false });
 
 http(
   'sweep',
@@ -33,8 +31,8 @@ http(
     logger,
     sweep: () =>
       sweepOnce({
-        db: db.db,
-        publisher,
+        db: deps.db.db,
+        publisher: deps.publisher,
         logger,
         leaseSeconds: config.LEASE_SECONDS,
         maxAttempts: config.SWEEP_MAX_ATTEMPTS,

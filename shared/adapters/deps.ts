@@ -1,20 +1,25 @@
-// Builds the Google Cloud adapters from configuration (Postgres, Cloud Storage, Pub/Sub, Redis); unset
-// cloud settings fall back to the embedded adapters, so one code path serves both modes.
+// The one dependency builder of the cloud deployables (API, summarize, sync, sweep, workers): from the parsed
+// config it makes Postgres, Cloud Storage, Pub/Sub, Redis, Cloud Tasks and Firestore clients; unset cloud
+// settings fall back to the embedded adapters, so one code path serves both modes.
 import { join, resolve } from 'node:path';
+import { Firestore } from '@google-cloud/firestore';
 import { Storage } from '@google-cloud/storage';
 import { PubSub } from '@google-cloud/pubsub';
+import { CloudTasksClient } from '@google-cloud/tasks';
+import { PassThroughClient } from 'google-auth-library';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { BaseConfig } from '../core/config.ts';
 import { optStr } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
+import { createFirestoreReplica } from './firestore.ts';
 import { createGcsBlobStore } from './gcs.ts';
 import { createLocalBlobStore } from './local-blob-store.ts';
 import { createPubSubPublisher } from './pubsub.ts';
 import { connectRedis, createRedisHostLimiter, createRedisRateLimiter } from './redis.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from './memory-coordination.ts';
-import type { BlobStore, HostLimiter, Publisher, RateLimiter } from '../core/ports.ts';
+import type { BlobStore, HostLimiter, Publisher, RateLimiter, ReplicaWriter } from '../core/ports.ts';
 
 type Base = z.infer<typeof BaseConfig>;
 
@@ -29,11 +34,38 @@ export const GcsSignerEnv = z.object({
 });
 export type GcsSignerEnv = z.infer<typeof GcsSignerEnv>;
 
-/** The signer option of the GCS blob store, or undefined; throws when only half of it is configured. */
+/** The cross-field rule of GcsSignerEnv, for the superRefine of a schema that extends its shape. */
+export function gcsSignerRule(env: GcsSignerEnv, ctx: z.RefinementCtx): void {
+  if (!env.GCS_SIGNER_EMAIL !== !env.GCS_SIGNER_KEY) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.GCS_SIGNER_EMAIL ? 'GCS_SIGNER_KEY' : 'GCS_SIGNER_EMAIL'],
+      message: 'GCS_SIGNER_EMAIL and GCS_SIGNER_KEY go together',
+    });
+  }
+}
+
+/** The signer option of the GCS blob store, or undefined (gcsSignerRule has refused half of one). */
 export function gcsSigner(env: GcsSignerEnv): { clientEmail: string; privateKey: string } | undefined {
-  if (!env.GCS_SIGNER_EMAIL && !env.GCS_SIGNER_KEY) return undefined;
-  if (!env.GCS_SIGNER_EMAIL || !env.GCS_SIGNER_KEY) throw new Error('GCS_SIGNER_EMAIL and GCS_SIGNER_KEY go together');
+  if (!env.GCS_SIGNER_EMAIL || !env.GCS_SIGNER_KEY) return undefined;
   return { clientEmail: env.GCS_SIGNER_EMAIL, privateKey: env.GCS_SIGNER_KEY.replace(/\\n/g, '\n') };
+}
+
+/** The Firestore database the replica lives in; read by sync (and its reconcile CLI). */
+export const FirestoreEnv = z.object({ FIRESTORE_DATABASE: z.string().default('(default)') });
+
+/** What the builder reads beyond BaseConfig, when the deployable's schema has it. */
+export type DepsConfig = Base & {
+  /** host:port of a Cloud Tasks REST endpoint (the fake in tests); unset: the real service. */
+  CLOUD_TASKS_API_ENDPOINT?: string;
+  FIRESTORE_DATABASE?: string;
+};
+
+export interface CloudDepsOptions {
+  dbPoolSize?: number;
+  signer?: { clientEmail: string; privateKey: string };
+  /** Connect Redis (REDIS_URL) for the rate and host limiters; false for deployables that limit nothing. */
+  coordination?: boolean;
 }
 
 export interface CloudDeps {
@@ -43,13 +75,45 @@ export interface CloudDeps {
   redis: Redis | null;
   rateLimiter: RateLimiter;
   hostLimiter(maxPerHost: number): HostLimiter;
+  /** The Cloud Tasks client, made on first use (only the summary enqueuers need one). */
+  tasksClient(): CloudTasksClient;
+  /** The Firestore replica of the articles, made on first use (only sync writes it). */
+  replica(): ReplicaWriter;
   close(): Promise<void>;
 }
 
+/** A Cloud Tasks client: REST without credentials against a local endpoint, the real service otherwise. */
+function cloudTasksClient(config: DepsConfig): CloudTasksClient {
+  const projectId = config.GOOGLE_CLOUD_PROJECT;
+  if (!config.CLOUD_TASKS_API_ENDPOINT) return new CloudTasksClient({ projectId });
+  const [host, port] = config.CLOUD_TASKS_API_ENDPOINT.split(':');
+  return new CloudTasksClient({
+    fallback: true,
+    apiEndpoint: host,
+    port: Number(port),
+    protocol: 'http',
+    authClient: new PassThroughClient(),
+    projectId,
+  } as unknown as ConstructorParameters<typeof CloudTasksClient>[0]);
+}
+
+/** Memoizes a client factory and registers its cleanup the first time it runs. */
+function lazy<T>(make: () => T, closers: Array<() => Promise<unknown>>, close: (t: T) => Promise<unknown>): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    if (!made) {
+      made = { value: make() };
+      const value = made.value;
+      closers.push(() => close(value));
+    }
+    return made.value;
+  };
+}
+
 export async function buildCloudDeps(
-  config: Base,
+  config: DepsConfig,
   logger: Logger,
-  opts: { dbPoolSize?: number; signer?: { clientEmail: string; privateKey: string } } = {},
+  opts: CloudDepsOptions = {},
 ): Promise<CloudDeps> {
   const closers: Array<() => Promise<unknown>> = [];
   const db = await openDatabase({
@@ -75,8 +139,22 @@ export async function buildCloudDeps(
     await publisher.close();
     await pubsub.close();
   });
-  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+  const redis = config.REDIS_URL && opts.coordination !== false ? connectRedis(config.REDIS_URL) : null;
   if (redis) closers.push(() => redis.quit());
+  const firestore = lazy(
+    () =>
+      new Firestore({
+        projectId: config.GOOGLE_CLOUD_PROJECT,
+        ...(config.FIRESTORE_DATABASE ? { databaseId: config.FIRESTORE_DATABASE } : {}),
+      }),
+    closers,
+    (f) => f.terminate(),
+  );
+  const replica = lazy(
+    () => createFirestoreReplica({ firestore: firestore(), logger }),
+    [],
+    async () => undefined,
+  );
   return {
     db,
     blobs,
@@ -85,6 +163,12 @@ export async function buildCloudDeps(
     rateLimiter: redis ? createRedisRateLimiter(redis) : createMemoryRateLimiter(),
     hostLimiter: (maxPerHost) =>
       redis ? createRedisHostLimiter(redis, { maxPerHost, logger }) : createMemoryHostLimiter({ maxPerHost }),
+    tasksClient: lazy(
+      () => cloudTasksClient(config),
+      closers,
+      (c) => c.close(),
+    ),
+    replica,
     async close() {
       for (const c of closers.reverse()) await c().catch((err) => logger.warn({ err }, 'close failed'));
     },

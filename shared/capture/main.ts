@@ -1,6 +1,6 @@
-// Start-up of a capture worker container (Cloud Run): config from the environment, cloud adapters, the
-// egress proxy, the engine, the push server on $PORT, and SIGTERM handling.
-import { loadConfig, WorkerConfig } from '../core/config.ts';
+// Start-up of a capture worker container (Cloud Run): given the config its index.ts parsed, the cloud adapters,
+// the egress proxy, the engine, the push server on $PORT, and SIGTERM handling.
+import type { WorkerConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { buildCloudDeps } from '../adapters/deps.ts';
 import { startEgressProxy } from '../net/egress-proxy.ts';
@@ -18,19 +18,21 @@ export interface EngineSetup {
   close(): Promise<void>;
 }
 
-export async function runWorker(
+/**
+ * Runs a worker until SIGTERM. `config` is the engine's own schema (containers/<engine>/config.ts), parsed by
+ * its entry point: each image reads only its settings, and this loop only the common ones.
+ */
+export async function runWorker<C extends WorkerConfig>(
   name: 'browser' | 'monolith',
-  env: Record<string, string | undefined>,
+  config: C,
   makeEngine: (ctx: {
-    config: WorkerConfig;
+    config: C;
     logger: Logger;
     proxyUrl: string;
     blobs: BlobStore;
     db: Kysely<Database>;
-    searchPath: string;
   }) => Promise<EngineSetup>,
 ): Promise<void> {
-  const config = loadConfig(WorkerConfig, env);
   const logger = createLogger({ component: `worker-${name}`, level: config.LOG_LEVEL });
   const verifier = pushVerifierFromConfig(
     {
@@ -51,7 +53,6 @@ export async function runWorker(
     proxyUrl: proxy.url,
     blobs: deps.blobs,
     db: deps.db.db,
-    searchPath: env.PATH ?? '',
   });
   const worker = createCaptureWorker({
     db: deps.db.db,

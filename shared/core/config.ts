@@ -52,26 +52,20 @@ export const ApiConfig = BaseConfig.extend({
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;
 
+/**
+ * Settings every capture worker shares (the push server, claims, limits, OIDC). Each engine extends it with its
+ * own: containers/browser/config.ts (BrowserWorkerConfig) and containers/monolith/config.ts (MonolithWorkerConfig).
+ */
 export const WorkerConfig = BaseConfig.extend({
   PORT: int(8080),
   HOST: z.string().default('0.0.0.0'),
   /** Whole-capture wall-clock limit per message. */
   CAPTURE_TIMEOUT_MS: int(120_000, 1000),
-  NAVIGATION_TIMEOUT_MS: int(30_000, 1000),
   MAX_ARTIFACT_BYTES: int(200 * 1024 * 1024, 1024),
-  /** Per page resource: the browser aborts responses declaring more, SingleFile leaves larger ones out (0: browser check off). */
-  MAX_RESOURCE_BYTES: int(10 * 1024 * 1024),
-  /** Cookie and consent banners (autoconsent rules): rejected where possible (optout), accepted (optin), or left alone (off). */
-  CONSENT_MODE: z.enum(['optout', 'optin', 'off']).default('optout'),
-  /** Block advertising and analytics requests during captures (Ghostery TrackerDB, shipped on npm). */
-  BLOCK_TRACKERS: bool(false),
   /** Concurrent captures per target host across all instances. */
   HOST_CONCURRENCY: int(2, 1),
-  CHROME_PATH: optStr,
-  MONOLITH_PATH: optStr,
+  /** Both engines read it: in `rendered` mode the browser stores the rendered DOM and monolith archives it. */
   MONOLITH_MODE: z.enum(['url', 'rendered']).default('url'),
-  /** Refuse to start without a working monolith binary (set in the monolith image). */
-  MONOLITH_REQUIRED: bool(false),
   /** Verify the Pub/Sub push OIDC token. Off only by explicit configuration (the emulator sends none). */
   PUBSUB_VERIFY_OIDC: bool(true),
   PUBSUB_AUDIENCE: optStr,

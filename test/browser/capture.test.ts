@@ -16,6 +16,10 @@ import { startEgressProxy } from '../../shared/net/egress-proxy.ts';
 
 const SITE = fileURLToPath(new URL('../fixtures/site/', import.meta.url));
 const logger = silentLogger();
+const SLOW_PRINT_HTML = readFileSync(SITE + 'index.html', 'utf8').replace(
+  '</head>',
+  '<script>addEventListener("beforeprint", () => { const end = Date.now() + 4000; while (Date.now() < end); });</script></head>',
+);
 const b64 = (file: string) => readFileSync(SITE + file).toString('base64');
 
 function body(r: FormatResult | undefined): Buffer {
@@ -32,6 +36,11 @@ describe('capturePage', () => {
   before(async () => {
     site = await serveDir(SITE, {
       routes: {
+        // index.html whose beforeprint handler keeps the renderer busy for 4 s: printing cannot finish within
+        // a 1 ms PDF timeout however the machine is loaded (a plain 1 ms timeout raced a fast print and lost).
+        '/slow-print.html': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(SLOW_PRINT_HTML);
+        },
         '/gone.html': (_req, res) => {
           res
             .writeHead(404, { 'content-type': 'text/html; charset=utf-8' })
@@ -163,7 +172,7 @@ describe('capturePage', () => {
 
   test('a failing step fails only its own format', async () => {
     const r = await capturePage(pool, {
-      url: `${site.origin}/index.html`,
+      url: `${site.origin}/slow-print.html`,
       formats: BROWSER_FORMATS,
       logger,
       timeouts: { pdf: 1 },

@@ -3,19 +3,22 @@
 // the push endpoint's OIDC verification (no token, forged signature, wrong audience or account).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { startTopology, type Topology } from '../support/topology.ts';
 import { freePort } from '../support/services.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
-import { createArticle } from '../../shared/db/articles.ts';
-import { normalizeUrl } from '../../shared/core/url.ts';
 import { TOPICS, encodeData } from '../../shared/core/messages.ts';
-import type { Format } from '../../shared/core/formats.ts';
-import { api, pgArticle, terminalStatus, until, waitForReplica } from './support.ts';
-import { adminId } from '../support/owners.ts';
+import {
+  api,
+  captureJob,
+  finished,
+  pendingArticle,
+  pgArticle,
+  syncOutcomes,
+  until,
+  waitForReplica,
+} from './support.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
 // Enough deliveries to outlast a 10 s lease while the killed worker restarts; the poison message uses them all.
@@ -56,40 +59,9 @@ after(async () => {
   await topo?.close();
 });
 
-async function pendingArticle(url: string, formats: Format[]): Promise<string> {
-  const id = randomUUID();
-  const r = await createArticle(topo.db, {
-    id,
-    ownerId: await adminId(topo.db),
-    url,
-    normalizedUrl: normalizeUrl(url),
-    formats,
-    dedupWindowSeconds: 0,
-    force: true,
-    leaseSeconds: 300,
-  });
-  assert.equal(r.kind, 'created');
-  return id;
-}
-
-function captureJob(articleId: string, url: string, formats: Format[]) {
-  return { v: 1, articleId, url, formats, reason: 'submit', requestedAt: new Date().toISOString() };
-}
-
-async function finished(id: string, timeoutMs = 120_000) {
-  return until(
-    `article ${id} to finish`,
-    async () => {
-      const v = await pgArticle(topo.db, id);
-      return terminalStatus(v.article.status) ? v : undefined;
-    },
-    timeoutMs,
-  );
-}
-
 test('the same capture message pushed twice does the work once', async () => {
   const url = `${site.origin}/index.html?dup`;
-  const id = await pendingArticle(url, ['readable', 'screenshot', 'monolith']);
+  const id = await pendingArticle(topo.db, url, ['readable', 'screenshot', 'monolith']);
   const browserJob = captureJob(id, url, ['readable', 'screenshot']);
   const monolithJob = captureJob(id, url, ['monolith']);
   // Two identical messages per topic, as an at-least-once delivery may hand them out, at the same moment.
@@ -99,7 +71,7 @@ test('the same capture message pushed twice does the work once', async () => {
     topo.pubsub.topic(TOPICS.captureMonolith).publishMessage({ data: encodeData(monolithJob) }),
     topo.pubsub.topic(TOPICS.captureMonolith).publishMessage({ data: encodeData(monolithJob) }),
   ]);
-  const v = await finished(id);
+  const v = await finished(topo.db, id);
   assert.equal(
     v.article.status,
     'complete',
@@ -147,7 +119,7 @@ test('a browser worker killed with SIGKILL mid-capture: redelivered, completed, 
   const restarted = await topo.restart('browser');
   assert.notEqual(restarted.pid, oldPid);
 
-  const v = await finished(id);
+  const v = await finished(topo.db, id);
   assert.equal(
     v.article.status,
     'complete',
@@ -193,7 +165,7 @@ test('SIGTERM mid-capture: the worker stops taking work, releases its lease with
   assert.equal(released.artifacts[0]!.status, 'pending', 'the lease was released, not left running');
   assert.equal(released.artifacts[0]!.attempts, 1);
   await topo.restart('browser');
-  const v = await finished(id);
+  const v = await finished(topo.db, id);
   assert.equal(v.article.status, 'complete');
   assert.equal(v.artifacts[0]!.attempts, 2, 'the aborted attempt and the redelivery');
 });
@@ -208,7 +180,7 @@ test('a poison message (every capture fails transiently) ends in the dead-letter
       json: { url: `${site.origin}/index.html?poison`, formats: ['readable', 'pdf'] },
     });
     assert.equal(submit.status, 202);
-    const v = await finished(submit.body.id, 150_000);
+    const v = await finished(topo.db, submit.body.id, 150_000);
     process.stdout.write(`# faults: poison message dead-lettered after ${Date.now() - t0} ms\n`);
     assert.equal(v.article.status, 'failed');
     for (const a of v.artifacts) {
@@ -226,14 +198,6 @@ test('a poison message (every capture fails transiently) ends in the dead-letter
   }
 });
 
-/** Lines the sync function logged for one article, with their outcome. */
-function syncOutcomes(id: string): string[] {
-  return readFileSync(topo.procs.sync.logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(id) && /"replica (write|delete)"/.test(l))
-    .map((l) => JSON.parse(l).outcome as string);
-}
-
 test('article-changed delivered twice and out of order leaves Firestore equal to Postgres, deletes included', async () => {
   assert.ok(doneId, 'depends on the duplicate test');
   const { article } = await pgArticle(topo.db, doneId);
@@ -241,7 +205,7 @@ test('article-changed delivered twice and out of order leaves Firestore equal to
   await waitForReplica(topo.db, topo.firestore, doneId);
   // The replica is lost (e.g. restored from an old backup): old and current events, duplicated and shuffled.
   await topo.firestore.collection('articles').doc(doneId).delete();
-  const before = syncOutcomes(doneId).length;
+  const before = syncOutcomes(topo.procs.sync.logFile, doneId).length;
   const versions = [1, current, 2, current, 1, current - 1];
   const topic = topo.pubsub.topic(TOPICS.articleChanged);
   await Promise.all(
@@ -251,15 +215,15 @@ test('article-changed delivered twice and out of order leaves Firestore equal to
   );
   await until(
     'every event to be applied',
-    async () => (syncOutcomes(doneId).length - before >= versions.length ? true : undefined),
+    async () => (syncOutcomes(topo.procs.sync.logFile, doneId).length - before >= versions.length ? true : undefined),
     60_000,
   );
   await waitForReplica(topo.db, topo.firestore, doneId);
-  const outcomes = syncOutcomes(doneId).slice(before);
+  const outcomes = syncOutcomes(topo.procs.sync.logFile, doneId).slice(before);
   assert.equal(outcomes.filter((o) => o === 'written').length, 1, `one write, the rest stale: ${outcomes}`);
 
   // Deleted through the API; events older than the delete, arriving late and twice, do not bring it back.
-  const beforeDelete = syncOutcomes(doneId).length;
+  const beforeDelete = syncOutcomes(topo.procs.sync.logFile, doneId).length;
   assert.equal((await api(topo.apiUrl, key, `/archives/${doneId}`, { method: 'DELETE' })).status, 204);
   const tomb = await until('the tombstone', async () => {
     const d = (await topo.firestore.collection('articles').doc(doneId).get()).data();
@@ -268,10 +232,10 @@ test('article-changed delivered twice and out of order leaves Firestore equal to
   assert.equal(tomb.version, current + 1);
   await until(
     'the delete to be logged',
-    async () => (syncOutcomes(doneId).length > beforeDelete ? true : undefined),
+    async () => (syncOutcomes(topo.procs.sync.logFile, doneId).length > beforeDelete ? true : undefined),
     10_000,
   );
-  const mark = syncOutcomes(doneId).length;
+  const mark = syncOutcomes(topo.procs.sync.logFile, doneId).length;
   const late = [current, current - 1, current, current + 1];
   await Promise.all(
     late.map((version) =>
@@ -280,10 +244,10 @@ test('article-changed delivered twice and out of order leaves Firestore equal to
   );
   await until(
     'the late events to be applied',
-    async () => (syncOutcomes(doneId).length - mark >= late.length ? true : undefined),
+    async () => (syncOutcomes(topo.procs.sync.logFile, doneId).length - mark >= late.length ? true : undefined),
     60_000,
   );
-  assert.deepEqual(syncOutcomes(doneId).slice(mark), ['stale', 'stale', 'stale', 'stale']);
+  assert.deepEqual(syncOutcomes(topo.procs.sync.logFile, doneId).slice(mark), ['stale', 'stale', 'stale', 'stale']);
   const after = (await topo.firestore.collection('articles').doc(doneId).get()).data()!;
   assert.equal(after.deleted, true);
   assert.equal(after.version, current + 1);

@@ -1,6 +1,6 @@
 // The whole Google Cloud flow on the emulated topology (every deployable its own process): POST /archive →
 // Pub/Sub pushes → both workers → Cloud Storage → Eventarc CloudEvent → Cloud Tasks → summary → Firestore;
-// signed-URL downloads; the scheduler-driven sweeper; API keys and the Redis-backed rate limit.
+// summary regeneration through the API; signed URLs; the sweeper; API keys and the Redis-backed rate limit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -104,6 +104,41 @@ test('POST /archive runs through every deployable and the replica ends equal to 
   process.stdout.write(`# flow: POST /archive to complete with summary in ${ms} ms\n`);
 });
 
+test('POST /archives/{id}/summary on the cloud API: 202, a task on Cloud Tasks, a new summary in Postgres and Firestore', async () => {
+  assert.ok(fixtureId, 'depends on the first test');
+  const before = await pgArticle(topo.db, fixtureId);
+  assert.ok(before.summary, 'the first summary is stored');
+  const modelCalls = topo.services.gemini!.requests.length;
+  const queued = topo.services.tasks.tasks.length;
+  const r = await api(topo.apiUrl, key, `/archives/${fixtureId}/summary`, { method: 'POST', json: { force: true } });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.deepEqual(r.body, { id: fixtureId, summary: 'dispatched' });
+  // The API enqueued on the summaries queue, for the summarizeTask function, as the dispatcher does.
+  const task = topo.services.tasks.tasks.slice(queued).find((t) => t.body.toString().includes(fixtureId));
+  assert.ok(task, 'a task for the article');
+  assert.equal(task.queue, 'summaries');
+  assert.equal(task.url, `${topo.procs.summarizeTask.url}/`);
+  const after = await until(
+    'the regenerated summary',
+    async () => {
+      const v = await pgArticle(topo.db, fixtureId);
+      // The row is written first, then the version bumped: wait for both.
+      const regenerated = v.summary && new Date(v.summary.created_at) > new Date(before.summary!.created_at);
+      return regenerated && Number(v.article.version) > Number(before.article.version) ? v : undefined;
+    },
+    60_000,
+  );
+  assert.ok(topo.services.gemini!.requests.length > modelCalls, 'Gemini was asked again');
+  assert.equal(after.summary!.provider, 'gemini');
+  await waitForReplica(topo.db, topo.firestore, fixtureId);
+  const view = await api(topo.apiUrl, key, `/archives/${fixtureId}`);
+  assert.equal(view.body.summary.summary, after.summary!.summary);
+  // Without force, the same text is not summarized again.
+  const again = await api(topo.apiUrl, key, `/archives/${fixtureId}/summary`, { method: 'POST', json: {} });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.summary, 'unchanged');
+});
+
 test('every deployable migrated the one database at start-up, concurrently, each migration applied once', async () => {
   const rows = await topo.db
     .selectFrom('kysely_migration' as never)
@@ -188,6 +223,8 @@ test('the scheduler-driven sweep republishes a pending artifact whose publish wa
   // A second sweep finds nothing stuck.
   const again = await topo.invokeSweep();
   assert.deepEqual(again.body, { republished: 0, failed: 0 });
+  // Its readable text is summarized too, which bumps the version once more: compare the replica after that.
+  await until('the swept article to be summarized', async () => (await pgArticle(topo.db, id)).summary);
   await waitForReplica(topo.db, topo.firestore, id);
 });
 

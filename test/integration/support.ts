@@ -1,10 +1,16 @@
-// Helpers shared by the integration tests on the emulated topology: API calls with a key, polling, and
-// the replica check (the Firestore document read field by field against the Postgres rows).
+// Helpers shared by the integration tests on the emulated topology: API calls with a key, polling, articles
+// and capture jobs made by hand, the sync's logged outcomes, and the replica check (Firestore against Postgres).
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Firestore, Timestamp } from '@google-cloud/firestore';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
+import { createArticle } from '../../shared/db/articles.ts';
+import type { Format } from '../../shared/core/formats.ts';
+import { normalizeUrl } from '../../shared/core/url.ts';
+import { adminId } from '../support/owners.ts';
 
 export async function api<T = any>(
   base: string,
@@ -120,4 +126,46 @@ export async function waitForReplica(
     timeoutMs,
   );
   await assertReplicaMatches(db, firestore, id);
+}
+
+/** An article with pending artifacts written straight to Postgres, with no capture message published. */
+export async function pendingArticle(db: Kysely<Database>, url: string, formats: Format[]): Promise<string> {
+  const id = randomUUID();
+  const r = await createArticle(db, {
+    id,
+    ownerId: await adminId(db),
+    url,
+    normalizedUrl: normalizeUrl(url),
+    formats,
+    dedupWindowSeconds: 0,
+    force: true,
+    leaseSeconds: 300,
+  });
+  assert.equal(r.kind, 'created');
+  return id;
+}
+
+/** A capture job message, as the API publishes it. */
+export function captureJob(articleId: string, url: string, formats: Format[]) {
+  return { v: 1, articleId, url, formats, reason: 'submit', requestedAt: new Date().toISOString() };
+}
+
+/** Waits until the article reaches a terminal status; resolves with its rows. */
+export async function finished(db: Kysely<Database>, id: string, timeoutMs = 120_000) {
+  return until(
+    `article ${id} to finish`,
+    async () => {
+      const v = await pgArticle(db, id);
+      return terminalStatus(v.article.status) ? v : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The outcomes the sync function logged for one article's replica writes and deletes, in order. */
+export function syncOutcomes(logFile: string, id: string): string[] {
+  return readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(id) && /"replica (write|delete)"/.test(l))
+    .map((l) => JSON.parse(l).outcome as string);
 }

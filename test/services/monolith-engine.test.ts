@@ -2,17 +2,13 @@
 // refusals (redirect to metadata, a name resolving to 127.0.0.1, metadata subresources), the wall-clock kill
 // of the whole process group, the output cap and failure codes. They run against the stand-in
 // (test/fakes/monolith-standin) and also against a real `monolith` when one is on PATH or in MONOLITH_PATH.
+// The binary's own problems (missing, failing, not monolith, where it is found) are monolith-binary.test.ts.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import net from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Readable } from 'node:stream';
 import {
   runMonolith,
   monolithVersion,
@@ -20,120 +16,8 @@ import {
   type MonolithRunOptions,
 } from '../../containers/monolith/monolith.ts';
 import { startEgressProxy, type EgressProxy } from '../../shared/net/egress-proxy.ts';
-import { PermanentError } from '../../shared/core/errors.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
-
-const STANDIN = fileURLToPath(new URL('../fakes/monolith-standin/monolith', import.meta.url));
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
-const BG = Buffer.from('47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b', 'hex');
-const BIG = randomBytes(3 * 1024 * 1024);
-
-interface Hit {
-  path: string;
-  userAgent: string | undefined;
-}
-
-/** The loopback site monolith captures. */
-async function startSite(): Promise<{ server: http.Server; port: number; hits: Hit[]; base: string }> {
-  const hits: Hit[] = [];
-  const server = http.createServer((req, res) => {
-    const path = req.url ?? '/';
-    hits.push({ path, userAgent: req.headers['user-agent'] });
-    const html = (body: string) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(body);
-    };
-    switch (path) {
-      case '/page':
-        return html(
-          '<!doctype html><html><head><title>Page</title><link rel="stylesheet" href="/style.css"><script src="/app.js"></script></head>' +
-            '<body><h1>Captured headline</h1><img src="img.png" alt="pixel"><img src="http://169.254.169.254/latest/meta-data/iam/"></body></html>',
-        );
-      case '/style.css':
-        res.writeHead(200, { 'content-type': 'text/css' });
-        return res.end('body { background: url("bg.gif") }');
-      case '/img.png':
-        res.writeHead(200, { 'content-type': 'image/png' });
-        return res.end(PNG);
-      case '/bg.gif':
-        res.writeHead(200, { 'content-type': 'image/gif' });
-        return res.end(BG);
-      case '/app.js':
-        res.writeHead(200, { 'content-type': 'text/javascript' });
-        return res.end('document.title = "changed by script";');
-      case '/big':
-        return html('<html><body><img src="/big.png"></body></html>');
-      case '/big.png':
-        res.writeHead(200, { 'content-type': 'image/png' });
-        return res.end(BIG);
-      case '/broken':
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        return res.end('upstream exploded');
-      case '/to-metadata':
-        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
-        return res.end();
-      case '/hang':
-        return; // never answers: the capture can only end by the wrapper's wall clock
-      default:
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        return res.end('not here');
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  return { server, port, hits, base: `http://127.0.0.1:${port}` };
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** A sink that behaves like a blob store: it only "commits" when the stream ends cleanly. */
-function recordingSink() {
-  const state = { committed: null as Buffer | null, streamError: null as Error | null };
-  const sink = async (s: Readable) => {
-    try {
-      const buf = await collect(s);
-      state.committed = buf;
-      return { size: buf.length };
-    } catch (err) {
-      state.streamError = err as Error;
-      throw err;
-    }
-  };
-  return { state, sink };
-}
-
-function procState(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0]!;
-  } catch {
-    return null; // gone
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<string | null> {
-  const until = Date.now() + ms;
-  let state = procState(pid);
-  while (state !== null && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 25));
-    state = procState(pid);
-  }
-  return state;
-}
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<PermanentError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof PermanentError, `expected PermanentError(${code}), got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected PermanentError(${code}), but the run succeeded`);
-}
+import { PNG, STANDIN, expectCode, procState, recordingSink, startSite, waitGone } from './monolith-site.ts';
 
 const realMonolith = await findMonolith(process.env.MONOLITH_PATH, process.env.PATH ?? '');
 const binaries: { label: string; path: string; standin: boolean }[] = [
@@ -331,59 +215,3 @@ for (const bin of binaries) {
     });
   });
 }
-
-describe('monolith wrapper, binary problems', () => {
-  let proxy: EgressProxy;
-  before(async () => {
-    proxy = await startEgressProxy({ allowPrivateNetworks: true, logger: silentLogger() });
-  });
-  after(() => proxy.close());
-
-  test('a missing binary is monolith_unavailable, for runs and for -V', async () => {
-    const missing = join(tmpdir(), 'no-such-dir', 'monolith');
-    const err = await expectCode(
-      runMonolith(
-        {
-          binary: missing,
-          url: 'http://example.com/',
-          proxyUrl: proxy.url,
-          timeoutMs: 5000,
-          maxBytes: 1000,
-          logger: silentLogger(),
-        },
-        recordingSink().sink,
-      ),
-      'monolith_unavailable',
-    );
-    assert.match(err.message, /ENOENT/);
-    await expectCode(monolithVersion(missing), 'monolith_unavailable');
-  });
-
-  test('a binary that fails without output gives a clear monolith_failed', async () => {
-    const err = await expectCode(
-      runMonolith(
-        {
-          binary: '/bin/false',
-          url: 'http://example.com/',
-          proxyUrl: proxy.url,
-          timeoutMs: 5000,
-          maxBytes: 1000,
-          logger: silentLogger(),
-        },
-        recordingSink().sink,
-      ),
-      'monolith_failed',
-    );
-    assert.equal(err.message, 'monolith exited with code 1');
-  });
-
-  test('a binary that is not monolith fails the -V check', async () => {
-    await expectCode(monolithVersion('/bin/true'), 'monolith_unavailable');
-  });
-
-  test('findMonolith honours the configured path, then PATH', async () => {
-    assert.equal(await findMonolith(STANDIN, ''), STANDIN);
-    assert.equal(await findMonolith('/nonexistent/monolith', '/usr/bin'), null);
-    assert.equal(await findMonolith(undefined, `/nonexistent:${join(STANDIN, '..')}`), STANDIN);
-  });
-});

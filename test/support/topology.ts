@@ -1,14 +1,10 @@
-// The Google Cloud topology on one machine: real PostgreSQL 15, Redis and the Pub/Sub and Firestore
-// emulators, the Cloud Storage / Cloud Tasks / Gemini fakes, and every deployable as its own process
-// (Functions Framework CLI for the functions, the containers' servers), wired as in production.
-// Used by test/integration/* and by `npm run dev:cloud` (test/support/dev-cloud.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomInt, type KeyObject } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+// The Google Cloud topology on one machine: PostgreSQL 15, Redis, the Pub/Sub and Firestore emulators, the Cloud
+// Storage / Cloud Tasks / Gemini fakes and every deployable as its own process (processes.ts), wired as in
+// production; Eventarc is eventarc.ts. Used by test/integration/* and `npm run dev:cloud` (dev-cloud.ts).
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub } from '@google-cloud/pubsub';
 import { Firestore } from '@google-cloud/firestore';
 import type { Kysely } from 'kysely';
@@ -33,25 +29,17 @@ import {
 } from './services.ts';
 import { startFakeCloudTasks, type FakeCloudTasks } from '../fakes/cloud-tasks-server.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-server.ts';
-import type { ObjectResource } from '../fakes/gcs-server.ts';
 import { startOidcIssuer, type OidcIssuer } from './oidc-issuer.ts';
+import {
+  DEPLOYABLES,
+  MONOLITH_STANDIN,
+  spawnDeployable,
+  type DeployableName,
+  type DeployableProcess,
+} from './processes.ts';
+import { deliverFinalize, type FinalizeDelivery } from './eventarc.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const FF_MAIN = join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
-export const MONOLITH_STANDIN = join(ROOT, 'test/fakes/monolith-standin/monolith');
-
-/** How each deployable runs: a Functions Framework target, or a container's server. */
-export const DEPLOYABLES = {
-  api: { kind: 'function', target: 'api', source: 'functions/api/index.ts', ready: '/healthz' },
-  // null: ready once the port accepts connections (the Functions Framework listens after loading the module).
-  sync: { kind: 'function', target: 'sync', source: 'functions/sync/index.ts', ready: null },
-  summarize: { kind: 'function', target: 'summarize', source: 'functions/summarize/index.ts', ready: null },
-  summarizeTask: { kind: 'function', target: 'summarizeTask', source: 'functions/summarize/index.ts', ready: null },
-  sweep: { kind: 'function', target: 'sweep', source: 'functions/sweep/index.ts', ready: null },
-  browser: { kind: 'container', source: 'containers/browser/index.ts', ready: '/healthz' },
-  monolith: { kind: 'container', source: 'containers/monolith/index.ts', ready: '/healthz' },
-} as const;
-export type DeployableName = keyof typeof DEPLOYABLES;
+export { DEPLOYABLES, MONOLITH_STANDIN, type DeployableName, type DeployableProcess, type FinalizeDelivery };
 
 export interface TopologyOptions {
   projectId?: string;
@@ -73,30 +61,6 @@ export interface TopologyOptions {
   env?: Partial<Record<DeployableName, Record<string, string>>>;
   /** Print where each process logs, and its crashes, to this sink (dev:cloud). */
   onLog?: (line: string) => void;
-}
-
-export interface DeployableProcess {
-  readonly name: string;
-  readonly port: number;
-  /** http://127.0.0.1:PORT */
-  readonly url: string;
-  readonly pid: number;
-  readonly env: Readonly<Record<string, string>>;
-  readonly logFile: string;
-  running(): boolean;
-  /** SIGTERM (the process drains), SIGKILL of its process group after `graceMs`; resolves once it exited. */
-  stop(graceMs?: number): Promise<void>;
-  /** SIGKILL of its whole process group (the process and its Chromium): a crashed instance. */
-  kill(): Promise<void>;
-  /** The last lines of its log. */
-  tail(lines?: number): string;
-}
-
-export interface FinalizeDelivery {
-  eventId: string;
-  object: string;
-  status: number;
-  attempts: number;
 }
 
 export interface Topology {
@@ -138,182 +102,6 @@ export interface Topology {
   /** POSTs to the sweep function with a token from the scheduler's service account, as Cloud Scheduler does. */
   invokeSweep(): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
-}
-
-// Process groups we started, so a crashing parent does not leave deployables (or their Chromium) behind.
-const liveGroups = new Set<number>();
-process.once('exit', () => {
-  for (const pgid of liveGroups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((ok) => child.once('exit', () => ok()));
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // the group is gone
-  }
-}
-
-function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((ok) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.setTimeout(1000);
-    s.once('connect', () => (s.destroy(), ok(true)));
-    s.once('error', () => ok(false));
-    s.once('timeout', () => (s.destroy(), ok(false)));
-  });
-}
-
-function tailFile(file: string, lines: number): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** Keeps only what a deployable needs from the parent's environment (no stray cloud settings leak in). */
-function baseProcessEnv(): Record<string, string> {
-  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'NODE_OPTIONS'];
-  return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
-}
-
-interface SpawnArgs {
-  name: string;
-  kind: DeployableName;
-  port: number;
-  env: Record<string, string>;
-  dir: string;
-  onLog?: (line: string) => void;
-}
-
-async function spawnDeployable(a: SpawnArgs): Promise<DeployableProcess> {
-  const spec = DEPLOYABLES[a.kind];
-  const logFile = join(a.dir, `${a.name}.log`);
-  const env = { ...baseProcessEnv(), ...a.env, PORT: String(a.port) };
-  const args =
-    spec.kind === 'function'
-      ? [
-          '--import',
-          'tsx',
-          FF_MAIN,
-          `--target=${spec.target}`,
-          `--source=${join(ROOT, spec.source)}`,
-          `--port=${a.port}`,
-        ]
-      : ['--import', 'tsx', join(ROOT, spec.source)];
-  const fd = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    // Its own process group: a SIGKILL of the group takes Chromium with it, as a container kill would.
-    child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd], detached: true });
-  } finally {
-    closeSync(fd);
-  }
-  const pid = child.pid!;
-  liveGroups.add(pid);
-  // The group may outlive its leader (Chromium): stop() and kill() clean it up by its id.
-  const gone = exited(child);
-  child.once('exit', (code, signal) => a.onLog?.(`${a.name} (pid ${pid}) exited ${code ?? signal}`));
-  const url = `http://127.0.0.1:${a.port}`;
-  const proc: DeployableProcess = {
-    name: a.name,
-    port: a.port,
-    url,
-    pid,
-    env,
-    logFile,
-    running: () => child.exitCode === null && child.signalCode === null,
-    async stop(graceMs = 10_000) {
-      if (proc.running()) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
-        await gone;
-        clearTimeout(timer);
-      }
-      killGroup(pid, 'SIGKILL');
-      liveGroups.delete(pid);
-    },
-    async kill() {
-      killGroup(pid, 'SIGKILL');
-      await gone;
-      liveGroups.delete(pid);
-    },
-    tail: (lines = 40) => tailFile(logFile, lines),
-  };
-  // Ready when it answers HTTP at all (functions load their module, migrations included, before listening).
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (!proc.running())
-      throw new Error(`${a.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${proc.tail()}`);
-    if (spec.ready === null) {
-      if (await tcpOpen(a.port)) break;
-    } else {
-      try {
-        const res = await fetch(`${url}${spec.ready}`, { signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-    }
-    if (Date.now() > deadline) {
-      await proc.kill();
-      throw new Error(`${a.name} not ready within 90 s:\n${proc.tail()}`);
-    }
-    await sleep(150);
-  }
-  a.onLog?.(`${a.name} (pid ${pid}) listening on ${url}, log ${logFile}`);
-  return proc;
-}
-
-/** Eventarc's binary-mode CloudEvent for a finalized object, retried on non-2xx like a push trigger. */
-async function deliverFinalize(
-  target: string,
-  obj: ObjectResource,
-  log: FinalizeDelivery[],
-  signal: AbortSignal,
-): Promise<void> {
-  const eventId = String(randomInt(1, 2 ** 47));
-  const entry: FinalizeDelivery = { eventId, object: obj.name, status: 0, attempts: 0 };
-  log.push(entry);
-  for (let attempt = 1; attempt <= 6 && !signal.aborted; attempt++) {
-    entry.attempts = attempt;
-    try {
-      const res = await fetch(target, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'ce-specversion': '1.0',
-          'ce-type': 'google.cloud.storage.object.v1.finalized',
-          'ce-source': `//storage.googleapis.com/projects/_/buckets/${obj.bucket}`,
-          'ce-subject': `objects/${obj.name}`,
-          'ce-id': eventId,
-          'ce-time': obj.updated,
-          'ce-bucket': obj.bucket,
-        },
-        body: JSON.stringify(obj),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
-      });
-      await res.arrayBuffer();
-      entry.status = res.status;
-      if (res.ok) return;
-    } catch {
-      entry.status = 0;
-    }
-    await sleep(250 * 2 ** (attempt - 1), undefined, { signal }).catch(() => undefined);
-  }
 }
 
 export async function startTopology(opts: TopologyOptions = {}): Promise<Topology> {
@@ -428,12 +216,15 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
         SHUTDOWN_GRACE_MS: '3000',
       },
     };
-    const summarizeEnv: Record<string, string> = {
+    const tasksEnv: Record<string, string> = {
       CLOUD_TASKS_API_ENDPOINT: `127.0.0.1:${tasks.port}`,
       CLOUD_TASKS_LOCATION: 'us-central1',
       CLOUD_TASKS_QUEUE: 'summaries',
       SUMMARY_TASK_URL: `${urlOf('summarizeTask')}/`,
       SUMMARY_TASK_SERVICE_ACCOUNT: `htbase-tasks-invoker@${projectId}.iam.gserviceaccount.com`,
+    };
+    const summarizeEnv: Record<string, string> = {
+      ...tasksEnv,
       ...(gemini
         ? {
             GEMINI_MODE: 'api-key',
@@ -443,6 +234,8 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
           }
         : { GEMINI_MODE: 'off' }),
     };
+    // As Pulumi has it: the API enqueues summary requests on the same queue and never calls the model.
+    Object.assign(perProcess.api, tasksEnv, { GEMINI_MODE: 'off' });
     Object.assign(perProcess.summarize, summarizeEnv);
     Object.assign(perProcess.summarizeTask, summarizeEnv);
     const envFor = (k: DeployableName, extra: Record<string, string> = {}) => ({

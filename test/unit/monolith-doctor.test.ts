@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { runDoctor, formatDoctorReport, probeMonolith, probeChromium } from '../../containers/standalone/doctor.ts';
+import { runDoctor, formatDoctorReport } from '../../containers/standalone/doctor.ts';
+import { probeChromium } from '../../containers/browser/engine-probe.ts';
+import { probeMonolith } from '../../containers/monolith/engine-probe.ts';
 
 const STANDIN = fileURLToPath(new URL('../fakes/monolith-standin/monolith', import.meta.url));
 

@@ -35,7 +35,9 @@ test('vertex mode needs a project; api-key mode needs a key; GEMINI_MODE=off win
 
 test('the deployable config requires the task URL and a project', () => {
   assert.throws(() => loadSummarizeConfig({ GOOGLE_CLOUD_PROJECT: 'p' }), /SUMMARY_TASK_URL/);
-  const cfg = loadSummarizeConfig({ GOOGLE_CLOUD_PROJECT: 'p', SUMMARY_TASK_URL: 'https://summarize-task.example/' });
+  const required = { GOOGLE_CLOUD_PROJECT: 'p', SUMMARY_TASK_URL: 'https://summarize-task.example/' };
+  assert.throws(() => loadSummarizeConfig(required), /ARTIFACTS_BUCKET/);
+  const cfg = loadSummarizeConfig({ ...required, ARTIFACTS_BUCKET: 'b' });
   assert.equal(cfg.CLOUD_TASKS_QUEUE, 'summaries');
   assert.equal(cfg.GEMINI_MODEL, 'gemini-2.5-flash');
   assert.equal(cfg.GEMINI_TOKEN_BUDGET, 100_000);

@@ -210,13 +210,13 @@ async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 2;
   }
   if (cmd === 'doctor') {
-    const { runDoctor, formatDoctor } = await import('../doctor.ts');
+    const { runDoctor, formatDoctorReport } = await import('../doctor.ts');
     const reports = await runDoctor({
       chromePath: process.env.CHROME_PATH,
       monolithPath: process.env.MONOLITH_PATH,
       searchPath: process.env.PATH,
     } as never);
-    out(formatDoctor(reports as never));
+    out(formatDoctorReport(reports as never));
     return 0;
   }
   if (cmd === 'apikey' || cmd === 'user') {

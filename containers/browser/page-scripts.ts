@@ -1,0 +1,58 @@
+// Code that runs inside the captured page (scrolling, metadata, the print workaround, the HTML size check).
+// It is plain source text, not TypeScript functions: tsx/esbuild would wrap named functions in a `__name`
+// helper that does not exist in the page, so a function serialized with toString() would throw there.
+
+/** Scrolls down in viewport steps for `budgetMs` or `maxSteps`, then back to the top. */
+export const SCROLL_SCRIPT = `async (budgetMs, maxSteps) => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const root = document.scrollingElement || document.documentElement;
+  const start = performance.now();
+  const stepPx = Math.max(200, Math.floor(innerHeight * 0.85));
+  let y = 0;
+  for (let i = 0; i < maxSteps && performance.now() - start < budgetMs; i++) {
+    y += stepPx;
+    scrollTo(0, y);
+    await sleep(120);
+    if (y + innerHeight >= root.scrollHeight) {
+      await sleep(400); // an infinite list may append more
+      if (y + innerHeight >= root.scrollHeight) break;
+    }
+  }
+  scrollTo(0, 0);
+}`;
+
+/** Title, canonical URL, language and favicon as the document declares them. */
+export const META_SCRIPT = `(() => {
+  const abs = (sel) => { const el = document.querySelector(sel); return el && el.getAttribute('href') ? el.href : null; };
+  return {
+    title: document.title || null,
+    canonicalUrl: abs('link[rel~="canonical" i]'),
+    lang: document.documentElement.lang || null,
+    faviconUrl: abs('link[rel~="icon" i]') || abs('link[rel="shortcut icon" i]') || abs('link[rel~="apple-touch-icon" i]'),
+  };
+})()`;
+
+/**
+ * Chromium's printToPDF never returns (and wedges the renderer) on a list item whose first line is an
+ * inline holding only an empty block: `<li><a href><div></div></a></li>` (corpus page la-nacion; reproduced
+ * down to that markup, tagged or not). Giving such empty blocks a 1px height avoids it. Run just before
+ * printing, the last step, so no other format sees the change. Returns how many blocks it touched.
+ */
+export const PRINT_FIX_SCRIPT = `(() => {
+  let fixed = 0, seen = 0;
+  const blockish = /^(block|flex|grid|table|flow-root|list-item)$/;
+  for (const li of document.querySelectorAll('li')) {
+    for (const el of li.querySelectorAll('*')) {
+      if (++seen > 20000) return fixed;
+      if (el.firstChild || !el.parentElement || el.offsetHeight !== 0) continue;
+      const cs = getComputedStyle(el);
+      if (!blockish.test(cs.display) || !getComputedStyle(el.parentElement).display.startsWith('inline')) continue;
+      el.style.setProperty('min-height', '1px');
+      fixed++;
+    }
+  }
+  return fixed;
+})()`;
+
+/** Characters of the serialized document, checked in the page before the HTML is moved out of it. */
+export const HTML_LENGTH_SCRIPT = 'document.documentElement ? document.documentElement.outerHTML.length : 0';
