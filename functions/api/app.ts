@@ -5,6 +5,7 @@ import type { Format } from '../../shared/core/formats.ts';
 import { Problem } from '../../shared/core/errors.ts';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { admission, bodyParsers } from './middleware.ts';
+import { requestGuards } from './request-guards.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { errorHandler, problemType, sendProblem } from './problems.ts';
 import { archiveOperations, archiveRoutes } from './routes/archives.ts';
@@ -32,9 +33,11 @@ export function createApp(deps: ApiDeps): express.Express {
   const ctx: RouteContext = { deps, log, changes: { publisher: deps.publisher, logger: log } };
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.set('query parser', 'simple');
 
+  // Before anything runs or is written: a Host we answer to, a same-site Origin, a JSON (or multipart) body.
+  if (deps.requestGuards) app.use(requestGuards(deps.requestGuards));
   // Health and the document answer before admission: probes and clients read them without a key.
   metaRoutes(app, ctx, openApiDocument);
   app.use(admission(deps));

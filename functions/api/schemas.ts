@@ -37,7 +37,12 @@ export const SubmitBody = z
 export const RetryBody = z.object({ formats: z.array(FormatName).optional() }).strict();
 export const SummaryBody = z.object({ force: z.boolean().optional() }).strict();
 
+/** An admin's explicit choice of whose archives (a user name or id); anyone else may name only themselves. */
+const owner = z.string().min(1).max(200).optional();
+export const OwnerQuery = z.object({ owner });
+
 export const ListQuery = z.object({
+  owner,
   q: z.string().max(500).optional(),
   url: z.string().max(8192).optional(),
   status: ArchiveStatus.optional(),

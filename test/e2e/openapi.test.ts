@@ -11,6 +11,7 @@ import { claimArtifact, markFailed, markSucceeded } from '../../shared/db/artifa
 import { http } from '../support/embedded.ts';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.ts';
 import { contractOf, createContract, ContractError, type Contract } from '../support/openapi-contract.ts';
+import { AuthError } from '../../shared/auth/jwt.ts';
 
 let harness: ApiHarness;
 let contract: Contract;
@@ -183,12 +184,21 @@ test('every operation gives every answer it documents, each one matching the doc
   // Admission and internal errors, on every operation: no credentials, no budget, a database that is gone.
   const gone = await openDatabase({ memory: true });
   await gone.close();
-  const locked = await harness.serve({ authenticate: async () => null });
+  const locked = await harness.serve({
+    authenticate: async () => {
+      throw new AuthError(401, 'missing_token', 'a credential is required');
+    },
+  });
   const throttled = await harness.serve({
     rateLimiter: { hit: async () => ({ allowed: false, retryAfterSeconds: 7 }) },
     config: { RATE_LIMIT_PER_MINUTE: 1, READ_RATE_LIMIT_PER_MINUTE: 1 },
   });
   const broken = await harness.serve({ db: gone.db });
+  const refused = await harness.serve({
+    authenticate: async () => {
+      throw new AuthError(403, 'not_allowed', 'this account has no user on this HT Base');
+    },
+  });
   const requests: Array<[string, RequestInit & { json?: unknown }]> = [
     ['/archive', { method: 'POST', json: { url: 'https://contract.test/b' } }],
     ['/archives', {}],
@@ -200,6 +210,7 @@ test('every operation gives every answer it documents, each one matching the doc
   ];
   for (const [path, init] of requests) {
     assert.equal((await call(locked, path, init)).status, 401);
+    assert.equal((await call(refused, path, init)).status, 403);
     assert.equal((await call(throttled, path, init)).status, 429);
     assert.equal((await call(broken, path, init)).status, 500);
   }

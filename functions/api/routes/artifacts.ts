@@ -7,11 +7,11 @@ import { FORMAT_FILES, extensionFor } from '../../../shared/core/formats.ts';
 import { Problem } from '../../../shared/core/errors.ts';
 import { NotFoundError } from '../../../shared/core/ports.ts';
 import type { RouteContext } from '../deps.ts';
-import { route } from '../middleware.ts';
+import { principalOf, route } from '../middleware.ts';
 import { problem, type Operation } from '../openapi.ts';
 import { badRequest, notFound, problemType } from '../problems.ts';
-import { loadArticle } from '../requests.ts';
-import { ArtifactFormat, ArtifactNotReadyProblem, ArtifactPath } from '../schemas.ts';
+import { loadArticle, ownerScope } from '../requests.ts';
+import { ArtifactFormat, ArtifactNotReadyProblem, ArtifactPath, OwnerQuery } from '../schemas.ts';
 
 // Archived HTML is untrusted third-party markup: never let it run against our origin.
 const SANDBOX =
@@ -22,7 +22,7 @@ export const artifactOperations: Operation[] = [
     method: 'get',
     path: '/archives/{id}/artifacts/{format}',
     summary: 'Download an artifact (a signed URL redirect in the cloud, a stream locally)',
-    params: { path: ArtifactPath },
+    params: { path: ArtifactPath, query: OwnerQuery },
     responses: {
       200: {
         description: 'The bytes, with the content type they were stored with',
@@ -50,7 +50,7 @@ export function artifactRoutes(app: Router, ctx: RouteContext): void {
   app.get(
     '/archives/:id/artifacts/:format',
     route(async (req, res) => {
-      const a = await loadArticle(db, req.params.id as string);
+      const a = await loadArticle(db, req.params.id as string, await ownerScope(db, req, principalOf(res)));
       const parsed = ArtifactFormat.safeParse(req.params.format);
       if (!parsed.success) throw badRequest('unknown-format', `unknown format ${JSON.stringify(req.params.format)}`);
       const format = parsed.data;
