@@ -14,6 +14,7 @@ import { metaOperations, metaRoutes } from './routes/meta.ts';
 import { retryOperations, retryRoutes } from './routes/retry.ts';
 import { submitOperations, submitRoutes } from './routes/submit.ts';
 import { summaryOperations, summaryRoutes } from './routes/summary.ts';
+import { shareOperations, shareRoutes, sharedRoutes } from './routes/share.ts';
 
 export type { ApiDeps, Principal } from './deps.ts';
 
@@ -24,6 +25,7 @@ export const operations = [
   ...artifactOperations,
   ...retryOperations,
   ...summaryOperations,
+  ...shareOperations,
   ...metaOperations,
 ];
 export const openApiDocument = buildOpenApiDocument(operations);
@@ -40,6 +42,8 @@ export function createApp(deps: ApiDeps): express.Express {
   if (deps.requestGuards) app.use(requestGuards(deps.requestGuards));
   // Health and the document answer before admission: probes and clients read them without a key.
   metaRoutes(app, ctx, openApiDocument);
+  // A share link's token is the whole credential of the routes it opens.
+  sharedRoutes(app, ctx);
   app.use(admission(deps));
   const { json, optionalJson } = bodyParsers(deps);
   submitRoutes(app, ctx, json);
@@ -47,6 +51,7 @@ export function createApp(deps: ApiDeps): express.Express {
   artifactRoutes(app, ctx);
   retryRoutes(app, ctx, optionalJson);
   summaryRoutes(app, ctx, optionalJson);
+  shareRoutes(app, ctx);
 
   app.use((req, res) =>
     sendProblem(res, new Problem(404, problemType('not-found'), 'Not found', `no route ${req.method} ${req.path}`)),

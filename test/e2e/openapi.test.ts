@@ -177,6 +177,24 @@ test('every operation gives every answer it documents, each one matching the doc
   await call(main, `/archives/${id}/summary`, { method: 'POST', json: { extra: 1 } });
   await call(main, `/archives/${missing}/summary`, { method: 'POST' });
   await call(main, `/archives/${noText}/summary`, { method: 'POST' });
+  // Share links: create, open, each kind of file answer, revoke; then the link is dead.
+  const shared = await article('https://contract.test/shared', ['pdf', 'screenshot']);
+  const link = (await call(base, `/archives/${shared}/share`, { method: 'POST' })).body as { token: string };
+  await call(base, `/archives/${missing}/share`, { method: 'POST' });
+  await call(base, `/shared/${link.token}`);
+  await call(base, `/shared/${link.token}/artifacts/pdf`);
+  await succeed(shared, 'screenshot', 'shared-png');
+  await call(base, `/shared/${link.token}/artifacts/screenshot`);
+  await call(await harness.serve({ blobs: signing }), `/shared/${link.token}/artifacts/screenshot`, {
+    redirect: 'manual',
+  });
+  await call(base, `/shared/${link.token}/artifacts/gif`);
+  await call(base, `/shared/${link.token}/artifacts/monolith`);
+  await harness.blobs().deletePrefix(`articles/${shared}/`);
+  await call(base, `/shared/${link.token}/artifacts/screenshot`);
+  await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
+  await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
+  await call(base, `/shared/${link.token}`);
   await call(base, '/healthz');
   await call(base, '/openapi.json');
   await call(base, `/archives/${id}`, { method: 'DELETE' });
@@ -207,6 +225,8 @@ test('every operation gives every answer it documents, each one matching the doc
     [`/archives/${noText}/artifacts/pdf`, {}],
     [`/archives/${noText}/retry`, { method: 'POST' }],
     [`/archives/${noText}/summary`, { method: 'POST' }],
+    [`/archives/${noText}/share`, { method: 'POST' }],
+    [`/archives/${noText}/share/sl_000000000000`, { method: 'DELETE' }],
   ];
   for (const [path, init] of requests) {
     assert.equal((await call(locked, path, init)).status, 401);
@@ -215,6 +235,8 @@ test('every operation gives every answer it documents, each one matching the doc
     assert.equal((await call(broken, path, init)).status, 500);
   }
   assert.equal((await call(broken, '/healthz')).status, 500);
+  assert.equal((await call(broken, `/shared/${link.token}`)).status, 500);
+  assert.equal((await call(broken, `/shared/${link.token}/artifacts/pdf`)).status, 500);
 
   const documented = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
     Object.entries(item).flatMap(([method, op]: [string, any]) =>
