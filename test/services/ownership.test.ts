@@ -178,5 +178,24 @@ for (const backend of ['postgres', 'pglite'] as const) {
       assert.equal((await as('bob', '/archives?owner=alice')).status, 403);
       assert.equal((await as('bob', '/archives?owner=bob')).status, 200, 'naming yourself is fine');
     });
+
+    test('a share link opens the archive and its files with no credentials, until it is revoked', async () => {
+      const made = await as('alice', `/archives/${alicesStory()}/share`, { method: 'POST' });
+      assert.equal(made.status, 201);
+      const { token, url } = made.body as { token: string; url: string };
+      const view = await http(base, url);
+      assert.equal(view.status, 200);
+      assert.equal(view.body.id, alicesStory());
+      assert.equal(view.body.links.artifacts.pdf, `${url}/artifacts/pdf`);
+      const file = await fetch(`${base}${view.body.links.artifacts.pdf}`);
+      assert.equal(file.status, 200);
+      assert.equal(await file.text(), '%PDF of alice https://news.test/shared-story');
+      assert.equal((await http(base, `/archives/${alicesStory()}`)).status, 401, 'the link opens nothing else');
+      assert.equal((await as('bob', `/archives/${alicesStory()}/share/${token}`, { method: 'DELETE' })).status, 404);
+      assert.equal((await http(base, url)).status, 200, "bob's attempt revoked nothing");
+      assert.equal((await as('alice', `/archives/${alicesStory()}/share/${token}`, { method: 'DELETE' })).status, 204);
+      assert.equal((await http(base, url)).status, 404);
+      assert.equal((await fetch(`${base}${url}/artifacts/pdf`)).status, 404);
+    });
   });
 }
