@@ -118,9 +118,8 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
         HOST: '0.0.0.0',
         ...(cfg.api.idTokenAudience ? { GOOGLE_ID_TOKEN_AUDIENCE: cfg.api.idTokenAudience } : {}),
         ...(cfg.api.allowedEmails ? { GOOGLE_ID_TOKEN_ALLOWED_EMAILS: cfg.api.allowedEmails } : {}),
+        // POST /archives/{id}/summary only enqueues (shared/jobs/summary-request.ts): no Gemini settings.
         ...tasksEnv,
-        // POST /archives/{id}/summary runs the same service; the API never calls the model itself.
-        ...geminiEnv('off'),
       },
       secretEnv: dataSecrets,
       vpc: vpc(),

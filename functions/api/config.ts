@@ -1,9 +1,10 @@
 // Configuration of the cloud API (`--target=api`): the API's settings, the URL signer, and the summary queue
-// and summarizer settings POST /archives/{id}/summary needs, with the cloud's cross-field rules as refinements.
+// POST /archives/{id}/summary enqueues on (never Gemini's: the API never calls the model), with the cloud's
+// cross-field rules as refinements.
 import { z } from 'zod';
 import { ApiConfig } from '../../shared/core/config.ts';
 import { GcsSignerEnv, gcsSignerRule } from '../../shared/adapters/deps.ts';
-import { SummarizerEnv, SummaryTasksEnv, summarizeRules } from '../summarize/config.ts';
+import { SummaryTasksEnv, summaryTasksRule } from '../../shared/adapters/cloud-tasks.ts';
 
 /** GOOGLE_ID_TOKEN_ALLOWED_EMAILS split into addresses and Workspace domains (entries without an @). */
 export function idTokenAllowList(c: { GOOGLE_ID_TOKEN_ALLOWED_EMAILS?: string }): {
@@ -19,7 +20,6 @@ export function idTokenAllowList(c: { GOOGLE_ID_TOKEN_ALLOWED_EMAILS?: string })
 
 export const CloudApiConfig = ApiConfig.extend(GcsSignerEnv.shape)
   .extend(SummaryTasksEnv.shape)
-  .extend(SummarizerEnv.shape)
   .superRefine((c, ctx) => {
     if (!c.API_KEYS_REQUIRED && !c.GOOGLE_ID_TOKEN_AUDIENCE) {
       ctx.addIssue({
@@ -38,6 +38,6 @@ export const CloudApiConfig = ApiConfig.extend(GcsSignerEnv.shape)
       });
     }
     gcsSignerRule(c, ctx);
-    summarizeRules(c, ctx);
+    summaryTasksRule(c, ctx);
   });
 export type CloudApiConfig = z.infer<typeof CloudApiConfig>;

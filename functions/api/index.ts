@@ -5,7 +5,8 @@ import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/core/config.ts';
 import { createLogger } from '../../shared/core/logger.ts';
 import { buildCloudDeps, gcsSigner } from '../../shared/adapters/deps.ts';
-import { createCloudSummaries, hasSummaryTasks } from '../summarize/config.ts';
+import { createSummaryTaskQueue, hasSummaryTasks } from '../../shared/adapters/cloud-tasks.ts';
+import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
 import { createApp } from './app.ts';
 import { apiSecurity } from './security.ts';
 import { CloudApiConfig } from './config.ts';
@@ -15,7 +16,14 @@ const config = loadConfig(CloudApiConfig, process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
 const deps = await buildCloudDeps(config, logger, { signer: gcsSigner(config) });
 // POST /archives/{id}/summary enqueues on the summaries queue; without its settings it answers 503.
-const summaries = hasSummaryTasks(config) ? createCloudSummaries(config, deps, logger).service : undefined;
+const summaries = hasSummaryTasks(config)
+  ? createSummaryRequester({
+      db: deps.db.db,
+      blobs: deps.blobs,
+      tasks: createSummaryTaskQueue(config, deps.tasksClient(), logger),
+      logger,
+    })
+  : undefined;
 
 const app = createApp({
   db: deps.db.db,

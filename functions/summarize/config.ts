@@ -1,12 +1,17 @@
 // Configuration of functions/summarize (zod, parsed once at start-up, cross-field rules included), the
 // summarizer it implies (Gemini in API-key or Vertex mode when configured, extractive otherwise), and the
-// cloud summarize service built from it, which the summarize functions and the cloud API share.
+// cloud summarize service built from it, which the summarize functions run.
 import { z } from 'zod';
 import { BaseConfig, loadConfig, int, optStr } from '../../shared/core/config.ts';
 import type { Logger } from '../../shared/core/logger.ts';
 import type { Summarizer } from '../../shared/core/ports.ts';
 import type { CloudDeps } from '../../shared/adapters/deps.ts';
-import { createCloudTasksQueue } from './cloud-tasks.ts';
+import {
+  SummaryTasksEnv,
+  createSummaryTaskQueue,
+  summaryTasksRule,
+  type SummaryTasksConfig,
+} from '../../shared/adapters/cloud-tasks.ts';
 import { createExtractiveSummarizer } from './extractive.ts';
 import { createGeminiSummarizer } from './gemini.ts';
 import { createSummarizeService, type SummarizeService } from './service.ts';
@@ -47,22 +52,6 @@ export const SummarizerEnv = z.object({
 });
 export type SummarizerEnv = z.infer<typeof SummarizerEnv>;
 
-/** The Cloud Tasks queue summaries go through; the enqueuers (summarize, the API) and the handler read it. */
-export const SummaryTasksEnv = z.object({
-  /** Cloud Tasks queue that paces summaries; its rate and concurrency live in the infrastructure. */
-  CLOUD_TASKS_QUEUE: z.string().min(1).default('summaries'),
-  CLOUD_TASKS_LOCATION: z.string().min(1).default('us-central1'),
-  /** host:port of a Cloud Tasks REST endpoint (the fake in tests); unset: the real service. */
-  CLOUD_TASKS_API_ENDPOINT: optStr,
-  /** URL of the summarizeTask function (the task's HTTP target); unset in the API: no summary requests. */
-  SUMMARY_TASK_URL: z.string().url().optional(),
-  /** Service account Cloud Tasks signs the OIDC token as (the invoker of summarizeTask). */
-  SUMMARY_TASK_SERVICE_ACCOUNT: optStr,
-  /** Must match the queue's retryConfig.maxAttempts: on the last one a transient failure is recorded. */
-  SUMMARY_TASK_MAX_ATTEMPTS: int(5, 1),
-});
-export type SummaryTasksEnv = z.infer<typeof SummaryTasksEnv>;
-
 type Issue = { path: string; message: string };
 
 /** The summarizer settings' cross-field rules, as messages (geminiMode throws the first). */
@@ -80,10 +69,8 @@ function summarizerIssues(cfg: SummarizerEnv): Issue[] {
  * credentials, and Cloud Tasks has a project. Schemas that extend `.shape` lose refinements, so each adds these.
  */
 export function summarizeRules(cfg: SummarizerEnv & Partial<SummaryTasksEnv>, ctx: z.RefinementCtx): void {
-  const issues = summarizerIssues(cfg);
-  if (cfg.SUMMARY_TASK_URL && !cfg.GOOGLE_CLOUD_PROJECT)
-    issues.push({ path: 'GOOGLE_CLOUD_PROJECT', message: 'GOOGLE_CLOUD_PROJECT is required for Cloud Tasks' });
-  for (const i of issues) ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
+  for (const i of summarizerIssues(cfg)) ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
+  summaryTasksRule(cfg, ctx);
 }
 
 export const SummarizeConfig = BaseConfig.extend(SummarizerEnv.shape)
@@ -136,32 +123,18 @@ export function createSummarizers(
 }
 
 /** What the cloud summarize service needs from the configuration: the summarizer's and the queue's settings. */
-export type CloudSummariesConfig = SummarizerEnv &
-  SummaryTasksEnv & { SUMMARY_TASK_URL: string; GOOGLE_CLOUD_PROJECT: string };
-
-/** Whether a config that may leave the queue out (the API's) has it; summarizeRules checked the pair. */
-export function hasSummaryTasks<C extends SummarizerEnv & SummaryTasksEnv>(cfg: C): cfg is C & CloudSummariesConfig {
-  return !!cfg.SUMMARY_TASK_URL && !!cfg.GOOGLE_CLOUD_PROJECT;
-}
+export type CloudSummariesConfig = SummarizerEnv & SummaryTasksConfig;
 
 /**
  * The summarize service of the cloud deployables, on the shared adapters (shared/adapters/deps.ts): tasks go
- * to Cloud Tasks. summarize and summarizeTask run it; the API uses it for POST /archives/{id}/summary.
+ * to Cloud Tasks. summarize and summarizeTask run it; the API requests through shared/jobs/summary-request.ts.
  */
 export function createCloudSummaries(
   cfg: Readonly<CloudSummariesConfig>,
   deps: Pick<CloudDeps, 'db' | 'blobs' | 'publisher' | 'tasksClient'>,
   logger: Logger,
 ): { service: SummarizeService; mode: 'api-key' | 'vertex' | 'off'; fallback?: Summarizer } {
-  const tasks = createCloudTasksQueue({
-    client: deps.tasksClient(),
-    project: cfg.GOOGLE_CLOUD_PROJECT,
-    location: cfg.CLOUD_TASKS_LOCATION,
-    queue: cfg.CLOUD_TASKS_QUEUE,
-    handlerUrl: cfg.SUMMARY_TASK_URL,
-    serviceAccountEmail: cfg.SUMMARY_TASK_SERVICE_ACCOUNT,
-    logger,
-  });
+  const tasks = createSummaryTaskQueue(cfg, deps.tasksClient(), logger);
   const { summarizer, fallback, mode } = createSummarizers(cfg, logger);
   const service = createSummarizeService({
     db: deps.db.db,

@@ -1,20 +1,26 @@
 // The summarize service: turns a readable.json finalized event (or an explicit request) into one named
 // task, and runs that task: read the text, skip if already summarized, summarize, store, bump, publish.
 // Cloud (Eventarc + Cloud Tasks) and embedded (local store + in-process queue) share this code.
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
 import type { Database } from '../../shared/db/types.ts';
 import { findArticle, touchArticle } from '../../shared/db/articles.ts';
 import { isEventProcessed, markEventProcessed } from '../../shared/db/events.ts';
-import { PermanentError, errorCode, isPermanent } from '../../shared/core/errors.ts';
-import { parseStorageKey, storageKey } from '../../shared/core/formats.ts';
+import { errorCode, isPermanent } from '../../shared/core/errors.ts';
+import { parseStorageKey } from '../../shared/core/formats.ts';
 import type { Logger } from '../../shared/core/logger.ts';
 import { SummaryTaskV1, type SummaryTask } from '../../shared/core/messages.ts';
 import { announceChange } from '../../shared/jobs/article-changed.ts';
 import {
-  NotFoundError,
+  MAX_READABLE_BYTES,
+  createSummaryRequester,
+  readReadable as readReadableText,
+  sha256Hex,
+  summaryTask,
+  summaryTaskName,
+  type ReadableDoc,
+  type SummaryRequester,
+} from '../../shared/jobs/summary-request.ts';
+import {
   systemClock,
   type BlobStore,
   type Clock,
@@ -24,13 +30,7 @@ import {
   type SummaryResult,
   type TaskQueue,
 } from '../../shared/core/ports.ts';
-import {
-  clearSummaryFailure,
-  findSummary,
-  findSummaryFailure,
-  recordSummaryFailure,
-  upsertSummary,
-} from '../../shared/db/summaries.ts';
+import { clearSummaryFailure, findSummary, recordSummaryFailure, upsertSummary } from '../../shared/db/summaries.ts';
 
 export interface SummarizeServiceDeps {
   db: Kysely<Database>;
@@ -52,72 +52,29 @@ export interface RunTaskOptions {
   signal?: AbortSignal;
 }
 
-export interface SummarizeService {
+/** `request` is shared/jobs/summary-request.ts's, so the API (which cannot import this file) asks the same way. */
+export interface SummarizeService extends SummaryRequester {
   onObjectFinalized(ev: ObjectFinalized): Promise<'dispatched' | 'ignored' | 'duplicate'>;
   runTask(payload: SummaryTask, opts?: RunTaskOptions): Promise<'stored' | 'unchanged' | 'failed'>;
-  request(articleId: string, opts: { force: boolean }): Promise<'dispatched' | 'duplicate' | 'unchanged'>;
-}
-
-/** What the browser worker writes as readable.json; only the text matters here. */
-const ReadableJson = z.object({
-  title: z.string().nullish(),
-  byline: z.string().nullish(),
-  lang: z.string().nullish(),
-  text: z.string(),
-});
-type ReadableDoc = z.infer<typeof ReadableJson>;
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/**
- * Cloud Tasks names allow [A-Za-z0-9_-]; the hash comes first because names with a sequential
- * prefix concentrate load on one part of the queue's index.
- */
-export function summaryTaskName(articleId: string, inputSha256: string, suffix?: string): string {
-  return `${inputSha256.slice(0, 32)}-${articleId}${suffix ? `-${suffix}` : ''}`;
 }
 
 export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeService {
   const { db, blobs, tasks, publisher } = deps;
   const clock = deps.clock ?? systemClock;
   const log = deps.logger.child({ component: 'summarize' });
-  const maxBytes = deps.maxReadableBytes ?? 32 * 1024 * 1024;
+  const maxBytes = deps.maxReadableBytes ?? MAX_READABLE_BYTES;
+  const requester = createSummaryRequester({
+    db,
+    blobs,
+    tasks,
+    logger: deps.logger,
+    clock,
+    maxReadableBytes: maxBytes,
+  });
 
-  /** The current readable text of an article; null when the object is gone (article deleted). */
-  async function readReadable(articleId: string): Promise<ReadableDoc | null> {
-    let stream: Readable;
-    try {
-      stream = await blobs.get(storageKey(articleId, 'readable'));
-    } catch (err) {
-      if (err instanceof NotFoundError) return null;
-      throw err;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of stream) {
-      size += (c as Buffer).length;
-      if (size > maxBytes) {
-        stream.destroy();
-        throw new PermanentError('readable_too_large', `readable.json exceeds ${maxBytes} bytes`);
-      }
-      chunks.push(c as Buffer);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw new PermanentError('readable_invalid', 'readable.json is not JSON');
-    }
-    const parsed = ReadableJson.safeParse(json);
-    if (!parsed.success) throw new PermanentError('readable_invalid', 'readable.json has no text');
-    return parsed.data;
-  }
-
-  function task(articleId: string, inputSha256: string, force: boolean, reason: SummaryTask['reason']): SummaryTask {
-    return SummaryTaskV1.parse({ v: 1, articleId, inputSha256, force, reason, requestedAt: clock.now().toISOString() });
-  }
+  const readReadable = (articleId: string) => readReadableText(blobs, articleId, maxBytes);
+  const task = (articleId: string, sha: string, force: boolean, reason: SummaryTask['reason']) =>
+    summaryTask(clock, articleId, sha, force, reason);
 
   async function publishChange(articleId: string): Promise<void> {
     const version = await touchArticle(db, articleId);
@@ -165,28 +122,7 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
       return outcome;
     },
 
-    async request(articleId, { force }) {
-      const article = await findArticle(db, articleId);
-      if (!article) throw new PermanentError('not_found', 'no such article');
-      const doc = await readReadable(articleId);
-      if (!doc) throw new PermanentError('readable_missing', 'the article has no readable text yet');
-      const sha = sha256Hex(doc.text);
-      if (!force && (await findSummary(db, articleId))?.input_sha256 === sha) return 'unchanged';
-      // Same text: the same name collapses repeated requests. After a recorded failure a plain request
-      // may try once more (named after that failure); `force` always makes a new task.
-      const failure = force ? undefined : await findSummaryFailure(db, articleId);
-      const suffix = force
-        ? `f${clock.now().getTime()}`
-        : failure?.input_sha256 === sha
-          ? `r${new Date(failure.created_at).getTime()}`
-          : undefined;
-      const r = await tasks.enqueue({
-        name: summaryTaskName(articleId, sha, suffix),
-        payload: task(articleId, sha, force, 'request'),
-      });
-      log.info({ articleId, force, outcome: r }, 'summary requested');
-      return r === 'created' ? 'dispatched' : 'duplicate';
-    },
+    request: requester.request,
 
     async runTask(payload, opts = {}) {
       const t = SummaryTaskV1.parse(payload);

@@ -8,7 +8,8 @@ import { loadConfig } from '../../shared/core/config.ts';
 import { BrowserWorkerConfig } from '../../containers/browser/config.ts';
 import { MonolithWorkerConfig } from '../../containers/monolith/config.ts';
 import { CloudApiConfig } from '../../functions/api/config.ts';
-import { hasSummaryTasks, SummarizeConfig } from '../../functions/summarize/config.ts';
+import { hasSummaryTasks } from '../../shared/adapters/cloud-tasks.ts';
+import { SummarizeConfig, SummarizerEnv, summarizeRules } from '../../functions/summarize/config.ts';
 import { SweepConfig } from '../../functions/sweep/config.ts';
 import { SyncConfig } from '../../functions/sync/config.ts';
 import type { Recorded } from './mock-cloud.ts';
@@ -61,9 +62,16 @@ describe('every deployable reads every variable Pulumi gives it', () => {
   });
 
   test('the cloud API gets the summary queue, so POST /archives/{id}/summary is wired', () => {
-    const cfg = loadConfig(CloudApiConfig, runtimeEnv(fn('api')));
+    const env = runtimeEnv(fn('api'));
+    const cfg = loadConfig(CloudApiConfig, env);
     assert.ok(hasSummaryTasks(cfg));
-    assert.equal(cfg.GEMINI_MODE, 'off', 'the API enqueues; it never calls the model');
+    // The API enqueues; it never calls the model: Pulumi gives it no summarizer setting and its schema reads none.
+    const summarizerKeys = Object.keys(SummarizerEnv.shape).filter((k) => k !== 'GOOGLE_CLOUD_PROJECT');
+    assert.ok(summarizerKeys.includes('GEMINI_MODE'));
+    for (const k of summarizerKeys) {
+      assert.ok(!(k in env), `Pulumi gives the API ${k}`);
+      assert.ok(!(k in CloudApiConfig.shape), `the API schema reads ${k}`);
+    }
   });
 });
 
@@ -95,7 +103,12 @@ describe('cross-field rules of the cloud schemas', () => {
     refused(SummarizeConfig, { ...ok, GEMINI_MODE: 'api-key' }, /GEMINI_API_KEY: GEMINI_MODE=api-key needs/);
     refused(SummarizeConfig, { ...ok, GOOGLE_CLOUD_PROJECT: '' }, /GOOGLE_CLOUD_PROJECT/);
     refused(SummarizeConfig, { ...ok, ARTIFACTS_BUCKET: '' }, /ARTIFACTS_BUCKET/);
-    refused(CloudApiConfig, { ...api, GEMINI_MODE: 'vertex' }, /GEMINI_MODE=vertex needs GOOGLE_CLOUD_PROJECT/);
+    // Vertex without a project: SummarizeConfig requires the project anyway, so the rule is checked on its own.
+    refused(
+      SummarizerEnv.superRefine(summarizeRules),
+      { GEMINI_MODE: 'vertex' },
+      /GEMINI_MODE=vertex needs GOOGLE_CLOUD_PROJECT/,
+    );
   });
 
   test('sweep: token verification on needs its audience and caller; off only explicitly', () => {

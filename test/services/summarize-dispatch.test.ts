@@ -19,7 +19,7 @@ import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-
 import { storageKey } from '../../shared/core/formats.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
 import { createSummarizeHandlers, toObjectFinalized } from '../../functions/summarize/app.ts';
-import { createCloudTasksQueue } from '../../functions/summarize/cloud-tasks.ts';
+import { createCloudTasksQueue } from '../../shared/adapters/cloud-tasks.ts';
 import { createGeminiSummarizer } from '../../functions/summarize/gemini.ts';
 import { createSummarizeService } from '../../functions/summarize/service.ts';
 import { startFakeCloudTasks, type FakeCloudTasks } from '../fakes/cloud-tasks-server.ts';

@@ -235,7 +235,7 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
         : { GEMINI_MODE: 'off' }),
     };
     // As Pulumi has it: the API enqueues summary requests on the same queue and never calls the model.
-    Object.assign(perProcess.api, tasksEnv, { GEMINI_MODE: 'off' });
+    Object.assign(perProcess.api, tasksEnv);
     Object.assign(perProcess.summarize, summarizeEnv);
     Object.assign(perProcess.summarizeTask, summarizeEnv);
     const envFor = (k: DeployableName, extra: Record<string, string> = {}) => ({
