@@ -14,6 +14,7 @@ const USAGE = `Usage:
   htbase show <id> [--server URL] [--json]
   htbase doctor
 ${ACCOUNTS_USAGE}
+  htbase verify [--json]   every stored artifact re-hashed against its recorded sha256
   (user and apikey use DATABASE_URL or the data directory)
 
 Without --server (or HTBASE_SERVER) the CLI uses a server already running on 127.0.0.1:$PORT,
@@ -188,6 +189,15 @@ async function cmdArchive(
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The database commands parse their own options.
+  if (argv[0] === 'verify') {
+    const { runVerifyCommand } = await import('./verify.ts');
+    return runVerifyCommand(argv.slice(1), out);
+  }
+  if (argv[0] === 'apikey' || argv[0] === 'user') {
+    const { runAccountsCommand } = await import('./accounts.ts');
+    return runAccountsCommand(argv[0], argv.slice(1), out);
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -218,10 +228,6 @@ async function main(argv: string[]): Promise<number> {
     } as never);
     out(formatDoctorReport(reports as never));
     return 0;
-  }
-  if (cmd === 'apikey' || cmd === 'user') {
-    const { runAccountsCommand } = await import('./accounts.ts');
-    return runAccountsCommand(cmd, rest, out);
   }
   if (!['archive', 'list', 'show'].includes(cmd)) {
     err(`unknown command ${cmd}\n\n${USAGE}`);
