@@ -17,6 +17,7 @@ import type { GuardOptions } from '../../shared/net/ssrf.ts';
 import type { HostLimiter, RateLimiter, Summarizer } from '../../shared/core/ports.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from '../../shared/adapters/memory-coordination.ts';
 import { createApp } from '../../functions/api/app.ts';
+import { apiSecurity } from '../../functions/api/security.ts';
 import { BrowserPool } from '../browser/browser-pool.ts';
 import { createBrowserEngine } from '../browser/engine.ts';
 import { createMonolithEngine } from '../monolith/engine.ts';
@@ -53,6 +54,23 @@ export interface EmbeddedOptions {
   busBackoffMs?: { min: number; max: number };
   /** Skip listening (the CLI may use the app in process); default listens on HOST:PORT. */
   listen?: boolean;
+}
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+
+/**
+ * Why a single-process server must not start as configured, or null: beyond loopback it needs keys, or anyone
+ * who reaches the port could read and archive. The message says how to make the first key.
+ */
+export function exposureRefusal(config: { HOST: string; API_KEYS_REQUIRED: boolean }): string | null {
+  if (LOOPBACK.includes(config.HOST) || config.API_KEYS_REQUIRED) return null;
+  return [
+    `HT Base will not listen on ${config.HOST} without API keys: anyone who can reach the port could use it.`,
+    'Create a user and a key first, then start with API_KEYS_REQUIRED=true:',
+    '  npx htbase user create NAME --admin',
+    '  npx htbase apikey create laptop --user NAME',
+    '  API_KEYS_REQUIRED=true HOST=0.0.0.0 PUBLIC_URL=https://archive.example.org npm start',
+  ].join('\n');
 }
 
 export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
@@ -209,6 +227,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       config,
       rateLimiter,
       summaries,
+      ...apiSecurity(config, db.db, { mode: 'single-process' }),
       health: async () => ({
         mode: 'embedded',
         monolith: monolith.binary ? monolith.version : 'unavailable',

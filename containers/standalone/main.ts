@@ -2,7 +2,7 @@
 import { loadConfig, ConfigError } from '../../shared/core/config.ts';
 import { EmbeddedConfig } from './config.ts';
 import { createLogger } from '../../shared/core/logger.ts';
-import { startEmbedded } from './app.ts';
+import { exposureRefusal, startEmbedded } from './app.ts';
 
 const logger = createLogger({ component: 'embedded', level: process.env.LOG_LEVEL });
 let config;
@@ -15,11 +15,10 @@ try {
   }
   throw err;
 }
-if (!['127.0.0.1', 'localhost', '::1'].includes(config.HOST) && !config.API_KEYS_REQUIRED) {
-  logger.warn(
-    { host: config.HOST },
-    'listening beyond loopback without API keys: anyone who can reach this port can use it',
-  );
+const refusal = exposureRefusal(config);
+if (refusal) {
+  console.error(refusal);
+  process.exit(2);
 }
 
 const app = await startEmbedded({ config, logger, searchPath: process.env.PATH });

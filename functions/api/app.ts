@@ -5,6 +5,7 @@ import type { Format } from '../../shared/core/formats.ts';
 import { Problem } from '../../shared/core/errors.ts';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { admission, bodyParsers } from './middleware.ts';
+import { requestGuards } from './request-guards.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { mountWebApp } from './web/serve.ts';
 import { errorHandler, problemType, sendProblem } from './problems.ts';
@@ -14,6 +15,7 @@ import { metaOperations, metaRoutes } from './routes/meta.ts';
 import { retryOperations, retryRoutes } from './routes/retry.ts';
 import { submitOperations, submitRoutes } from './routes/submit.ts';
 import { summaryOperations, summaryRoutes } from './routes/summary.ts';
+import { shareOperations, shareRoutes, sharedRoutes } from './routes/share.ts';
 
 export type { ApiDeps, Principal } from './deps.ts';
 
@@ -24,6 +26,7 @@ export const operations = [
   ...artifactOperations,
   ...retryOperations,
   ...summaryOperations,
+  ...shareOperations,
   ...metaOperations,
 ];
 export const openApiDocument = buildOpenApiDocument(operations);
@@ -33,13 +36,17 @@ export function createApp(deps: ApiDeps): express.Express {
   const ctx: RouteContext = { deps, log, changes: { publisher: deps.publisher, logger: log } };
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.set('query parser', 'simple');
 
+  // Before anything runs or is written: a Host we answer to, a same-site Origin, a JSON (or multipart) body.
+  if (deps.requestGuards) app.use(requestGuards(deps.requestGuards));
   // Health and the document answer before admission: probes and clients read them without a key.
   metaRoutes(app, ctx, openApiDocument);
   // The app shell is public (before auth); its data comes through the API.
   mountWebApp(app, { logger: log });
+  // A share link's token is the whole credential of the routes it opens.
+  sharedRoutes(app, ctx);
   app.use(admission(deps));
   const { json, optionalJson } = bodyParsers(deps);
   submitRoutes(app, ctx, json);
@@ -47,6 +54,7 @@ export function createApp(deps: ApiDeps): express.Express {
   artifactRoutes(app, ctx);
   retryRoutes(app, ctx, optionalJson);
   summaryRoutes(app, ctx, optionalJson);
+  shareRoutes(app, ctx);
 
   app.use((req, res) =>
     sendProblem(res, new Problem(404, problemType('not-found'), 'Not found', `no route ${req.method} ${req.path}`)),

@@ -1,16 +1,14 @@
 // What the API is built from (ApiDeps) and what each route module receives (RouteContext).
 // A plain object: the entry points (index.ts, the single process) build it, tests pass their own.
-import type { Request } from 'express';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
 import type { Logger } from '../../shared/core/logger.ts';
 import type { BlobStore, Publisher, RateLimiter } from '../../shared/core/ports.ts';
 import type { GuardOptions } from '../../shared/net/ssrf.ts';
+import type { Authenticator, Principal } from '../../shared/auth/identity.ts';
+import type { RequestGuardOptions } from './request-guards.ts';
 
-export interface Principal {
-  id: string;
-  kind: 'api-key' | 'google' | 'anonymous';
-}
+export type { Principal };
 
 export interface ApiDeps {
   db: Kysely<Database>;
@@ -26,8 +24,12 @@ export interface ApiDeps {
     SIGNED_URL_TTL_SECONDS: number;
     LEASE_SECONDS: number;
   };
-  /** Resolves the caller from the request; null means unauthenticated. Absent: no auth (embedded, loopback). */
-  authenticate?: (req: Request) => Promise<Principal | null>;
+  /** Resolves the caller to a user before any route runs (throws AuthError): shared/auth/identity.ts. */
+  authenticate: Authenticator;
+  /** Host, Origin and Content-Type checks; absent: none (tests that drive the app directly). */
+  requestGuards?: RequestGuardOptions;
+  /** Express's `trust proxy`: off unless TRUST_PROXY names the proxies, so X-Forwarded-For picks nothing. */
+  trustProxy?: boolean | number | string;
   rateLimiter?: RateLimiter;
   /** Summary regeneration (functions/summarize); absent when summaries are not wired. */
   summaries?: {

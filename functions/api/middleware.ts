@@ -2,6 +2,7 @@
 // with the configured size limit, and the async handler wrapper that hands rejections to the error handler.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { Problem } from '../../shared/core/errors.ts';
+import { AuthError } from '../../shared/auth/jwt.ts';
 import type { ApiDeps, Principal } from './deps.ts';
 import { problemType } from './problems.ts';
 
@@ -11,28 +12,54 @@ export const route =
   (req, res, next) =>
     h(req, res).catch(next);
 
-/** Auth, then rate limiting per principal (or client address when anonymous). */
-async function admit(deps: ApiDeps, req: Request, res: Response): Promise<void> {
-  let principal: Principal = { id: `ip:${req.ip}`, kind: 'anonymous' };
-  if (deps.authenticate) {
-    const p = await deps.authenticate(req);
-    if (!p) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      throw new Problem(
-        401,
-        problemType('unauthorized'),
-        'Unauthorized',
-        'a valid API key (Authorization: Bearer …) is required',
-      );
-    }
-    principal = p;
+const AUTH_PROBLEMS = {
+  401: ['unauthorized', 'Unauthorized', 'a valid credential (Authorization: Bearer <API key or ID token>) is required'],
+  403: ['forbidden', 'Forbidden', 'this account is not allowed on this server'],
+  503: ['auth-unavailable', 'Unavailable', 'credentials cannot be checked right now; try again'],
+} as const;
+
+async function resolveCaller(deps: ApiDeps, req: Request, res: Response): Promise<Principal> {
+  try {
+    return await deps.authenticate(req.headers.authorization);
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    const [slug, title, detail] = AUTH_PROBLEMS[err.status];
+    if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+    throw new Problem(err.status, problemType(slug), title, detail);
   }
+}
+
+/** The caller of a request that passed admission. */
+export const principalOf = (res: Response): Principal => res.locals.principal as Principal;
+
+/** Auth, the credential's scope, then rate limiting per user; every write is logged with its caller. */
+async function admit(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+  const principal = await resolveCaller(deps, req, res);
   res.locals.principal = principal;
   // Writes start captures and are limited tightly; reads (status polling) get their own, larger budget.
   const write = req.method !== 'GET' && req.method !== 'HEAD';
+  if (write && principal.scope !== 'write')
+    throw new Problem(403, problemType('insufficient-scope'), 'Forbidden', 'this API key may only read');
+  if (write) {
+    const log = deps.logger.child({ component: 'api-audit' });
+    res.on('finish', () =>
+      log.info(
+        {
+          userId: principal.userId,
+          keyId: principal.keyId ?? null,
+          kind: principal.kind,
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+        },
+        'write',
+      ),
+    );
+  }
   const limit = write ? deps.config.RATE_LIMIT_PER_MINUTE : deps.config.READ_RATE_LIMIT_PER_MINUTE;
   if (deps.rateLimiter && limit > 0) {
-    const r = await deps.rateLimiter.hit(`api:${write ? 'w' : 'r'}:${principal.id}`, limit, 60);
+    // Per user, never per client address: two addresses of one person share a budget, and no header picks it.
+    const r = await deps.rateLimiter.hit(`api:${write ? 'w' : 'r'}:user:${principal.userId}`, limit, 60);
     if (!r.allowed) {
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterSeconds))));
       throw new Problem(

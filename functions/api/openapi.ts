@@ -117,6 +117,7 @@ function commonReplies(op: Operation): Record<number, Reply> {
       ...problem('Missing or invalid credentials'),
       headers: { 'WWW-Authenticate': { description: 'Bearer', required: true } },
     },
+    403: problem('Not allowed: an account with no user here, a read-only key writing, or `owner` named by a non-admin'),
     429: {
       ...problem('Rate limited: writes and reads have separate budgets per caller'),
       headers: { 'Retry-After': { description: 'Seconds until the budget refills', required: true } },

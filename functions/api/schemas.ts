@@ -37,7 +37,12 @@ export const SubmitBody = z
 export const RetryBody = z.object({ formats: z.array(FormatName).optional() }).strict();
 export const SummaryBody = z.object({ force: z.boolean().optional() }).strict();
 
+/** An admin's explicit choice of whose archives (a user name or id); anyone else may name only themselves. */
+const owner = z.string().min(1).max(200).optional();
+export const OwnerQuery = z.object({ owner });
+
 export const ListQuery = z.object({
+  owner,
   q: z.string().max(500).optional(),
   url: z.string().max(8192).optional(),
   status: ArchiveStatus.optional(),
@@ -134,6 +139,23 @@ export const SubmitAnswer = z.object({
 
 export const RetryAnswer = z.object({ id: ArchiveId, status: ArchiveStatus, retried: z.array(Format), links: Links });
 export const SummaryAnswer = z.object({ id: ArchiveId, summary: z.enum(['dispatched', 'duplicate', 'unchanged']) });
+export const SharePath = z.object({ id: ArchiveId, token: z.string().min(1).max(200) });
+export const SharedPath = z.object({ token: z.string().min(1).max(200) });
+export const SharedArtifactPath = z.object({ token: z.string().min(1).max(200), format: ArtifactFormat });
+export const ShareAnswer = z.object({
+  /** The link's id (sl_…), for listing; the token itself is shown only here, once. */
+  id: z.string(),
+  archiveId: ArchiveId,
+  token: z.string(),
+  /** Where the archive opens without an account: this path on the server. */
+  url: z.string(),
+  createdAt: Timestamp,
+});
+/** What a share link opens: the archive view, read-only (no retry or summary links). */
+export const SharedArchive = ArchiveView.omit({ links: true }).extend({
+  links: z.object({ self: z.string(), artifacts: z.partialRecord(ArtifactFormat, z.string()) }),
+});
+
 /** Loose: the deployable adds its own readiness fields (mode, monolith, redis, ...). */
 export const Health = z.looseObject({ status: z.literal('ok') });
 export const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) });
@@ -159,6 +181,8 @@ export type LinksJson = z.infer<typeof Links>;
 export type SubmitAnswerJson = z.infer<typeof SubmitAnswer>;
 export type RetryAnswerJson = z.infer<typeof RetryAnswer>;
 export type SummaryAnswerJson = z.infer<typeof SummaryAnswer>;
+export type ShareAnswerJson = z.infer<typeof ShareAnswer>;
+export type SharedArchiveJson = z.infer<typeof SharedArchive>;
 
 /** The named schemas of the document's components: requests are rendered as zod input, responses as output. */
 export const requestComponents = { Format: FormatName, SubmitBody, RetryBody, SummaryBody };
@@ -176,6 +200,8 @@ export const responseComponents = {
   SubmitAnswer,
   RetryAnswer,
   SummaryAnswer,
+  ShareAnswer,
+  SharedArchive,
   Health,
   OpenApiDocument,
   Problem: ProblemBody,

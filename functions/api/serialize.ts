@@ -1,6 +1,7 @@
 // The JSON shapes of the API (camelCase everywhere), built from database rows. Each serializer's return type is
 // the z.infer of its schema in schemas.ts, the one /openapi.json is rendered from, so neither can drift alone.
 import type { Article, Artifact, Summary } from '../../shared/db/types.ts';
+import type { ArticleView } from '../../shared/db/articles.ts';
 import type { ArchiveListItemJson, ArchiveViewJson, ArtifactViewJson, LinksJson, SummaryViewJson } from './schemas.ts';
 
 // artifacts.format is plain text in the row type; only the repository writes it, from ArtifactFormat values.
@@ -47,7 +48,7 @@ export function summaryJson(s: Summary | undefined): SummaryViewJson | null {
 
 export function articleJson(
   base: string,
-  a: Article,
+  a: ArticleView,
   artifacts: Artifact[],
   summary: Summary | undefined,
 ): ArchiveViewJson {
@@ -79,7 +80,7 @@ export function articleJson(
   };
 }
 
-export function articleListItem(base: string, a: Article): ArchiveListItemJson {
+export function articleListItem(base: string, a: ArticleView): ArchiveListItemJson {
   return {
     id: a.id,
     url: a.url,

@@ -5,6 +5,7 @@ import type { Database } from '../../shared/db/types.ts';
 import { findArticle, listArticles } from '../../shared/db/articles.ts';
 import { listArtifacts } from '../../shared/db/artifacts.ts';
 import { findSummary } from '../../shared/db/summaries.ts';
+import { findUser } from '../../shared/db/users.ts';
 import type { ArticleReplicaDoc, ReplicaWriter } from '../../shared/core/ports.ts';
 import type { ArticleChanged } from '../../shared/core/messages.ts';
 import type { Logger } from '../../shared/core/logger.ts';
@@ -12,10 +13,15 @@ import type { Logger } from '../../shared/core/logger.ts';
 export async function buildReplicaDoc(db: Kysely<Database>, id: string): Promise<ArticleReplicaDoc | null> {
   const a = await findArticle(db, id);
   if (!a) return null;
-  const [artifacts, s] = await Promise.all([listArtifacts(db, id), findSummary(db, id)]);
+  const [artifacts, s, owner] = await Promise.all([
+    listArtifacts(db, id),
+    findSummary(db, id),
+    findUser(db, a.owner_id),
+  ]);
   return {
     id: a.id,
     version: Number(a.version),
+    ownerUid: owner?.firebase_uid ?? null,
     url: a.url,
     finalUrl: a.final_url,
     status: a.status,

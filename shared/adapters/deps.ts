@@ -110,6 +110,24 @@ function lazy<T>(make: () => T, closers: Array<() => Promise<unknown>>, close: (
   };
 }
 
+/** The artifact store the configuration names: the Cloud Storage bucket, or the data directory on disk. */
+export function blobStoreFor(
+  config: Pick<DepsConfig, 'ARTIFACTS_BUCKET' | 'GOOGLE_CLOUD_PROJECT' | 'STORAGE_API_ENDPOINT' | 'HTBASE_DATA_DIR'>,
+  logger: Logger,
+  signer?: CloudDepsOptions['signer'],
+): BlobStore {
+  if (!config.ARTIFACTS_BUCKET) return createLocalBlobStore({ root: join(resolve(config.HTBASE_DATA_DIR), 'blobs') });
+  return createGcsBlobStore({
+    storage: new Storage({
+      projectId: config.GOOGLE_CLOUD_PROJECT,
+      ...(config.STORAGE_API_ENDPOINT ? { apiEndpoint: config.STORAGE_API_ENDPOINT } : {}),
+    }),
+    bucket: config.ARTIFACTS_BUCKET,
+    signer,
+    logger,
+  });
+}
+
 export async function buildCloudDeps(
   config: DepsConfig,
   logger: Logger,
@@ -122,17 +140,7 @@ export async function buildCloudDeps(
     maxConnections: opts.dbPoolSize ?? 5,
   });
   closers.push(() => db.close());
-  const blobs: BlobStore = config.ARTIFACTS_BUCKET
-    ? createGcsBlobStore({
-        storage: new Storage({
-          projectId: config.GOOGLE_CLOUD_PROJECT,
-          ...(config.STORAGE_API_ENDPOINT ? { apiEndpoint: config.STORAGE_API_ENDPOINT } : {}),
-        }),
-        bucket: config.ARTIFACTS_BUCKET,
-        signer: opts.signer,
-        logger,
-      })
-    : createLocalBlobStore({ root: join(resolve(config.HTBASE_DATA_DIR), 'blobs') });
+  const blobs = blobStoreFor(config, logger, opts.signer);
   const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
   const publisher = createPubSubPublisher({ pubsub, logger });
   closers.push(async () => {

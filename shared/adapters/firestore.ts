@@ -30,6 +30,7 @@ function toFirestoreData(doc: ArticleReplicaDoc): DocumentData {
   return {
     id: doc.id,
     version: doc.version,
+    ownerUid: doc.ownerUid,
     url: doc.url,
     finalUrl: doc.finalUrl,
     status: doc.status,

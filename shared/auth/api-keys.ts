@@ -1,8 +1,9 @@
 // API keys for `Authorization: Bearer`: random keys with a recognisable prefix, of which only a
-// sha256 hash is stored (table api_keys); created, listed and revoked by `npx htbase apikey ...`.
+// sha256 hash is stored (table api_keys); created for a user with a scope and an optional expiry, listed and revoked by `htbase apikey ...`.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/types.ts';
+import type { Database, KeyScope, Role } from '../db/types.ts';
+import { firstAdmin } from '../db/users.ts';
 
 export const API_KEY_PREFIX = 'htb_';
 const KEY_RE = /^htb_[A-Za-z0-9_-]{43}$/;
@@ -22,17 +23,45 @@ function stripBearer(value: string): string {
   return m ? m[1] : value.trim();
 }
 
+export interface ApiKeyOptions {
+  /** The owner; default the first admin (an instance upgraded from before users existed). */
+  userId?: string;
+  /** `read` keys may only read; `write` keys may also archive, retry, share and delete. Default write. */
+  scope?: KeyScope;
+  expiresAt?: Date | null;
+}
+
+/** What a verified key says about its caller. */
+export interface VerifiedKey {
+  id: string;
+  name: string;
+  userId: string;
+  /** The owner's role. */
+  role: Role;
+  scope: KeyScope;
+}
+
+/** Last-used times are written at most this often per key, so a busy key does not write on every request. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
 /** Creates a key; the plain key is returned once and never stored. */
-export async function createApiKey(db: Kysely<Database>, name: string): Promise<{ id: string; key: string }> {
+export async function createApiKey(
+  db: Kysely<Database>,
+  name: string,
+  opts: ApiKeyOptions = {},
+): Promise<{ id: string; key: string; userId: string; scope: KeyScope; expiresAt: Date | null }> {
   const clean = name.trim();
   if (!clean || clean.length > 200) throw new RangeError('an API key name must be 1-200 characters');
+  if (opts.expiresAt && opts.expiresAt.getTime() <= Date.now()) throw new RangeError('the expiry is in the past');
+  const userId = opts.userId ?? (await firstAdmin(db)).id;
+  const scope = opts.scope ?? 'write';
   const id = `ak_${randomBytes(6).toString('hex')}`;
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   await db
     .insertInto('api_keys')
-    .values({ id, name: clean, key_hash: hashApiKey(key) })
+    .values({ id, name: clean, key_hash: hashApiKey(key), user_id: userId, scope, expires_at: opts.expiresAt ?? null })
     .execute();
-  return { id, key };
+  return { id, key, userId, scope, expiresAt: opts.expiresAt ?? null };
 }
 
 /** Revokes by id (`ak_…`) or by the key itself; false when no active key matched. */
@@ -47,35 +76,76 @@ export async function revokeApiKey(db: Kysely<Database>, idOrKey: string): Promi
   return Number(res.numUpdatedRows) > 0;
 }
 
-/** The active key's id and name for an `Authorization` value (`Bearer htb_…` or the bare key), else null. */
+/** The live key (not revoked, not expired) for an `Authorization` value (`Bearer htb_…` or the bare key). */
 export async function verifyApiKey(
   db: Kysely<Database>,
   bearer: string | null | undefined,
-): Promise<{ id: string; name: string } | null> {
+  now = new Date(),
+): Promise<VerifiedKey | null> {
   if (!bearer) return null;
   const key = stripBearer(bearer);
   if (!looksLikeApiKey(key)) return null;
   const row = await db
     .selectFrom('api_keys')
-    .select(['id', 'name'])
-    .where('key_hash', '=', hashApiKey(key))
-    .where('revoked_at', 'is', null)
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .select([
+      'api_keys.id',
+      'api_keys.name',
+      'api_keys.user_id',
+      'api_keys.scope',
+      'api_keys.last_used_at',
+      'users.role',
+    ])
+    .where('api_keys.key_hash', '=', hashApiKey(key))
+    .where('api_keys.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]))
     .executeTakeFirst();
-  return row ?? null;
+  if (!row) return null;
+  if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() >= LAST_USED_GRANULARITY_MS)
+    await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  return { id: row.id, name: row.name, userId: row.user_id, role: row.role, scope: row.scope };
 }
 
-export async function listApiKeys(
-  db: Kysely<Database>,
-): Promise<Array<{ id: string; name: string; createdAt: Date; revokedAt: Date | null }>> {
-  const rows = await db
+export interface ApiKeyListing {
+  id: string;
+  name: string;
+  userId: string;
+  userName: string;
+  scope: KeyScope;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export async function listApiKeys(db: Kysely<Database>, opts: { userId?: string } = {}): Promise<ApiKeyListing[]> {
+  let q = db
     .selectFrom('api_keys')
-    .select(['id', 'name', 'created_at', 'revoked_at'])
-    .orderBy('created_at')
-    .execute();
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .select([
+      'api_keys.id',
+      'api_keys.name',
+      'api_keys.user_id',
+      'users.name as user_name',
+      'api_keys.scope',
+      'api_keys.created_at',
+      'api_keys.expires_at',
+      'api_keys.last_used_at',
+      'api_keys.revoked_at',
+    ])
+    .orderBy('api_keys.created_at');
+  if (opts.userId) q = q.where('api_keys.user_id', '=', opts.userId);
+  const rows = await q.execute();
+  const date = (d: Date | string | null) => (d ? new Date(d) : null);
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
+    userId: r.user_id,
+    userName: r.user_name,
+    scope: r.scope,
     createdAt: new Date(r.created_at),
-    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+    expiresAt: date(r.expires_at),
+    lastUsedAt: date(r.last_used_at),
+    revokedAt: date(r.revoked_at),
   }));
 }

@@ -49,6 +49,18 @@ export const ApiConfig = BaseConfig.extend({
   /** Accept Google ID tokens with this audience (cloud). */
   GOOGLE_ID_TOKEN_AUDIENCE: optStr,
   GOOGLE_ID_TOKEN_ALLOWED_EMAILS: optStr,
+  /** Accept Firebase Authentication / Identity Platform ID tokens of this project (the web and mobile apps). */
+  FIREBASE_PROJECT_ID: optStr,
+  /** Emails or domains whose first Firebase sign-in creates a member user (existing users always sign in). */
+  FIREBASE_ALLOWED_EMAILS: optStr,
+  /** Where people reach this server (https://archive.example.org): its host is answered to, its origin trusted. */
+  PUBLIC_URL: optStr.pipe(z.url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http(s) URL' }).optional()),
+  /** More Host names to answer to, comma-separated (besides loopback and PUBLIC_URL's). */
+  ALLOWED_HOSTS: optStr,
+  /** Origins allowed to call the API from a browser besides its own, comma-separated (the browser extension). */
+  ALLOWED_ORIGINS: optStr,
+  /** Express `trust proxy`: unset, X-Forwarded-For is ignored; `loopback`, a hop count or proxy addresses. */
+  TRUST_PROXY: optStr,
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;
 

@@ -69,6 +69,8 @@ export interface TaskQueue {
 export interface ArticleReplicaDoc {
   id: string;
   version: number;
+  /** The owner's Firebase uid: the rules let only that signed-in person read the document (null: nobody). */
+  ownerUid: string | null;
   url: string;
   finalUrl: string | null;
   status: string;

@@ -48,6 +48,8 @@ export async function updateArticleMeta(
 
 export interface CreateArticleInput {
   id: string;
+  /** The user the snapshot belongs to: dedup and Idempotency-Key look only among their archives. */
+  ownerId: string;
   url: string;
   normalizedUrl: string;
   formats: Format[];
@@ -71,11 +73,12 @@ export type CreateArticleResult =
 export async function createArticle(db: Kysely<Database>, input: CreateArticleInput): Promise<CreateArticleResult> {
   return db.transaction().execute(async (trx) => {
     // Serializes concurrent submissions of one URL so deduplication cannot race.
-    await sql`select pg_advisory_xact_lock(hashtext(${input.normalizedUrl}))`.execute(trx);
+    await sql`select pg_advisory_xact_lock(hashtext(${input.ownerId + ' ' + input.normalizedUrl}))`.execute(trx);
     if (input.idempotencyKey) {
       const prior = await trx
         .selectFrom('articles')
         .selectAll()
+        .where('owner_id', '=', input.ownerId)
         .where('idempotency_key', '=', input.idempotencyKey)
         .executeTakeFirst();
       if (prior) {
@@ -87,6 +90,7 @@ export async function createArticle(db: Kysely<Database>, input: CreateArticleIn
       const recent = await trx
         .selectFrom('articles')
         .selectAll()
+        .where('owner_id', '=', input.ownerId)
         .where('normalized_url', '=', input.normalizedUrl)
         .where('status', '!=', 'failed')
         .where((eb) =>
@@ -112,6 +116,7 @@ export async function createArticle(db: Kysely<Database>, input: CreateArticleIn
         normalized_url: input.normalizedUrl,
         status: 'pending',
         idempotency_key: input.idempotencyKey ?? null,
+        owner_id: input.ownerId,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -135,7 +140,44 @@ export async function findArticle(db: Db, id: string): Promise<Article | undefin
   return db.selectFrom('articles').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Every column the API shows: not the readable text (up to a million characters) nor the search vector. */
+export const ARTICLE_VIEW_COLUMNS = [
+  'id',
+  'url',
+  'normalized_url',
+  'final_url',
+  'canonical_url',
+  'http_status',
+  'title',
+  'site_name',
+  'byline',
+  'lang',
+  'excerpt',
+  'favicon_url',
+  'word_count',
+  'warnings',
+  'status',
+  'version',
+  'idempotency_key',
+  'owner_id',
+  'created_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof Article>;
+export type ArticleView = Pick<Article, (typeof ARTICLE_VIEW_COLUMNS)[number]>;
+
+/** The caller's own archive (another owner's answers undefined, as if it did not exist), without its text. */
+export async function findOwnedArticle(db: Db, id: string, ownerId: string): Promise<ArticleView | undefined> {
+  return db
+    .selectFrom('articles')
+    .select(ARTICLE_VIEW_COLUMNS)
+    .where('id', '=', id)
+    .where('owner_id', '=', ownerId)
+    .executeTakeFirst();
+}
+
 export interface ListQuery {
+  /** Whose archives; absent only for maintenance jobs that walk every archive (reconcile). */
+  ownerId?: string;
   q?: string;
   url?: string;
   status?: Article['status'];
@@ -144,8 +186,9 @@ export interface ListQuery {
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listArticles(db: Db, query: ListQuery): Promise<Article[]> {
-  let qb = db.selectFrom('articles').selectAll();
+export async function listArticles(db: Db, query: ListQuery): Promise<ArticleView[]> {
+  let qb = db.selectFrom('articles').select(ARTICLE_VIEW_COLUMNS);
+  if (query.ownerId) qb = qb.where('owner_id', '=', query.ownerId);
   if (query.q) qb = qb.where(sql<boolean>`search @@ websearch_to_tsquery('simple', ${query.q})`);
   if (query.url) qb = qb.where('normalized_url', '=', query.url);
   if (query.status) qb = qb.where('status', '=', query.status);

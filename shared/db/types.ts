@@ -26,6 +26,7 @@ export interface ArticleTable {
   status: ArticleStatus;
   version: BigIntNumber;
   idempotency_key: string | null;
+  owner_id: string;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -79,10 +80,35 @@ export interface ProcessedEventTable {
   created_at: Timestamp;
 }
 
+export type Role = 'admin' | 'member';
+export type KeyScope = 'read' | 'write';
+
+export interface UserTable {
+  id: Generated<string>;
+  name: string;
+  email: string | null;
+  firebase_uid: string | null;
+  role: ColumnType<Role, Role | undefined, Role>;
+  created_at: Timestamp;
+}
+
 export interface ApiKeyTable {
   id: string;
   name: string;
   key_hash: string;
+  user_id: string;
+  scope: ColumnType<KeyScope, KeyScope | undefined, KeyScope>;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  created_at: Timestamp;
+  revoked_at: Date | null;
+}
+
+export interface ShareLinkTable {
+  id: string;
+  token_hash: string;
+  article_id: string;
+  owner_id: string;
   created_at: Timestamp;
   revoked_at: Date | null;
 }
@@ -103,6 +129,8 @@ export interface Database {
   processed_events: ProcessedEventTable;
   api_keys: ApiKeyTable;
   rate_limits: RateLimitTable;
+  users: UserTable;
+  share_links: ShareLinkTable;
 }
 
 export type Article = Selectable<ArticleTable>;
@@ -114,3 +142,4 @@ export type Summary = Selectable<SummaryTable>;
 export type SummaryFailure = Selectable<SummaryFailureTable>;
 /** Repository reads run on the database or inside a caller's transaction. */
 export type Db = Kysely<Database> | Transaction<Database>;
+export type User = Selectable<UserTable>;

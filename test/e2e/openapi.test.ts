@@ -11,6 +11,7 @@ import { claimArtifact, markFailed, markSucceeded } from '../../shared/db/artifa
 import { http } from '../support/embedded.ts';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.ts';
 import { contractOf, createContract, ContractError, type Contract } from '../support/openapi-contract.ts';
+import { AuthError } from '../../shared/auth/jwt.ts';
 
 let harness: ApiHarness;
 let contract: Contract;
@@ -176,6 +177,24 @@ test('every operation gives every answer it documents, each one matching the doc
   await call(main, `/archives/${id}/summary`, { method: 'POST', json: { extra: 1 } });
   await call(main, `/archives/${missing}/summary`, { method: 'POST' });
   await call(main, `/archives/${noText}/summary`, { method: 'POST' });
+  // Share links: create, open, each kind of file answer, revoke; then the link is dead.
+  const shared = await article('https://contract.test/shared', ['pdf', 'screenshot']);
+  const link = (await call(base, `/archives/${shared}/share`, { method: 'POST' })).body as { token: string };
+  await call(base, `/archives/${missing}/share`, { method: 'POST' });
+  await call(base, `/shared/${link.token}`);
+  await call(base, `/shared/${link.token}/artifacts/pdf`);
+  await succeed(shared, 'screenshot', 'shared-png');
+  await call(base, `/shared/${link.token}/artifacts/screenshot`);
+  await call(await harness.serve({ blobs: signing }), `/shared/${link.token}/artifacts/screenshot`, {
+    redirect: 'manual',
+  });
+  await call(base, `/shared/${link.token}/artifacts/gif`);
+  await call(base, `/shared/${link.token}/artifacts/monolith`);
+  await harness.blobs().deletePrefix(`articles/${shared}/`);
+  await call(base, `/shared/${link.token}/artifacts/screenshot`);
+  await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
+  await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
+  await call(base, `/shared/${link.token}`);
   await call(base, '/healthz');
   await call(base, '/openapi.json');
   await call(base, `/archives/${id}`, { method: 'DELETE' });
@@ -183,12 +202,21 @@ test('every operation gives every answer it documents, each one matching the doc
   // Admission and internal errors, on every operation: no credentials, no budget, a database that is gone.
   const gone = await openDatabase({ memory: true });
   await gone.close();
-  const locked = await harness.serve({ authenticate: async () => null });
+  const locked = await harness.serve({
+    authenticate: async () => {
+      throw new AuthError(401, 'missing_token', 'a credential is required');
+    },
+  });
   const throttled = await harness.serve({
     rateLimiter: { hit: async () => ({ allowed: false, retryAfterSeconds: 7 }) },
     config: { RATE_LIMIT_PER_MINUTE: 1, READ_RATE_LIMIT_PER_MINUTE: 1 },
   });
   const broken = await harness.serve({ db: gone.db });
+  const refused = await harness.serve({
+    authenticate: async () => {
+      throw new AuthError(403, 'not_allowed', 'this account has no user on this HT Base');
+    },
+  });
   const requests: Array<[string, RequestInit & { json?: unknown }]> = [
     ['/archive', { method: 'POST', json: { url: 'https://contract.test/b' } }],
     ['/archives', {}],
@@ -197,13 +225,18 @@ test('every operation gives every answer it documents, each one matching the doc
     [`/archives/${noText}/artifacts/pdf`, {}],
     [`/archives/${noText}/retry`, { method: 'POST' }],
     [`/archives/${noText}/summary`, { method: 'POST' }],
+    [`/archives/${noText}/share`, { method: 'POST' }],
+    [`/archives/${noText}/share/sl_000000000000`, { method: 'DELETE' }],
   ];
   for (const [path, init] of requests) {
     assert.equal((await call(locked, path, init)).status, 401);
+    assert.equal((await call(refused, path, init)).status, 403);
     assert.equal((await call(throttled, path, init)).status, 429);
     assert.equal((await call(broken, path, init)).status, 500);
   }
   assert.equal((await call(broken, '/healthz')).status, 500);
+  assert.equal((await call(broken, `/shared/${link.token}`)).status, 500);
+  assert.equal((await call(broken, `/shared/${link.token}/artifacts/pdf`)).status, 500);
 
   const documented = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
     Object.entries(item).flatMap(([method, op]: [string, any]) =>

@@ -11,6 +11,7 @@ import { revokeApiKey } from '../../shared/auth/api-keys.ts';
 import { normalizeUrl } from '../../shared/core/url.ts';
 import { migrations } from '../../shared/db/migrations/index.ts';
 import { api, pgArticle, terminalStatus, until, waitForReplica } from './support.ts';
+import { adminId } from '../support/owners.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
 const ALL = ['monolith', 'pdf', 'readable', 'screenshot', 'singlefile'];
@@ -181,6 +182,7 @@ test('the scheduler-driven sweep republishes a pending artifact whose publish wa
   const url = `${site.origin}/index.html?lost-publish`;
   const created = await createArticle(topo.db, {
     id,
+    ownerId: await adminId(topo.db),
     url,
     normalizedUrl: normalizeUrl(new URL(url)),
     formats: ['readable', 'monolith'],

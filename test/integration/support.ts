@@ -10,6 +10,7 @@ import type { Database } from '../../shared/db/types.ts';
 import { createArticle } from '../../shared/db/articles.ts';
 import type { Format } from '../../shared/core/formats.ts';
 import { normalizeUrl } from '../../shared/core/url.ts';
+import { adminId } from '../support/owners.ts';
 
 export async function api<T = any>(
   base: string,
@@ -132,6 +133,7 @@ export async function pendingArticle(db: Kysely<Database>, url: string, formats:
   const id = randomUUID();
   const r = await createArticle(db, {
     id,
+    ownerId: await adminId(db),
     url,
     normalizedUrl: normalizeUrl(url),
     formats,

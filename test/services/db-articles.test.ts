@@ -14,11 +14,14 @@ import {
   type CreateArticleInput,
 } from '../../shared/db/articles.ts';
 import { claimArtifact, listArtifacts, markFailed } from '../../shared/db/artifacts.ts';
+import { adminId } from '../support/owners.ts';
 
 let dbh: DatabaseHandle;
 
+let owner: string;
 before(async () => {
   dbh = await openDatabase({ memory: true });
+  owner = await adminId(dbh.db);
 });
 after(async () => {
   await dbh?.close();
@@ -27,6 +30,7 @@ after(async () => {
 function input(url: string, over: Partial<CreateArticleInput> = {}): CreateArticleInput {
   return {
     id: randomUUID(),
+    ownerId: owner,
     url,
     normalizedUrl: url,
     formats: ['pdf', 'screenshot'],

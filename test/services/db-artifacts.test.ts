@@ -15,6 +15,7 @@ import {
   resetForRetry,
 } from '../../shared/db/artifacts.ts';
 import type { Format } from '../../shared/core/formats.ts';
+import { adminId } from '../support/owners.ts';
 
 let dbh: DatabaseHandle;
 
@@ -31,6 +32,7 @@ async function newArticle(formats: Format[] = ['pdf']): Promise<string> {
   const url = `https://example.com/${id}`;
   const r = await createArticle(dbh.db, {
     id,
+    ownerId: await adminId(dbh.db),
     url,
     normalizedUrl: url,
     formats,

@@ -14,6 +14,7 @@ import {
 } from '../../shared/db/summaries.ts';
 import { isEventProcessed, markEventProcessed } from '../../shared/db/events.ts';
 import type { SummaryResult } from '../../shared/core/ports.ts';
+import { adminId } from '../support/owners.ts';
 
 let dbh: DatabaseHandle;
 
@@ -29,6 +30,7 @@ async function newArticle(): Promise<string> {
   const url = `https://example.com/${id}`;
   await createArticle(dbh.db, {
     id,
+    ownerId: await adminId(dbh.db),
     url,
     normalizedUrl: url,
     formats: ['readable'],

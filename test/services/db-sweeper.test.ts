@@ -11,6 +11,7 @@ import { sweepOnce, type SweepDeps } from '../../shared/jobs/sweeper.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
 import type { Format } from '../../shared/core/formats.ts';
 import type { Publisher } from '../../shared/core/ports.ts';
+import { adminId } from '../support/owners.ts';
 
 let dbh: DatabaseHandle;
 
@@ -48,6 +49,7 @@ async function newArticle(formats: Format[]): Promise<{ id: string; url: string 
   const url = `https://example.com/${id}`;
   await createArticle(dbh.db, {
     id,
+    ownerId: await adminId(dbh.db),
     url,
     normalizedUrl: url,
     formats,

@@ -31,6 +31,7 @@ function doc(id: string, version: number): ArticleReplicaDoc {
   return {
     id,
     version,
+    ownerUid: `uid-${id.slice(0, 8)}`,
     url: 'https://example.com/post',
     finalUrl: version > 1 ? 'https://example.com/post/' : null,
     status: done ? 'complete' : 'running',

@@ -24,6 +24,7 @@ import { createGeminiSummarizer } from '../../functions/summarize/gemini.ts';
 import { createSummarizeService } from '../../functions/summarize/service.ts';
 import { startFakeCloudTasks, type FakeCloudTasks } from '../fakes/cloud-tasks-server.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-server.ts';
+import { adminId } from '../support/owners.ts';
 
 const RATE = 10; // the queue's maxDispatchesPerSecond (infrastructure sets it in the cloud)
 const CONCURRENCY = 3; // the queue's maxConcurrentDispatches
@@ -122,7 +123,13 @@ async function makeArticle(n: number): Promise<string> {
   const id = randomUUID();
   await database.db
     .insertInto('articles')
-    .values({ id, url: `https://example.test/${n}`, normalized_url: `https://example.test/${n}`, status: 'running' })
+    .values({
+      id,
+      url: `https://example.test/${n}`,
+      normalized_url: `https://example.test/${n}`,
+      status: 'running',
+      owner_id: await adminId(database.db),
+    })
     .execute();
   const text = `Article ${n} reports that the council approved plan number ${n}. It will be built next year. Residents are divided.`;
   await createLocalBlobStore({ root: blobsRoot() }).put(

@@ -21,6 +21,7 @@ import { createGeminiSummarizer } from '../../functions/summarize/gemini.ts';
 import { createExtractiveSummarizer, detectLanguage } from '../../functions/summarize/extractive.ts';
 import { findSummaryFailure } from '../../shared/db/summaries.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-server.ts';
+import { adminId } from '../support/owners.ts';
 
 const EN = `Portland approved forty miles of protected bike lanes on Tuesday, to be built by the end of next year.
 Cycling has grown quickly in the city since the pandemic, and the council wants the bike lanes to keep riders safe.
@@ -116,7 +117,13 @@ async function article(
   const id = randomUUID();
   await database.db
     .insertInto('articles')
-    .values({ id, url: `https://example.test/${id}`, normalized_url: `https://example.test/${id}`, status: 'running' })
+    .values({
+      id,
+      url: `https://example.test/${id}`,
+      normalized_url: `https://example.test/${id}`,
+      status: 'running',
+      owner_id: await adminId(database.db),
+    })
     .execute();
   const key = storageKey(id, 'readable');
   const body = JSON.stringify({

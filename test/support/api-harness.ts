@@ -9,6 +9,7 @@ import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { createLocalBlobStore } from '../../shared/adapters/local-blob-store.ts';
 import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-process-bus.ts';
 import { createApp, type ApiDeps } from '../../functions/api/app.ts';
+import { createAuthenticator } from '../../shared/auth/identity.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
 import type { BlobStore } from '../../shared/core/ports.ts';
 import { CaptureJobV1, TOPICS, decodePush, type CaptureJob } from '../../shared/core/messages.ts';
@@ -59,6 +60,8 @@ export async function startApiHarness(): Promise<ApiHarness> {
     blobs: blobs(),
     publisher: bus,
     logger: silentLogger(),
+    // A loopback server without keys: every caller is the first admin.
+    authenticate: createAuthenticator({ db: db.db, keysRequired: false }),
     guard: {
       allowPrivateNetworks: false,
       resolve: async (h) =>

@@ -6,13 +6,16 @@ import { loadConfig } from '../../../shared/core/config.ts';
 import { EmbeddedConfig } from '../config.ts';
 import { createLogger, silentLogger } from '../../../shared/core/logger.ts';
 import type { Embedded } from '../app.ts';
+import { ACCOUNTS_USAGE } from './accounts.ts';
 
 const USAGE = `Usage:
   htbase archive <url> [--formats singlefile,pdf,...] [--force] [--no-wait] [--server URL] [--json]
   htbase list [--q TEXT] [--url URL] [--status S] [--limit N] [--server URL] [--json]
   htbase show <id> [--server URL] [--json]
   htbase doctor
-  htbase apikey create <name> | htbase apikey revoke <id-or-key>   (uses DATABASE_URL or the data directory)
+${ACCOUNTS_USAGE}
+  htbase verify [--json]   every stored artifact re-hashed against its recorded sha256
+  (user and apikey use DATABASE_URL or the data directory)
 
 Without --server (or HTBASE_SERVER) the CLI uses a server already running on 127.0.0.1:$PORT,
 or else runs HT Base embedded in this process for the command.`;
@@ -186,6 +189,15 @@ async function cmdArchive(
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The database commands parse their own options.
+  if (argv[0] === 'verify') {
+    const { runVerifyCommand } = await import('./verify.ts');
+    return runVerifyCommand(argv.slice(1), out);
+  }
+  if (argv[0] === 'apikey' || argv[0] === 'user') {
+    const { runAccountsCommand } = await import('./accounts.ts');
+    return runAccountsCommand(argv[0], argv.slice(1), out);
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -216,10 +228,6 @@ async function main(argv: string[]): Promise<number> {
     } as never);
     out(formatDoctorReport(reports as never));
     return 0;
-  }
-  if (cmd === 'apikey') {
-    const { runApiKeyCommand } = await import('./apikey.ts');
-    return runApiKeyCommand(rest, out);
   }
   if (!['archive', 'list', 'show'].includes(cmd)) {
     err(`unknown command ${cmd}\n\n${USAGE}`);

@@ -8,12 +8,20 @@ import { parseTargetUrl } from '../../../shared/net/ssrf.ts';
 import { normalizeUrl } from '../../../shared/core/url.ts';
 import { announceChange } from '../../../shared/jobs/article-changed.ts';
 import type { RouteContext } from '../deps.ts';
-import { route } from '../middleware.ts';
+import { principalOf, route } from '../middleware.ts';
 import { problem, type Operation } from '../openapi.ts';
 import { badRequest } from '../problems.ts';
-import { loadArticle, zodProblem } from '../requests.ts';
+import { loadArticle, ownerScope, zodProblem } from '../requests.ts';
 import { articleJson, articleListItem } from '../serialize.ts';
-import { ArchiveId, ArchiveList, ArchivePath, ArchiveView, ListQuery, type ArchiveListJson } from '../schemas.ts';
+import {
+  ArchiveId,
+  ArchiveList,
+  ArchivePath,
+  ArchiveView,
+  ListQuery,
+  type ArchiveListJson,
+  OwnerQuery,
+} from '../schemas.ts';
 
 const notFound = problem('No such archive (or the id is not one)');
 
@@ -32,7 +40,7 @@ export const archiveOperations: Operation[] = [
     method: 'get',
     path: '/archives/{id}',
     summary: 'Status of an archive: its artifacts, summary and links',
-    params: { path: ArchivePath },
+    params: { path: ArchivePath, query: OwnerQuery },
     responses: {
       200: {
         description: 'The archive',
@@ -46,7 +54,7 @@ export const archiveOperations: Operation[] = [
     method: 'delete',
     path: '/archives/{id}',
     summary: 'Delete an archive and its artifacts',
-    params: { path: ArchivePath },
+    params: { path: ArchivePath, query: OwnerQuery },
     responses: { 204: { description: 'Deleted' }, 404: notFound },
   },
 ];
@@ -81,6 +89,7 @@ export function archiveRoutes(app: Router, ctx: RouteContext): void {
         }
       }
       const rows = await listArticles(db, {
+        ownerId: await ownerScope(db, req, principalOf(res)),
         q: q.data.q?.trim() || undefined,
         url: urlFilter,
         status: q.data.status,
@@ -99,7 +108,7 @@ export function archiveRoutes(app: Router, ctx: RouteContext): void {
   app.get(
     '/archives/:id',
     route(async (req, res) => {
-      const a = await loadArticle(db, req.params.id as string);
+      const a = await loadArticle(db, req.params.id as string, await ownerScope(db, req, principalOf(res)));
       const [artifacts, summary] = await Promise.all([listArtifacts(db, a.id), findSummary(db, a.id)]);
       res.setHeader('ETag', `"v${a.version}"`);
       res.json(articleJson('', a, artifacts, summary));
@@ -109,7 +118,7 @@ export function archiveRoutes(app: Router, ctx: RouteContext): void {
   app.delete(
     '/archives/:id',
     route(async (req, res) => {
-      const a = await loadArticle(db, req.params.id as string);
+      const a = await loadArticle(db, req.params.id as string, await ownerScope(db, req, principalOf(res)));
       await deleteArticle(db, a.id);
       await ctx.deps.blobs.deletePrefix(`articles/${a.id}/`);
       await announceChange(ctx.changes, { articleId: a.id, version: Number(a.version) + 1, deleted: true });

@@ -5,19 +5,19 @@ import { resetForRetry } from '../../../shared/db/artifacts.ts';
 import { publishJobs } from '../../../shared/jobs/publish.ts';
 import { announceChange } from '../../../shared/jobs/article-changed.ts';
 import type { RouteContext } from '../deps.ts';
-import { route } from '../middleware.ts';
+import { principalOf, route } from '../middleware.ts';
 import { problem, type Operation } from '../openapi.ts';
 import { conflict } from '../problems.ts';
-import { loadArticle, parseFormats, zodProblem } from '../requests.ts';
+import { loadArticle, ownerScope, parseFormats, zodProblem } from '../requests.ts';
 import { links } from '../serialize.ts';
-import { ArchivePath, RetryAnswer, RetryBody, type RetryAnswerJson } from '../schemas.ts';
+import { ArchivePath, RetryAnswer, RetryBody, type RetryAnswerJson, OwnerQuery } from '../schemas.ts';
 
 export const retryOperations: Operation[] = [
   {
     method: 'post',
     path: '/archives/{id}/retry',
     summary: 'Retry the failed or skipped artifacts (all of them, or the formats named)',
-    params: { path: ArchivePath },
+    params: { path: ArchivePath, query: OwnerQuery },
     body: { schema: RetryBody, required: false },
     responses: {
       202: { description: 'Retry started for the formats listed in retried', json: RetryAnswer },
@@ -34,7 +34,7 @@ export function retryRoutes(app: Router, ctx: RouteContext, optionalJson: Reques
     '/archives/:id/retry',
     optionalJson,
     route(async (req, res) => {
-      const a = await loadArticle(deps.db, req.params.id as string);
+      const a = await loadArticle(deps.db, req.params.id as string, await ownerScope(deps.db, req, principalOf(res)));
       const body = RetryBody.safeParse(req.body ?? {});
       if (!body.success) throw zodProblem(body.error);
       const only = body.data.formats ? parseFormats(body.data.formats) : null;

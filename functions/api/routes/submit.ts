@@ -9,7 +9,7 @@ import { normalizeUrl } from '../../../shared/core/url.ts';
 import { publishJobs } from '../../../shared/jobs/publish.ts';
 import { announceChange } from '../../../shared/jobs/article-changed.ts';
 import type { RouteContext } from '../deps.ts';
-import { route } from '../middleware.ts';
+import { principalOf, route } from '../middleware.ts';
 import { problem, type Operation } from '../openapi.ts';
 import { badRequest, problemType } from '../problems.ts';
 import { parseFormats, zodProblem } from '../requests.ts';
@@ -63,8 +63,10 @@ export function submitRoutes(app: Router, ctx: RouteContext, json: RequestHandle
       const idem = req.get('Idempotency-Key');
       if (idem !== undefined && !IdempotencyKey.safeParse(idem).success)
         throw badRequest('invalid-idempotency-key', 'Idempotency-Key must be 1 to 200 characters');
+      const caller = principalOf(res);
       const result = await createArticle(deps.db, {
         id: randomUUID(),
+        ownerId: caller.userId,
         url: url.href,
         normalizedUrl: normalizeUrl(url),
         formats,
@@ -86,7 +88,7 @@ export function submitRoutes(app: Router, ctx: RouteContext, json: RequestHandle
         if (errors.length)
           log.error({ articleId: a.id, err: errors[0] }, 'capture publish failed; the sweeper will republish');
         await announceChange(ctx.changes, { articleId: a.id, version: Number(a.version) });
-        log.info({ articleId: a.id, url: a.url, formats }, 'archive requested');
+        log.info({ articleId: a.id, url: a.url, formats, userId: caller.userId }, 'archive requested');
       }
       const answer: SubmitAnswerJson = {
         id: a.id,

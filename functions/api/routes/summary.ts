@@ -2,18 +2,18 @@
 import type { RequestHandler, Router } from 'express';
 import { PermanentError, Problem } from '../../../shared/core/errors.ts';
 import type { RouteContext } from '../deps.ts';
-import { route } from '../middleware.ts';
+import { principalOf, route } from '../middleware.ts';
 import { problem, type Operation } from '../openapi.ts';
 import { conflict, notFound, problemType } from '../problems.ts';
-import { loadArticle, zodProblem } from '../requests.ts';
-import { ArchivePath, SummaryAnswer, SummaryBody, type SummaryAnswerJson } from '../schemas.ts';
+import { loadArticle, ownerScope, zodProblem } from '../requests.ts';
+import { ArchivePath, SummaryAnswer, SummaryBody, type SummaryAnswerJson, OwnerQuery } from '../schemas.ts';
 
 export const summaryOperations: Operation[] = [
   {
     method: 'post',
     path: '/archives/{id}/summary',
     summary: 'Regenerate the summary (force: even when the readable text has not changed)',
-    params: { path: ArchivePath },
+    params: { path: ArchivePath, query: OwnerQuery },
     body: { schema: SummaryBody, required: false },
     responses: {
       202: { description: 'Dispatched', json: SummaryAnswer },
@@ -32,7 +32,7 @@ export function summaryRoutes(app: Router, ctx: RouteContext, optionalJson: Requ
     '/archives/:id/summary',
     optionalJson,
     route(async (req, res) => {
-      const a = await loadArticle(deps.db, req.params.id as string);
+      const a = await loadArticle(deps.db, req.params.id as string, await ownerScope(deps.db, req, principalOf(res)));
       const body = SummaryBody.safeParse(req.body ?? {});
       if (!body.success) throw zodProblem(body.error);
       if (!deps.summaries)

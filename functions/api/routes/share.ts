@@ -1,0 +1,147 @@
+// Share links: POST /archives/{id}/share makes a revocable, read-only link to one archive (an unguessable
+// token, shown once), DELETE /archives/{id}/share/{token} revokes it, and /shared/{token} opens the archive
+// and its files with no account. The public half is mounted before admission; it reads nothing else.
+import type { Router } from 'express';
+import { findArticle } from '../../../shared/db/articles.ts';
+import { listArtifacts } from '../../../shared/db/artifacts.ts';
+import { findSummary } from '../../../shared/db/summaries.ts';
+import { createShareLink, resolveShareLink, revokeShareLink } from '../../../shared/db/share-links.ts';
+import type { RouteContext } from '../deps.ts';
+import { principalOf, route } from '../middleware.ts';
+import { problem, type Operation } from '../openapi.ts';
+import { notFound } from '../problems.ts';
+import { loadArticle, ownerScope } from '../requests.ts';
+import { articleJson } from '../serialize.ts';
+import {
+  ArchivePath,
+  OwnerQuery,
+  ShareAnswer,
+  SharedArchive,
+  SharedArtifactPath,
+  SharedPath,
+  SharePath,
+  type ShareAnswerJson,
+  type SharedArchiveJson,
+} from '../schemas.ts';
+import { sendArtifact } from './artifacts.ts';
+
+const gone = problem('No such link: unknown, revoked, or its archive was deleted');
+
+export const shareOperations: Operation[] = [
+  {
+    method: 'post',
+    path: '/archives/{id}/share',
+    summary: 'Create a read-only share link to this archive (its token is shown once)',
+    params: { path: ArchivePath, query: OwnerQuery },
+    responses: { 201: { description: 'The link', json: ShareAnswer }, 404: problem('No such archive') },
+  },
+  {
+    method: 'delete',
+    path: '/archives/{id}/share/{token}',
+    summary: 'Revoke a share link (by its token or its id)',
+    params: { path: SharePath, query: OwnerQuery },
+    responses: { 204: { description: 'Revoked' }, 404: problem('No such archive, or no live link of it') },
+  },
+  {
+    method: 'get',
+    path: '/shared/{token}',
+    summary: 'The archive a share link opens (no account needed)',
+    public: true,
+    params: { path: SharedPath },
+    responses: { 200: { description: 'The archive, read-only', json: SharedArchive }, 404: gone },
+  },
+  {
+    method: 'get',
+    path: '/shared/{token}/artifacts/{format}',
+    summary: 'One file of a shared archive (no account needed)',
+    public: true,
+    params: { path: SharedArtifactPath },
+    responses: {
+      200: {
+        description: 'The bytes',
+        bytes: true,
+        headers: {
+          'Content-Disposition': { description: 'inline, with a download name', required: true },
+          'Content-Security-Policy': { description: 'A sandbox: archived markup never runs', required: true },
+          ETag: { description: 'The sha256 of the bytes' },
+        },
+      },
+      302: {
+        description: 'A short-lived signed URL of the bytes',
+        headers: { Location: { description: 'The signed URL', required: true } },
+      },
+      400: problem('Unknown format'),
+      404: problem('No such link, or the archive has no artifact of this format'),
+      409: problem('The artifact is not (yet) available'),
+      410: problem('The artifact bytes are missing from storage'),
+    },
+  },
+];
+
+/** The routes anyone may call: a token is the whole credential. */
+export function sharedRoutes(app: Router, ctx: RouteContext): void {
+  const { db } = ctx.deps;
+  const open = async (token: string) => {
+    const link = await resolveShareLink(db, token);
+    const a = link && (await findArticle(db, link.articleId));
+    if (!a || a.owner_id !== link.ownerId) throw notFound('no such link');
+    return a;
+  };
+  app.get(
+    '/shared/:token',
+    route(async (req, res) => {
+      const token = req.params.token as string;
+      const a = await open(token);
+      const [artifacts, summary] = await Promise.all([listArtifacts(db, a.id), findSummary(db, a.id)]);
+      const { links: _owned, ...view } = articleJson('', a, artifacts, summary);
+      const self = `/shared/${token}`;
+      const answer: SharedArchiveJson = {
+        ...view,
+        links: {
+          self,
+          artifacts: Object.fromEntries(artifacts.map((x) => [x.format, `${self}/artifacts/${x.format}`])),
+        },
+      };
+      res.setHeader('Cache-Control', 'private, no-store');
+      res.json(answer);
+    }),
+  );
+  app.get(
+    '/shared/:token/artifacts/:format',
+    route(async (req, res) => {
+      const a = await open(req.params.token as string);
+      await sendArtifact(ctx, req, res, a);
+    }),
+  );
+}
+
+/** The owner's half: create and revoke. */
+export function shareRoutes(app: Router, ctx: RouteContext): void {
+  const { db } = ctx.deps;
+  app.post(
+    '/archives/:id/share',
+    route(async (req, res) => {
+      const a = await loadArticle(db, req.params.id as string, await ownerScope(db, req, principalOf(res)));
+      const link = await createShareLink(db, a.id, a.owner_id);
+      ctx.log.info({ articleId: a.id, shareId: link.id }, 'share link created');
+      const answer: ShareAnswerJson = {
+        id: link.id,
+        archiveId: a.id,
+        token: link.token,
+        url: `/shared/${link.token}`,
+        createdAt: link.createdAt.toISOString(),
+      };
+      res.status(201).json(answer);
+    }),
+  );
+  app.delete(
+    '/archives/:id/share/:token',
+    route(async (req, res) => {
+      const a = await loadArticle(db, req.params.id as string, await ownerScope(db, req, principalOf(res)));
+      if (!(await revokeShareLink(db, a.id, req.params.token as string)))
+        throw notFound('no live link of this archive');
+      ctx.log.info({ articleId: a.id }, 'share link revoked');
+      res.status(204).end();
+    }),
+  );
+}
