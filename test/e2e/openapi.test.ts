@@ -73,6 +73,7 @@ test('the document is OpenAPI 3.1, compiles under strict JSON Schema 2020-12 and
 
 test('the document lists exactly the routes the app serves', () => {
   const app = createApp(harness.deps());
+  // Routes registered on the app itself; the web app's pages and assets sit on a router of their own.
   const served = (app.router as any).stack
     .filter((l: any) => l.route)
     .flatMap((l: any) => Object.keys(l.route.methods).map((m) => `${m} ${l.route.path.replace(/:(\w+)/g, '{$1}')}`))

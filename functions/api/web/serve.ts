@@ -3,7 +3,7 @@
 // worker, all under a strict CSP. It is mounted before the API's auth: the shell is public, the data is not.
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type express from 'express';
+import express from 'express';
 import type { Request, Response } from 'express';
 import type { Logger } from '../../../shared/core/logger.ts';
 import { ICON_SVG, iconPng } from './icons.ts';
@@ -112,7 +112,10 @@ async function bundle(clientDir: string): Promise<Record<string, Asset>> {
   return files;
 }
 
-export function mountWebApp(app: express.Express, opts: WebAppOptions): void {
+/** Mounts the web app as a router of its own: pages and assets, not operations of the JSON API's document. */
+export function mountWebApp(parent: express.Express, opts: WebAppOptions): void {
+  const app = express.Router();
+  parent.use(app);
   const log = opts.logger.child({ component: 'web' });
   const clientDir = opts.clientDir ?? fileURLToPath(new URL('./client', import.meta.url));
   let built: Promise<Record<string, Asset>> | null = null;
