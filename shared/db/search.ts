@@ -17,7 +17,7 @@ export interface SearchQuery {
   limit: number;
 }
 
-/** What a search adds to each row: its relevance (higher first, 0..~1.1) and a highlighted extract. */
+/** What a search adds to each row: its relevance (higher first; 0..1 for a word match, up to 0.1 for trigrams) and a highlighted extract. */
 export interface SearchHit {
   rank: number;
   /** HTML: the text is escaped; the matched words are wrapped in <mark>…</mark>. */
@@ -38,6 +38,8 @@ const HEADLINE_CHARS = 20_000;
 const WEIGHTS = '{0.1,0.2,0.4,1.0}';
 // Trigrams need three characters; below that ILIKE '%q%' would read the whole index.
 const MIN_TRIGRAM_CHARS = 3;
+// Relevance is computed over at most this many matches, the newest (step 2 of searchArticles).
+export const CANDIDATES = 1000;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -77,8 +79,11 @@ function cursorCondition(query: SearchQuery): RawBuilder<boolean> {
 
 /**
  * The caller's archives matching `q`, best first (or newest first), each with its rank and snippet.
- * The GIN index answers the query OR'ed over every language (htbase_any_query, a constant per statement);
- * each candidate is then checked against the query in its own configuration and simple (qs.tq).
+ * 1. htbase_any_query ORs the query over every language: sent back as a constant, so the planner estimates how
+ *    many rows it matches and the GIN index answers it.
+ * 2. Candidates: the newest CANDIDATES matches. Ranking reads each match's vector, so a word found in most of a
+ *    large library would cost a second; a common word ranks among the newest matches instead.
+ * 3. Each candidate is checked against the query in its own configuration and simple (qs.tq), then ranked.
  */
 export async function searchArticles<C extends keyof Article>(
   db: Db,
@@ -87,10 +92,22 @@ export async function searchArticles<C extends keyof Article>(
 ): Promise<Array<Pick<Article, C> & SearchHit>> {
   const q = query.q.trim();
   const trigram = trigramMatch(q);
+  const { rows: any } = await sql<{ tq: string }>`select htbase_any_query(${q})::text as tq`.execute(db);
+  const needed = new Set<string>([
+    ...columns,
+    'id',
+    'title',
+    'normalized_url',
+    'created_at',
+    'search',
+    'search_config',
+  ]);
+  const inner = sql.join([...needed].map((c) => sql.ref(`a.${c}`)));
   const cols = sql.join(columns.map((c) => sql.ref(`a.${c}`)));
-  const order = query.sort === 'date' ? sql`hit.created_at desc, hit.id desc` : sql`hit.rank desc, hit.id desc`;
+  const byDate = query.sort === 'date';
+  const order = byDate ? sql`hit.created_at desc, hit.id desc` : sql`hit.rank desc, hit.id desc`;
   const { rows } = await sql<Pick<Article, C> & { rank: number; snippet: string | null }>`
-    with qs as (
+    with qs as materialized (
       select c.config, htbase_row_query(c.config, ${q}) as tq
       from (select distinct config from search_languages union select 'simple'::regconfig) as c
     )
@@ -104,20 +121,27 @@ export async function searchArticles<C extends keyof Article>(
       where d.id = hit.id) as snippet
     from (
       select ${cols}, r.rank, qs.tq
-      from articles a
+      from (
+        select ${inner} from articles a
+        where ${query.ownerId ? sql`a.owner_id = ${query.ownerId}` : sql`true`}
+          and ${query.url ? sql`a.normalized_url = ${query.url}` : sql`true`}
+          and ${query.status ? sql`a.status = ${query.status}` : sql`true`}
+          and (a.search @@ ${any[0]!.tq}::tsquery or ${trigram})
+          and ${byDate ? cursorCondition(query) : sql`true`}
+        order by a.created_at desc, a.id desc
+        limit ${Math.max(CANDIDATES, query.limit)}
+      ) as a
       join qs on qs.config = a.search_config
       cross join lateral (
-        select (ts_rank_cd(${WEIGHTS}::float4[], a.search, qs.tq, 32)
-          + 0.1 * greatest(word_similarity(${q}, coalesce(a.title, '')), word_similarity(${q}, a.normalized_url)))::real
+        -- Trigram similarity only where the words did not match: it costs as much as the rank itself.
+        select (case when a.search @@ qs.tq then ts_rank_cd(${WEIGHTS}::float4[], a.search, qs.tq, 32)
+          else 0.1 * greatest(word_similarity(${q}, coalesce(a.title, '')), word_similarity(${q}, a.normalized_url))
+          end)::real
           as rank
       ) as r
-      where ${query.ownerId ? sql`a.owner_id = ${query.ownerId}` : sql`true`}
-        and ${query.url ? sql`a.normalized_url = ${query.url}` : sql`true`}
-        and ${query.status ? sql`a.status = ${query.status}` : sql`true`}
-        and (a.search @@ htbase_any_query(${q}) or ${trigram})
-        and (a.search @@ qs.tq or ${trigram})
-        and ${cursorCondition(query)}
-      order by ${query.sort === 'date' ? sql`a.created_at desc, a.id desc` : sql`r.rank desc, a.id desc`}
+      where (a.search @@ qs.tq or ${trigram})
+        and ${byDate ? sql`true` : cursorCondition(query)}
+      order by ${byDate ? sql`a.created_at desc, a.id desc` : sql`r.rank desc, a.id desc`}
       limit ${query.limit}
     ) as hit
     order by ${order}`.execute(db);
