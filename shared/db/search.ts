@@ -39,7 +39,7 @@ const WEIGHTS = '{0.1,0.2,0.4,1.0}';
 // Trigrams need three characters; below that ILIKE '%q%' would read the whole index.
 const MIN_TRIGRAM_CHARS = 3;
 // Relevance is computed over at most this many matches, the newest (step 2 of searchArticles).
-export const CANDIDATES = 1000;
+export const CANDIDATES = 500;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -61,8 +61,8 @@ export function likePattern(q: string): string {
 function trigramMatch(q: string): RawBuilder<boolean> {
   if (q.length < MIN_TRIGRAM_CHARS) return sql<boolean>`false`;
   const p = likePattern(q);
-  // A title by word similarity (a partial or misspelt word); a URL by substring (any piece of it).
-  return sql<boolean>`(${q} <% a.title or a.normalized_url ilike ${p})`;
+  // Substrings (a partial word, any piece of a URL): word similarity (<%) drew ten times the candidates to recheck.
+  return sql<boolean>`(a.title ilike ${p} or a.normalized_url ilike ${p})`;
 }
 
 function cursorCondition(query: SearchQuery): RawBuilder<boolean> {
