@@ -5,6 +5,7 @@ import type { Article, Artifact, Database, Db } from './types.ts';
 import { bumpArticle, type Transition } from './transition.ts';
 import { listArtifacts } from './artifacts.ts';
 import type { Format } from '../core/formats.ts';
+import { searchArticles, type ListCursor, type SearchHit, type SearchSort } from './search.ts';
 
 /** What a capture learned about the page; written with the version bump of the capture's outcome. */
 export interface ArticleMeta {
@@ -178,21 +179,33 @@ export async function findOwnedArticle(db: Db, id: string, ownerId: string): Pro
 export interface ListQuery {
   /** Whose archives; absent only for maintenance jobs that walk every archive (reconcile). */
   ownerId?: string;
+  /** Full-text search (shared/db/search.ts): each row then carries `rank` and `snippet`. */
   q?: string;
+  /** With q: best first (the default) or newest first; without q, always newest first. */
+  sort?: SearchSort;
   url?: string;
   status?: Article['status'];
-  cursor?: { createdAt: Date; id: string };
+  /** {createdAt, id} of the last row in date order; {rank, id} in relevance order. */
+  cursor?: ListCursor;
   limit: number;
 }
 
-/** Newest first, keyset-paginated on (created_at, id). */
-export async function listArticles(db: Db, query: ListQuery): Promise<ArticleView[]> {
+/** A listed archive; a search adds its rank and highlighted snippet. */
+export type ListedArticle = ArticleView & Partial<SearchHit>;
+
+/** Newest first, keyset-paginated on (created_at, id); with `q`, ranked search (date order on request). */
+export async function listArticles(db: Db, query: ListQuery): Promise<ListedArticle[]> {
+  if (query.q?.trim()) {
+    // A date cursor without an explicit sort continues a date-ordered listing.
+    const sort = query.sort ?? (query.cursor && 'createdAt' in query.cursor ? 'date' : 'relevance');
+    return searchArticles(db, { ...query, q: query.q, sort }, ARTICLE_VIEW_COLUMNS);
+  }
   let qb = db.selectFrom('articles').select(ARTICLE_VIEW_COLUMNS);
   if (query.ownerId) qb = qb.where('owner_id', '=', query.ownerId);
-  if (query.q) qb = qb.where(sql<boolean>`search @@ websearch_to_tsquery('simple', ${query.q})`);
   if (query.url) qb = qb.where('normalized_url', '=', query.url);
   if (query.status) qb = qb.where('status', '=', query.status);
   if (query.cursor) {
+    if (!('createdAt' in query.cursor)) throw new TypeError('listArticles: date order pages with {createdAt, id}');
     const c = query.cursor;
     qb = qb.where((eb) =>
       eb.or([eb('created_at', '<', c.createdAt), eb.and([eb('created_at', '=', c.createdAt), eb('id', '<', c.id)])]),

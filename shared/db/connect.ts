@@ -65,7 +65,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       dir = join(opts.dataDir, 'pglite');
       mkdirSync(dir, { recursive: true });
     }
-    const pglite = await PGlite.create(dir ? { dataDir: dir } : {});
+    // pg_trgm backs the search's fallback for partial words and URLs (migration 0005).
+    const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+    const pglite = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), extensions: { pg_trgm } });
     const pool = new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = {

@@ -29,6 +29,8 @@ export interface ArticleTable {
   owner_id: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The text search configuration chosen from `lang` by a trigger (migration 0005); reads back as its name. */
+  search_config: ColumnType<string, never, never>;
 }
 
 export interface ArtifactTable {

@@ -1,0 +1,153 @@
+// Ranked search behind listArticles' `q` (issue 12): the query in the article's own language and word for word, a
+// trigram fallback for partial words and URLs, relevance or date order, and a snippet whose only markup is <mark>.
+import { sql, type RawBuilder } from 'kysely';
+import type { Article, Db } from './types.ts';
+
+export type SearchSort = 'relevance' | 'date';
+/** Date order pages on (created_at, id); relevance order on (rank, id), so neither needs an OFFSET. */
+export type ListCursor = { createdAt: Date; id: string } | { rank: number; id: string };
+
+export interface SearchQuery {
+  ownerId?: string;
+  q: string;
+  url?: string;
+  status?: Article['status'];
+  sort: SearchSort;
+  cursor?: ListCursor;
+  limit: number;
+}
+
+/** What a search adds to each row: its relevance (higher first; 0..1 for a word match, up to 0.1 for trigrams) and a highlighted extract. */
+export interface SearchHit {
+  rank: number;
+  /** HTML: the text is escaped; the matched words are wrapped in <mark>…</mark>. */
+  snippet: string;
+}
+
+// ts_headline marks matches with these; they are removed from the text first, so any in its output are ours.
+const OPEN = '\u0001';
+const CLOSE = '\u0002';
+const MARKS = `StartSel="${OPEN}", StopSel="${CLOSE}"`;
+const HEADLINE_OPTIONS = `${MARKS}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
+// Fragment mode shrinks a text of a few words to the matched word alone: short texts are shown whole.
+const SHORT_OPTIONS = `${MARKS}, HighlightAll=true`;
+const SHORT_CHARS = 240;
+// ts_headline parses the whole document it is given: the first 20,000 characters keep 20 snippets in milliseconds.
+const HEADLINE_CHARS = 20_000;
+// ts_rank_cd weights for D (URL), C (text), B (summary, key points, tags), A (title).
+const WEIGHTS = '{0.1,0.2,0.4,1.0}';
+// Trigrams need three characters; below that ILIKE '%q%' would read the whole index.
+const MIN_TRIGRAM_CHARS = 3;
+// Relevance is computed over at most this many matches, the newest (step 2 of searchArticles).
+export const CANDIDATES = 500;
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes a ts_headline result and turns its sentinels into <mark>…</mark>: no markup of the page survives. */
+export function markSnippet(raw: string): string {
+  return raw
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
+    .replaceAll(OPEN, '<mark>')
+    .replaceAll(CLOSE, '</mark>');
+}
+
+/** `q` as a literal ILIKE substring pattern. */
+export function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function trigramMatch(q: string): RawBuilder<boolean> {
+  if (q.length < MIN_TRIGRAM_CHARS) return sql<boolean>`false`;
+  const p = likePattern(q);
+  // Substrings (a partial word, any piece of a URL): word similarity (<%) drew ten times the candidates to recheck.
+  return sql<boolean>`(a.title ilike ${p} or a.normalized_url ilike ${p})`;
+}
+
+function cursorCondition(query: SearchQuery): RawBuilder<boolean> {
+  const c = query.cursor;
+  if (!c) return sql<boolean>`true`;
+  if (query.sort === 'date') {
+    if (!('createdAt' in c)) throw new TypeError('listArticles: date order pages with a {createdAt, id} cursor');
+    return sql<boolean>`(a.created_at < ${c.createdAt} or (a.created_at = ${c.createdAt} and a.id < ${c.id}))`;
+  }
+  if (!('rank' in c)) throw new TypeError('listArticles: relevance order pages with a {rank, id} cursor');
+  // rank is a real (float4); the number read back casts to the same real, so equality holds across pages.
+  return sql<boolean>`(r.rank < ${c.rank}::real or (r.rank = ${c.rank}::real and a.id < ${c.id}))`;
+}
+
+/**
+ * The caller's archives matching `q`, best first (or newest first), each with its rank and snippet.
+ * 1. htbase_any_query ORs the query over every language: sent back as a constant, so the planner estimates how
+ *    many rows it matches and the GIN index answers it.
+ * 2. Candidates: the newest CANDIDATES matches. Ranking reads each match's vector, so a word found in most of a
+ *    large library would cost a second; a common word ranks among the newest matches instead.
+ * 3. Each candidate is checked against the query in its own configuration and simple (qs.tq), then ranked.
+ */
+export async function searchArticles<C extends keyof Article>(
+  db: Db,
+  query: SearchQuery,
+  columns: readonly C[],
+): Promise<Array<Pick<Article, C> & SearchHit>> {
+  const q = query.q.trim();
+  const trigram = trigramMatch(q);
+  const { rows: any } = await sql<{ tq: string }>`select htbase_any_query(${q})::text as tq`.execute(db);
+  const needed = new Set<string>([
+    ...columns,
+    'id',
+    'title',
+    'normalized_url',
+    'created_at',
+    'search',
+    'search_config',
+  ]);
+  const inner = sql.join([...needed].map((c) => sql.ref(`a.${c}`)));
+  const cols = sql.join(columns.map((c) => sql.ref(`a.${c}`)));
+  const byDate = query.sort === 'date';
+  const order = byDate ? sql`hit.created_at desc, hit.id desc` : sql`hit.rank desc, hit.id desc`;
+  const { rows } = await sql<Pick<Article, C> & { rank: number; snippet: string | null }>`
+    with qs as materialized (
+      select c.config, htbase_row_query(c.config, ${q}) as tq
+      from (select distinct config from search_languages union select 'simple'::regconfig) as c
+    )
+    select hit.*, (
+      select ts_headline(d.search_config, doc.text, hit.tq,
+        case when length(doc.text) <= ${SHORT_CHARS} then ${SHORT_OPTIONS} else ${HEADLINE_OPTIONS} end)
+      from articles d
+      cross join lateral (select translate(
+        coalesce(nullif(left(d.text_content, ${HEADLINE_CHARS}), ''), d.excerpt, d.title, ''), ${OPEN + CLOSE}, ''
+      ) as text) as doc
+      where d.id = hit.id) as snippet
+    from (
+      select ${cols}, r.rank, qs.tq
+      from (
+        select ${inner} from articles a
+        where ${query.ownerId ? sql`a.owner_id = ${query.ownerId}` : sql`true`}
+          and ${query.url ? sql`a.normalized_url = ${query.url}` : sql`true`}
+          and ${query.status ? sql`a.status = ${query.status}` : sql`true`}
+          and (a.search @@ ${any[0]!.tq}::tsquery or ${trigram})
+          and ${byDate ? cursorCondition(query) : sql`true`}
+        order by a.created_at desc, a.id desc
+        limit ${Math.max(CANDIDATES, query.limit)}
+      ) as a
+      join qs on qs.config = a.search_config
+      cross join lateral (
+        -- Trigram similarity only where the words did not match: it costs as much as the rank itself.
+        select (case when a.search @@ qs.tq then ts_rank_cd(${WEIGHTS}::float4[], a.search, qs.tq, 32)
+          else 0.1 * greatest(word_similarity(${q}, coalesce(a.title, '')), word_similarity(${q}, a.normalized_url))
+          end)::real
+          as rank
+      ) as r
+      where (a.search @@ qs.tq or ${trigram})
+        and ${byDate ? sql`true` : cursorCondition(query)}
+      order by ${byDate ? sql`a.created_at desc, a.id desc` : sql`r.rank desc, a.id desc`}
+      limit ${query.limit}
+    ) as hit
+    order by ${order}`.execute(db);
+  return rows.map(({ tq: _tq, ...row }: any) => ({
+    ...row,
+    rank: Number(row.rank),
+    snippet: markSnippet(row.snippet ?? ''),
+  }));
+}
