@@ -46,6 +46,8 @@ export const ListQuery = z.object({
   q: z.string().max(500).optional(),
   url: z.string().max(8192).optional(),
   status: ArchiveStatus.optional(),
+  /** With q: `relevance` (the default) or `date` (newest first); without q always newest first. */
+  sort: z.enum(['relevance', 'date']).optional(),
   cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
@@ -122,6 +124,9 @@ export const ArchiveListItem = z.object({
   updatedAt: Timestamp,
   version: z.int(),
   links: z.object({ self: z.string() }),
+  /** Search only: relevance (higher first) and an extract whose only markup is <mark>…</mark> (text escaped). */
+  rank: z.number().optional(),
+  snippet: z.string().optional(),
 });
 
 export const ArchiveList = z.object({ items: z.array(ArchiveListItem), nextCursor: z.string().nullable() });

@@ -80,8 +80,13 @@ export function articleJson(
   };
 }
 
-export function articleListItem(base: string, a: ArticleView): ArchiveListItemJson {
+export function articleListItem(
+  base: string,
+  a: ArticleView & { rank?: number; snippet?: string },
+): ArchiveListItemJson {
   return {
+    ...(a.rank !== undefined ? { rank: a.rank } : {}),
+    ...(a.snippet !== undefined ? { snippet: a.snippet } : {}),
     id: a.id,
     url: a.url,
     finalUrl: a.final_url,

@@ -2,6 +2,7 @@
 // DELETE /archives/{id} (the rows, the stored bytes, then the article-changed tombstone).
 import type { Router } from 'express';
 import { deleteArticle, listArticles } from '../../../shared/db/articles.ts';
+import type { ListCursor } from '../../../shared/db/search.ts';
 import { listArtifacts } from '../../../shared/db/artifacts.ts';
 import { findSummary } from '../../../shared/db/summaries.ts';
 import { parseTargetUrl } from '../../../shared/net/ssrf.ts';
@@ -29,7 +30,7 @@ export const archiveOperations: Operation[] = [
   {
     method: 'get',
     path: '/archives',
-    summary: 'List or search archives, newest first (q: full text; url: one page; cursor: from nextCursor)',
+    summary: 'List archives newest first, or search them (q: ranked full text with snippets, sort: relevance or date)',
     params: { query: ListQuery },
     responses: {
       200: { description: 'One page of archives', json: ArchiveList },
@@ -59,15 +60,20 @@ export const archiveOperations: Operation[] = [
   },
 ];
 
-function encodeCursor(a: { created_at: Date | string; id: string }): string {
-  return Buffer.from(JSON.stringify([new Date(a.created_at).toISOString(), a.id])).toString('base64url');
+/** A cursor names its order: `d` pages newest first on (created_at, id), `r` by relevance on (rank, id). */
+function encodeCursor(a: { created_at: Date | string; id: string; rank?: number }, sort: 'date' | 'relevance'): string {
+  const key = sort === 'relevance' ? ['r', a.rank ?? 0, a.id] : ['d', new Date(a.created_at).toISOString(), a.id];
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
-function decodeCursor(c: string): { createdAt: Date; id: string } {
+function decodeCursor(c: string): { cursor: ListCursor; sort: 'date' | 'relevance' } {
   try {
-    const [t, id] = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as [string, string];
-    const createdAt = new Date(t);
-    if (Number.isNaN(createdAt.getTime()) || !ArchiveId.safeParse(id).success) throw new Error('bad');
-    return { createdAt, id };
+    const [kind, k, id] = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as [string, unknown, string];
+    if (!ArchiveId.safeParse(id).success) throw new Error('bad id');
+    if (kind === 'r' && typeof k === 'number' && Number.isFinite(k))
+      return { cursor: { rank: k, id }, sort: 'relevance' };
+    const createdAt = new Date(String(k));
+    if (kind !== 'd' || Number.isNaN(createdAt.getTime())) throw new Error('bad key');
+    return { cursor: { createdAt, id }, sort: 'date' };
   } catch {
     throw badRequest('invalid-cursor', 'the cursor is not one this API returned');
   }
@@ -88,18 +94,23 @@ export function archiveRoutes(app: Router, ctx: RouteContext): void {
           throw badRequest('invalid-url', 'url must be an absolute http(s) URL');
         }
       }
+      const q_ = q.data.q?.trim() || undefined;
+      const after = q.data.cursor ? decodeCursor(q.data.cursor) : undefined;
+      const sort = q_ ? (q.data.sort ?? after?.sort ?? 'relevance') : 'date';
+      if (after && after.sort !== sort) throw badRequest('invalid-cursor', `this cursor pages in ${after.sort} order`);
       const rows = await listArticles(db, {
         ownerId: await ownerScope(db, req, principalOf(res)),
-        q: q.data.q?.trim() || undefined,
+        q: q_,
+        sort: q_ ? sort : undefined,
         url: urlFilter,
         status: q.data.status,
-        cursor: q.data.cursor ? decodeCursor(q.data.cursor) : undefined,
+        cursor: after?.cursor,
         limit: q.data.limit + 1,
       });
       const page = rows.slice(0, q.data.limit);
       const answer: ArchiveListJson = {
         items: page.map((a) => articleListItem('', a)),
-        nextCursor: rows.length > q.data.limit ? encodeCursor(page[page.length - 1]!) : null,
+        nextCursor: rows.length > q.data.limit ? encodeCursor(page[page.length - 1]!, sort) : null,
       };
       res.json(answer);
     }),
