@@ -100,6 +100,7 @@ export const STAGES = [
   'consent',
   'scroll',
   'fonts',
+  'top',
   'screenshot',
   'pdf',
   'readable',

@@ -17,7 +17,7 @@ import { openSession, type PageSession } from './session.ts';
 import { createStepRunner } from './step-runner.ts';
 import { navigate, settle } from './steps/load.ts';
 import { consentWaiter } from './steps/consent.ts';
-import { scrollThrough, waitForFonts } from './steps/scroll.ts';
+import { scrollThrough, settleAtTop, waitForFonts } from './steps/scroll.ts';
 import { detectWarnings, readMeta } from './steps/metadata.ts';
 import { screenshot } from './steps/screenshot.ts';
 import { pageHtmlOnce, readableStep, renderedDomStep } from './steps/readable.ts';
@@ -84,6 +84,7 @@ async function runSteps(
   await run.timed('fonts', () => waitForFonts(page, t.fonts, log));
   const consent = await consentWait();
   if (consent && !consent.handled) warnings.add('consent_not_dismissed');
+  await run.timed('top', () => settleAtTop(page, log));
   const meta = await readMeta(page, req.url, response, log);
   for (const w of await detectWarnings(page, meta, log)) warnings.add(w);
 

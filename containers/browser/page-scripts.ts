@@ -2,23 +2,51 @@
 // It is plain source text, not TypeScript functions: tsx/esbuild would wrap named functions in a `__name`
 // helper that does not exist in the page, so a function serialized with toString() would throw there.
 
-/** Scrolls down in viewport steps for `budgetMs` or `maxSteps`, then back to the top. */
+/**
+ * Scrolls down in viewport steps for `budgetMs` or `maxSteps`, then back to the top. Every jump is instant: with
+ * CSS `scroll-behavior: smooth` (Bootstrap 5 sets it) a plain scrollTo animates, and the way back up would still
+ * be under way while the formats are taken.
+ */
 export const SCROLL_SCRIPT = `async (budgetMs, maxSteps) => {
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const root = document.scrollingElement || document.documentElement;
+  const jump = (top) => scrollTo({ top, left: 0, behavior: 'instant' });
   const start = performance.now();
   const stepPx = Math.max(200, Math.floor(innerHeight * 0.85));
   let y = 0;
   for (let i = 0; i < maxSteps && performance.now() - start < budgetMs; i++) {
     y += stepPx;
-    scrollTo(0, y);
+    jump(y);
     await sleep(120);
     if (y + innerHeight >= root.scrollHeight) {
       await sleep(400); // an infinite list may append more
       if (y + innerHeight >= root.scrollHeight) break;
     }
   }
-  scrollTo(0, 0);
+  jump(0);
+}`;
+
+/**
+ * Back at the top with the page's scroll handlers run for that position: an instant jump to 0, a scroll event
+ * there (handlers that read scrollY), two frames (rAF-throttled handlers, IntersectionObserver callbacks), then
+ * until the DOM has been quiet for `quietMs` (debounced handlers), at most `maxMs` in all.
+ */
+export const AT_TOP_SCRIPT = `async (quietMs, maxMs) => {
+  const started = performance.now();
+  scrollTo({ top: 0, left: 0, behavior: 'instant' });
+  document.dispatchEvent(new Event('scroll', { bubbles: true }));
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  await frame();
+  await frame();
+  await new Promise((resolve) => {
+    let quiet;
+    const done = () => { observer.disconnect(); clearTimeout(quiet); clearTimeout(cap); resolve(); };
+    const observer = new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(done, quietMs); });
+    observer.observe(document.documentElement, { attributes: true, childList: true, characterData: true, subtree: true });
+    quiet = setTimeout(done, quietMs);
+    const cap = setTimeout(done, Math.max(0, maxMs - (performance.now() - started)));
+  });
+  return { scrollY: scrollY, ms: Math.round(performance.now() - started) };
 }`;
 
 /** Title, canonical URL, language and favicon as the document declares them. */

@@ -3,7 +3,7 @@
 import type { Page } from 'puppeteer-core';
 import type { Logger } from '../../../shared/core/logger.ts';
 import type { CaptureLimits, CaptureTimeouts } from '../capture-types.ts';
-import { SCROLL_SCRIPT } from '../page-scripts.ts';
+import { AT_TOP_SCRIPT, SCROLL_SCRIPT } from '../page-scripts.ts';
 import { bestEffort } from '../step-runner.ts';
 
 /** Scrolls to the bottom in viewport steps (lazy images, IntersectionObserver, infinite lists), bounded, then back up. */
@@ -35,6 +35,24 @@ export async function scrollThrough(page: Page, t: CaptureTimeouts, limits: Capt
     Math.max(500, t.scroll - (Date.now() - started)),
     log,
     'images not decoded in time',
+  );
+}
+
+/** How long the DOM must stay unchanged at the top before the formats are taken, and the most it may take. */
+const AT_TOP_QUIET_MS = 100;
+const AT_TOP_MAX_MS = 600;
+
+/**
+ * Returns to the top and lets the page's scripts react to being there (issue 19): state derived from the scroll
+ * position (a navigation bar's class, a shrunk header, a scroll-spy menu) must be the top's, while what the
+ * scroll revealed (lazy images, loaded content) stays. Every format is taken after this.
+ */
+export async function settleAtTop(page: Page, log: Logger): Promise<void> {
+  await bestEffort(
+    page.evaluate(`(${AT_TOP_SCRIPT})(${AT_TOP_QUIET_MS}, ${AT_TOP_MAX_MS})`),
+    AT_TOP_MAX_MS + 1_000,
+    log,
+    'the page did not settle at the top in time',
   );
 }
 
