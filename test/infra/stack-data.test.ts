@@ -151,7 +151,7 @@ describe('data stores', () => {
     assert.equal(ofType(GCP('storage/bucketACL:BucketACL')).length, 0);
   });
 
-  test('Firestore native database with rules: signed-in users read, nobody writes from a client', () => {
+  test('Firestore native database with rules: each signed-in user reads their own, nobody writes from a client', () => {
     const db = one(GCP('firestore/database:Database'), () => true);
     assert.equal(db.inputs.name, '(default)');
     assert.equal(db.inputs.type, 'FIRESTORE_NATIVE');
@@ -161,7 +161,7 @@ describe('data stores', () => {
     assert.equal(content, readFileSync(new URL('../../infra/firestore.rules', import.meta.url), 'utf8'));
     assert.match(
       content,
-      /match \/articles\/\{articleId\}[\s\S]*allow read: if request\.auth != null;[\s\S]*allow write: if false;/,
+      /match \/articles\/\{articleId\}[\s\S]*allow get, list: if request\.auth != null && resource\.data\.ownerUid == request\.auth\.uid;[\s\S]*allow write: if false;/,
     );
     assert.doesNotMatch(content, /allow (read, )?write: if (true|request\.auth)/);
     const release = one(GCP('firebaserules/release:Release'), () => true);

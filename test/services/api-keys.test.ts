@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type PostgresHandle } from '../support/services.ts';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
+import { firstAdmin } from '../../shared/db/users.ts';
 import {
   API_KEY_PREFIX,
   createApiKey,
@@ -26,11 +27,14 @@ after(async () => {
 });
 
 test('a created key verifies; only its sha256 is stored', async () => {
-  const { id, key } = await createApiKey(dbh.db, 'ci');
+  const { id, key, userId } = await createApiKey(dbh.db, 'ci');
+  const admin = await firstAdmin(dbh.db);
+  assert.equal(userId, admin.id, 'without --user a key belongs to the first admin');
+  const expected = { id, name: 'ci', userId, role: 'admin', scope: 'write' };
   assert.ok(key.startsWith(API_KEY_PREFIX));
   assert.match(id, /^ak_[0-9a-f]{12}$/);
-  assert.deepEqual(await verifyApiKey(dbh.db, `Bearer ${key}`), { id, name: 'ci' });
-  assert.deepEqual(await verifyApiKey(dbh.db, key), { id, name: 'ci' });
+  assert.deepEqual(await verifyApiKey(dbh.db, `Bearer ${key}`), expected);
+  assert.deepEqual(await verifyApiKey(dbh.db, key), expected);
   const rows = await dbh.db.selectFrom('api_keys').selectAll().where('id', '=', id).execute();
   assert.equal(rows.length, 1);
   assert.equal(rows[0].key_hash, hashApiKey(key));
