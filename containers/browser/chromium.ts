@@ -43,6 +43,9 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   '--disable-popup-blocking', // popups open as targets we ignore and close with the context
   '--disable-prompt-on-repost',
   '--disable-quic', // QUIC is UDP and would bypass the HTTP(S) egress proxy
+  // WebRTC (STUN, TURN, peer connections) is UDP too: only through the proxy, which means never (issue 16).
+  '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
+  '--webrtc-ip-handling-policy=disable_non_proxied_udp',
   '--disable-search-engine-choice-screen',
   '--deny-permission-prompts',
   '--password-store=basic',
