@@ -18,31 +18,36 @@ import { ArtifactFormat, ArtifactNotReadyProblem, ArtifactPath, OwnerQuery } fro
 const SANDBOX =
   "sandbox; default-src 'none'; img-src data: blob:; style-src 'unsafe-inline' data:; font-src data:; media-src data: blob:";
 
+/** The answers of a download, wherever it is served from (the owner's route, a share link's). */
+export function artifactReplies(notFoundText: string): Operation['responses'] {
+  return {
+    200: {
+      description: 'The bytes, with the content type they were stored with',
+      bytes: true,
+      headers: {
+        'Content-Disposition': { description: 'inline, with a download name', required: true },
+        'Content-Security-Policy': { description: 'A sandbox: archived markup never runs', required: true },
+        ETag: { description: 'The sha256 of the bytes' },
+      },
+    },
+    302: {
+      description: 'A short-lived signed URL of the bytes',
+      headers: { Location: { description: 'The signed URL', required: true } },
+    },
+    400: problem('Unknown format'),
+    404: problem(notFoundText),
+    409: problem('The artifact is not (yet) available: see artifactStatus and errorCode', ArtifactNotReadyProblem),
+    410: problem('The artifact bytes are missing from storage'),
+  };
+}
+
 export const artifactOperations: Operation[] = [
   {
     method: 'get',
     path: '/archives/{id}/artifacts/{format}',
     summary: 'Download an artifact (a signed URL redirect in the cloud, a stream locally)',
     params: { path: ArtifactPath, query: OwnerQuery },
-    responses: {
-      200: {
-        description: 'The bytes, with the content type they were stored with',
-        bytes: true,
-        headers: {
-          'Content-Disposition': { description: 'inline, with a download name', required: true },
-          'Content-Security-Policy': { description: 'A sandbox: archived markup never runs', required: true },
-          ETag: { description: 'The sha256 of the bytes' },
-        },
-      },
-      302: {
-        description: 'A short-lived signed URL of the bytes',
-        headers: { Location: { description: 'The signed URL', required: true } },
-      },
-      400: problem('Unknown format'),
-      404: problem('No such archive, or it has no artifact of this format'),
-      409: problem('The artifact is not (yet) available: see artifactStatus and errorCode', ArtifactNotReadyProblem),
-      410: problem('The artifact bytes are missing from storage'),
-    },
+    responses: artifactReplies('No such archive, or it has no artifact of this format'),
   },
 ];
 

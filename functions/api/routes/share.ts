@@ -23,7 +23,7 @@ import {
   type ShareAnswerJson,
   type SharedArchiveJson,
 } from '../schemas.ts';
-import { sendArtifact } from './artifacts.ts';
+import { artifactReplies, sendArtifact } from './artifacts.ts';
 
 const gone = problem('No such link: unknown, revoked, or its archive was deleted');
 
@@ -56,25 +56,7 @@ export const shareOperations: Operation[] = [
     summary: 'One file of a shared archive (no account needed)',
     public: true,
     params: { path: SharedArtifactPath },
-    responses: {
-      200: {
-        description: 'The bytes',
-        bytes: true,
-        headers: {
-          'Content-Disposition': { description: 'inline, with a download name', required: true },
-          'Content-Security-Policy': { description: 'A sandbox: archived markup never runs', required: true },
-          ETag: { description: 'The sha256 of the bytes' },
-        },
-      },
-      302: {
-        description: 'A short-lived signed URL of the bytes',
-        headers: { Location: { description: 'The signed URL', required: true } },
-      },
-      400: problem('Unknown format'),
-      404: problem('No such link, or the archive has no artifact of this format'),
-      409: problem('The artifact is not (yet) available'),
-      410: problem('The artifact bytes are missing from storage'),
-    },
+    responses: artifactReplies('No such link, or the archive has no artifact of this format'),
   },
 ];
 
