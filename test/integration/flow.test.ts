@@ -269,7 +269,7 @@ test('over RATE_LIMIT_PER_MINUTE the API answers 429 with Retry-After, counted i
     topo.spawn('api-limited-a', 'api', { env: { RATE_LIMIT_PER_MINUTE: '4', READ_RATE_LIMIT_PER_MINUTE: '4' } }),
     topo.spawn('api-limited-b', 'api', { env: { RATE_LIMIT_PER_MINUTE: '4', READ_RATE_LIMIT_PER_MINUTE: '4' } }),
   ]);
-  const limited = await topo.createApiKey('rate-limited');
+  const limited = await topo.createApiKey('rate-limited', { user: 'rate-limited' });
   const statuses: number[] = [];
   for (const base of [a.url, b.url, a.url, b.url])
     statuses.push((await api(base, limited, '/archives?limit=1')).status);
@@ -284,5 +284,9 @@ test('over RATE_LIMIT_PER_MINUTE the API answers 429 with Retry-After, counted i
   );
   assert.equal((await api(a.url, limited, '/archives?limit=1')).status, 429, 'the other instance agrees');
   // Another client is not affected.
-  assert.equal((await api(a.url, await topo.createApiKey('another-client'), '/archives?limit=1')).status, 200);
+  assert.equal(
+    (await api(a.url, await topo.createApiKey('another-client', { user: 'another-client' }), '/archives?limit=1'))
+      .status,
+    200,
+  );
 });

@@ -10,7 +10,7 @@ import { Firestore } from '@google-cloud/firestore';
 import type { Kysely } from 'kysely';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import type { Database } from '../../shared/db/types.ts';
-import { createApiKey } from '../../shared/auth/api-keys.ts';
+import { keyFor } from './owners.ts';
 import { ensureTopology } from '../../shared/adapters/pubsub.ts';
 import {
   freePort,
@@ -90,7 +90,8 @@ export interface Topology {
   readonly schedulerServiceAccount: string;
   readonly apiUrl: string;
   /** Creates an API key (the logic of `npx htbase apikey create`); returns the plain key. */
-  createApiKey(name: string): Promise<string>;
+  /** A key of the first admin, or of a user of its own (made on first use): rate limits are per user. */
+  createApiKey(name: string, opts?: { user?: string }): Promise<string>;
   /** Starts another process of a deployable (own port unless given) with extra environment. */
   spawn(
     name: string,
@@ -289,7 +290,7 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       signer,
       schedulerServiceAccount,
       apiUrl: urlOf('api'),
-      createApiKey: async (name) => (await createApiKey(dbHandle!.db, name)).key,
+      createApiKey: (name, opts) => keyFor(dbHandle!.db, name, opts?.user),
       async spawn(name, kind, o = {}) {
         if (procs[name]) throw new Error(`a process named ${name} exists`);
         const p = await spawnDeployable({
