@@ -19,6 +19,7 @@ import { createLocalBlobStore } from './local-blob-store.ts';
 import { createPubSubPublisher } from './pubsub.ts';
 import { connectRedis, createRedisHostLimiter, createRedisRateLimiter } from './redis.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from './memory-coordination.ts';
+import { createPgRateLimiter } from './pg-rate-limiter.ts';
 import type { BlobStore, HostLimiter, Publisher, RateLimiter, ReplicaWriter } from '../core/ports.ts';
 
 type Base = z.infer<typeof BaseConfig>;
@@ -168,7 +169,12 @@ export async function buildCloudDeps(
     blobs,
     publisher,
     redis,
-    rateLimiter: redis ? createRedisRateLimiter(redis) : createMemoryRateLimiter(),
+    // Without Redis the database that is already there holds the counts, exact across instances (issue 18).
+    rateLimiter: redis
+      ? createRedisRateLimiter(redis)
+      : config.DATABASE_URL
+        ? createPgRateLimiter(db.db, { logger })
+        : createMemoryRateLimiter(),
     hostLimiter: (maxPerHost) =>
       redis ? createRedisHostLimiter(redis, { maxPerHost, logger }) : createMemoryHostLimiter({ maxPerHost }),
     tasksClient: lazy(
