@@ -30,27 +30,26 @@ let slowHits = 0;
 let doneId = '';
 
 before(async () => {
-  [topo, site] = await Promise.all([
-    startTopology({
-      leaseSeconds: 10,
-      pubsub: { maxDeliveryAttempts: MAX_DELIVERIES, minBackoffSeconds: 1, maxBackoffSeconds: 2 },
-      env: { sync: { LOG_LEVEL: 'debug' } },
-    }),
-    serveDir(FIXTURE, {
-      routes: {
-        // Answers after a delay, so the test can kill the worker while the capture waits for the page.
-        '/slow.html': async (req, res) => {
-          // Only the browser's loads count: the worker's content-type probe (user agent HTBase/…) comes first.
-          if (!String(req.headers['user-agent']).includes('HTBase/')) slowHits++;
-          await sleep(2500);
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-          res.end(
-            '<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>',
-          );
-        },
+  // One after the other, so a failed start cannot leave the site unassigned, open and the run hanging.
+  site = await serveDir(FIXTURE, {
+    routes: {
+      // Answers after a delay, so the test can kill the worker while the capture waits for the page.
+      '/slow.html': async (req, res) => {
+        // Only the browser's loads count: the worker's content-type probe (user agent HTBase/…) comes first.
+        if (!String(req.headers['user-agent']).includes('HTBase/')) slowHits++;
+        await sleep(2500);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(
+          '<!doctype html><html lang="en"><title>Slow page</title><body><article><h1>Slow</h1><p>SLOW-SENTINEL This page took its time to arrive, and the capture had to wait for it patiently.</p></article></body></html>',
+        );
       },
-    }),
-  ]);
+    },
+  });
+  topo = await startTopology({
+    leaseSeconds: 10,
+    pubsub: { maxDeliveryAttempts: MAX_DELIVERIES, minBackoffSeconds: 1, maxBackoffSeconds: 2 },
+    env: { sync: { LOG_LEVEL: 'debug' } },
+  });
   key = await topo.createApiKey('faults');
 });
 

@@ -21,7 +21,9 @@ let key: string;
 let fixtureId = '';
 
 before(async () => {
-  [topo, site] = await Promise.all([startTopology(), serveDir(FIXTURE)]);
+  // One after the other, so a failed start cannot leave the site unassigned, open and the run hanging.
+  site = await serveDir(FIXTURE);
+  topo = await startTopology();
   key = await topo.createApiKey('integration');
 });
 
