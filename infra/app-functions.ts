@@ -8,6 +8,7 @@ import type { StackConfig } from './config.ts';
 import type { ArtifactStore } from './components/artifact-store.ts';
 import type { Env, SecretEnv, VpcEgress } from './components/env.ts';
 import type { Firestore } from './components/firestore.ts';
+import { planPools, type DbClient } from './pools.ts';
 import { EventFunction, HttpFunction } from './components/functions.ts';
 import type { Identities } from './components/identities.ts';
 import type { Registry } from './components/registry.ts';
@@ -36,7 +37,7 @@ export interface FunctionsArgs {
   /** The enabled APIs: nothing is declared before them. */
   apis: pulumi.Resource[];
   /** Options making a deployable wait for its account's grants (secrets are checked at deploy). */
-  deployAfter: (...keys: (AccountKey | 'gcs-agent')[]) => pulumi.CustomResourceOptions;
+  deployAfter: (...keys: (AccountKey | 'gcs-agent' | 'eventarc-agent')[]) => pulumi.CustomResourceOptions;
 }
 
 export interface StackFunctions {
@@ -51,6 +52,8 @@ export interface StackFunctions {
 
 export function createFunctions(a: FunctionsArgs): StackFunctions {
   const { cfg, ids, registry, store, firestore, gemini, common, tasksEnv, dataSecrets, deployAfter } = a;
+  const pools = planPools(cfg);
+  const pool = (k: DbClient) => String(pools.sizes[k]);
   const { project, region, prefix } = cfg;
   const summaryTaskName = a.summaryTaskName;
   const geminiEnv = (mode: string): Env => ({
@@ -85,10 +88,10 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
       memory: '1Gi',
       cpu: '1',
       concurrency: cfg.summaries.maxConcurrent,
-      maxInstances: 5,
+      maxInstances: cfg.functions.summaryTask,
       // Map-reduce over a long article can take a few model calls; Cloud Tasks waits up to 10 min for HTTP targets.
       timeoutSeconds: 540,
-      env: { ...common, ...geminiEnv(cfg.gemini.mode), ...tasksEnv },
+      env: { ...common, ...geminiEnv(cfg.gemini.mode), ...tasksEnv, DB_POOL_SIZE: pool('summary-task') },
       secretEnv: {
         DATABASE_URL: dataSecrets.DATABASE_URL,
         ...(gemini ? { GEMINI_API_KEY: { secret: gemini.secretId, version: gemini.versionNumber } } : {}),
@@ -113,6 +116,7 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
       timeoutSeconds: 60,
       env: {
         ...common,
+        DB_POOL_SIZE: pool('api'),
         API_KEYS_REQUIRED: 'true',
         RATE_LIMIT_PER_MINUTE: String(cfg.api.rateLimitPerMinute),
         HOST: '0.0.0.0',
@@ -137,10 +141,10 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
       memory: '512Mi',
       cpu: '1',
       concurrency: 10,
-      maxInstances: 10,
+      maxInstances: cfg.functions.summarize,
       timeoutSeconds: 60,
       // The dispatcher only enqueues: Gemini off keeps the API key out of it.
-      env: { ...common, ...geminiEnv('off'), ...tasksEnv },
+      env: { ...common, ...geminiEnv('off'), ...tasksEnv, DB_POOL_SIZE: pool('summarize') },
       secretEnv: { DATABASE_URL: dataSecrets.DATABASE_URL },
       vpc: vpc(),
       trigger: {
@@ -149,7 +153,7 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
         serviceAccountEmail: ids.email('eventarc-trigger'),
       },
     },
-    deployAfter('summarize', 'eventarc-trigger', 'gcs-agent'),
+    deployAfter('summarize', 'eventarc-trigger', 'gcs-agent', 'eventarc-agent'),
   );
 
   // sync is a CloudEvent function fed by a subscription we own (Google's recommended "direct Pub/Sub
@@ -167,9 +171,14 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
       memory: '256Mi',
       cpu: '1',
       concurrency: 10,
-      maxInstances: 10,
+      maxInstances: cfg.functions.sync,
       timeoutSeconds: 60,
-      env: { GOOGLE_CLOUD_PROJECT: project, LOG_LEVEL: 'info', FIRESTORE_DATABASE: firestore.database.name },
+      env: {
+        GOOGLE_CLOUD_PROJECT: project,
+        LOG_LEVEL: 'info',
+        FIRESTORE_DATABASE: firestore.database.name,
+        DB_POOL_SIZE: pool('sync'),
+      },
       secretEnv: { DATABASE_URL: dataSecrets.DATABASE_URL },
       vpc: vpc(),
     },
@@ -193,10 +202,11 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
       cpu: '1',
       // One sweep at a time is plenty; extendPendingLease makes overlapping runs harmless anyway.
       concurrency: 1,
-      maxInstances: 2,
+      maxInstances: cfg.functions.sweep,
       timeoutSeconds: 120,
       env: {
         ...common,
+        DB_POOL_SIZE: pool('sweep'),
         SWEEP_VERIFY_OIDC: 'true',
         SWEEP_AUDIENCE: sweepUrl,
         SWEEP_INVOKER_SA: ids.email('scheduler-invoker'),

@@ -2,6 +2,8 @@
 // from Pulumi config with defaults, validated, and handed to createStack as a plain frozen object.
 import { isAbsolute, resolve } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+import { SERVICE_ACCOUNTS } from './roles.ts';
+import { planPools } from './pools.ts';
 
 /** The repository root; relative paths in the stack config are relative to it, not to infra/. */
 export const REPO_ROOT = resolve(new URL('..', import.meta.url).pathname);
@@ -11,13 +13,21 @@ export interface StackConfig {
   project: string;
   /** Region for every regional resource (Cloud Run, functions, SQL, Redis, bucket, queue). */
   region: string;
-  /** Resource name prefix, so two stacks can share a project (e.g. "htbase", "htbase-stg"). */
+  /**
+   * Resource name prefix, so two stacks can share a project (e.g. "htbase", "htbase-stg"): every name the stack
+   * creates carries it, topics, subscriptions and the Firestore database included. At most MAX_PREFIX characters.
+   */
   prefix: string;
   /** Container images, ideally pinned by digest (`...@sha256:`), set by Cloud Build per deploy. */
   browserImage: string;
   monolithImage: string;
   /** Folder holding the function bundles made by `npm run build:functions` (dist/functions). */
   functionsDir: string;
+  /**
+   * Seconds the deployables wait after the stack's IAM grants are made (IAM applies in about 2 minutes, at worst 7);
+   * only a change of those grants waits again.
+   */
+  iamPropagationSeconds: number;
   /** Whether Pulumi may delete stateful resources (false in production). */
   protectData: boolean;
   database: {
@@ -28,6 +38,8 @@ export interface StackConfig {
     backupRetainedCount: number;
     /** Days of write-ahead log kept for point-in-time recovery (1-7). */
     pitrDays: number;
+    /** Only for a tier pools.ts does not know: its max_connections (the pools are sized from it). */
+    maxConnections?: number;
   };
   redis: { memoryGb: number; tier: 'BASIC' | 'STANDARD_HA' };
   network: { subnetCidr: string; psaPrefixLength: number };
@@ -53,8 +65,28 @@ export interface StackConfig {
    * a stuck artifact is failed (`stuck`) instead of republished (SWEEP_MAX_ATTEMPTS).
    */
   sweep: { schedule: string; timeZone: string; maxAttempts: number };
+  /**
+   * Instances each function may scale to. With the workers' and the API's maxInstances they decide the database
+   * pools (pools.ts): every instance at its maximum must fit in the tier's max_connections.
+   */
+  functions: { summarize: number; summaryTask: number; sync: number; sweep: number };
   /** Extra API settings passed to functions/api. */
   api: { maxInstances: number; rateLimitPerMinute: number; idTokenAudience?: string; allowedEmails?: string };
+}
+
+/** Service-account ids are 6-30 characters; the longest one the stack makes is `${prefix}-${longest key}`. */
+export const SA_ID_MAX = 30;
+const LONGEST_ACCOUNT_KEY = Object.keys(SERVICE_ACCOUNTS).reduce((a, b) => (b.length > a.length ? b : a));
+export const MAX_PREFIX = SA_ID_MAX - 1 - LONGEST_ACCOUNT_KEY.length;
+
+/** Names the stack derives from its prefix, shared by infra and the environment it gives the deployables. */
+export function names(cfg: Pick<StackConfig, 'prefix'>) {
+  return {
+    /** Prepended to every Pub/Sub topic and subscription name (PUBSUB_TOPIC_PREFIX in the deployables). */
+    pubsubPrefix: `${cfg.prefix}-`,
+    /** The stack's own Firestore database (FIRESTORE_DATABASE for sync). */
+    firestoreDatabase: `${cfg.prefix}-replica`,
+  };
 }
 
 export class StackConfigError extends Error {
@@ -70,12 +102,14 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
     browserImage: '',
     monolithImage: '',
     functionsDir: 'dist/functions',
+    iamPropagationSeconds: 120,
     protectData: true,
     database: { tier: 'db-f1-micro', diskSizeGb: 10, availability: 'ZONAL', backupRetainedCount: 7, pitrDays: 7 },
     redis: { memoryGb: 1, tier: 'BASIC' },
     network: { subnetCidr: '10.20.0.0/24', psaPrefixLength: 20 },
-    browser: { cpu: '2', memory: '2Gi', concurrency: 1, maxInstances: 10, minInstances: 0 },
-    monolith: { cpu: '1', memory: '1Gi', concurrency: 2, maxInstances: 5, minInstances: 0 },
+    // Instance caps fit db-f1-micro's 25 connections (pools.ts): raise them together with database.tier.
+    browser: { cpu: '2', memory: '2Gi', concurrency: 1, maxInstances: 5, minInstances: 0 },
+    monolith: { cpu: '1', memory: '1Gi', concurrency: 2, maxInstances: 3, minInstances: 0 },
     captureTimeoutSeconds: 120,
     maxDeliveryAttempts: 5,
     summaries: { ratePerSecond: 1, maxConcurrent: 2, maxAttempts: 5 },
@@ -83,7 +117,8 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
     artifacts: { nearlineAfterDays: 90, deleteAfterDays: 0, softDeleteDays: 7 },
     firestoreLocation: region === 'us-central1' ? 'nam5' : region,
     sweep: { schedule: '*/5 * * * *', timeZone: 'Etc/UTC', maxAttempts: 7 },
-    api: { maxInstances: 20, rateLimitPerMinute: 120 },
+    functions: { summarize: 2, summaryTask: 2, sync: 2, sweep: 1 },
+    api: { maxInstances: 4, rateLimitPerMinute: 120 },
   };
 }
 
@@ -102,7 +137,12 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   const errs: string[] = [];
   if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(cfg.project)) errs.push(`project: "${cfg.project}" is not a project id`);
   if (!/^[a-z]+-[a-z]+\d$/.test(cfg.region)) errs.push(`region: "${cfg.region}" is not a region`);
-  if (!/^[a-z][a-z0-9-]{1,14}$/.test(cfg.prefix)) errs.push('prefix: lowercase, 2-15 characters');
+  if (!/^[a-z](?:[a-z0-9-]*[a-z0-9])?$/.test(cfg.prefix) || cfg.prefix.length < 2 || cfg.prefix.length > MAX_PREFIX) {
+    errs.push(
+      `prefix: "${cfg.prefix}" must be 2-${MAX_PREFIX} characters of a-z, 0-9 and "-", starting with a letter and ` +
+        `not ending in "-" (the service-account id "${cfg.prefix}-${LONGEST_ACCOUNT_KEY}" must fit in ${SA_ID_MAX})`,
+    );
+  }
   if (!cfg.browserImage)
     errs.push('browserImage: required (set by Cloud Build: pulumi config set browserImage ...@sha256:...)');
   if (!cfg.monolithImage) errs.push('monolithImage: required');
@@ -110,6 +150,7 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
     errs.push('maxDeliveryAttempts: Pub/Sub allows 5-100');
   if (timings(cfg).ackDeadlineSeconds > 600)
     errs.push('captureTimeoutSeconds: at most 510 (push ack deadline is capped at 600 s)');
+  if (!(cfg.iamPropagationSeconds >= 0 && cfg.iamPropagationSeconds <= 600)) errs.push('iamPropagationSeconds: 0-600');
   if (cfg.database.pitrDays < 1 || cfg.database.pitrDays > 7) errs.push('database.pitrDays: 1-7');
   if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4)
     errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
@@ -118,6 +159,11 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
     errs.push(`sweep.schedule: "${cfg.sweep.schedule}" is not a 5-field unix-cron schedule`);
   if (cfg.sweep.maxAttempts <= cfg.maxDeliveryAttempts)
     errs.push('sweep.maxAttempts: above maxDeliveryAttempts (dead letters settle those first)');
+  try {
+    planPools(cfg);
+  } catch (err) {
+    errs.push((err as Error).message);
+  }
   if (errs.length) throw new StackConfigError(`invalid stack configuration:\n  ${errs.join('\n  ')}`);
   return Object.freeze(cfg);
 }
@@ -139,6 +185,7 @@ export function loadStackConfig(
     monolithImage: c.get('monolithImage') ?? '',
     functionsDir: fromRoot(c.get('functionsDir') ?? base.functionsDir),
     protectData: c.getBoolean('protectData') ?? base.protectData,
+    iamPropagationSeconds: c.getNumber('iamPropagationSeconds') ?? base.iamPropagationSeconds,
     database: obj('database', base.database),
     redis: obj('redis', base.redis),
     network: obj('network', base.network),
@@ -151,6 +198,7 @@ export function loadStackConfig(
     artifacts: obj('artifacts', base.artifacts),
     firestoreLocation: c.get('firestoreLocation') ?? base.firestoreLocation,
     sweep: obj('sweep', base.sweep),
+    functions: obj('functions', base.functions),
     api: obj('api', base.api),
   });
 }

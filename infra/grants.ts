@@ -1,5 +1,5 @@
-// IAM grants of the stack: turns the scope vocabulary of roles.ts (project, bucket:K, secret:K, queue:K, repo:K,
-// sa:K, topic:K, subscription:K, run:K) into member resources on what the stack built. Grants on topics,
+// IAM grants of the stack: turns the scope vocabulary of roles.ts (project, gcf-sources, bucket:K, secret:K, queue:K,
+// repo:K, sa:K, topic:K, subscription:K, run:K) into member resources on what the stack built. Grants on topics,
 // subscriptions and services come later than the rest, once those exist; the rest precede the deployables.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
@@ -36,10 +36,13 @@ export type GrantFn = (
 export function createGranter(ctx: {
   project: string;
   region: string;
+  projectNumber: pulumi.Input<string>;
   ids: Identities;
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }): GrantFn {
   const { project, region, ids } = ctx;
+  // The staging bucket Cloud Functions (2nd gen) copies each uploaded source to before its build reads it.
+  const gcfSources = pulumi.interpolate`projects/_/buckets/gcf-v2-sources-${ctx.projectNumber}-${region}`;
   return (who, member, g, target) => {
     const [kind, key] = g.on.includes(':') ? (g.on.split(/:(.*)/s) as [string, string]) : [g.on, ''];
     const rname = `iam-${who}-${g.role.replace('roles/', '').replace(/\./g, '-')}-${g.on.replace(':', '-')}`;
@@ -48,6 +51,21 @@ export function createGranter(ctx: {
     switch (kind) {
       case 'project':
         return new gcp.projects.IAMMember(rname, { project, ...base }, o);
+      case 'gcf-sources':
+        return new gcp.projects.IAMMember(
+          rname,
+          {
+            project,
+            ...base,
+            condition: {
+              title: 'gcf-v2-sources bucket only',
+              description: 'Cloud Functions build: read the staged function sources',
+              // The bucket itself and its objects (projects/_/buckets/B/objects/O) both start with this.
+              expression: pulumi.interpolate`resource.name.startsWith("${gcfSources}")`,
+            },
+          },
+          o,
+        );
       case 'bucket':
         return new gcp.storage.BucketIAMMember(rname, { bucket: need(target.buckets[key], g), ...base }, o);
       case 'secret':

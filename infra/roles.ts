@@ -23,7 +23,9 @@ export type AccountKey = keyof typeof SERVICE_ACCOUNTS;
 /**
  * Where a role is granted. `project`; a named resource of the stack: `bucket:artifacts`,
  * `bucket:fn-source`, `topic:<name>`, `subscription:<name>`, `secret:<database-url|redis-url|gemini-api-key>`,
- * `queue:summaries`, `repo:functions`, `run:<service or function key>`, `sa:<account key>`.
+ * `queue:summaries`, `repo:functions`, `run:<service or function key>`, `sa:<account key>`, and `gcf-sources`:
+ * the project, under an IAM condition that limits it to Google's `gcf-v2-sources-{number}-{region}` bucket
+ * (Cloud Functions creates that bucket on the first deploy, so there is no bucket to grant on beforehand).
  */
 export type Scope = string;
 export interface Grant {
@@ -122,6 +124,11 @@ export function minimalRoles(opts: { vertex: boolean }): Record<AccountKey, Gran
       { role: 'roles/logging.logWriter', on: 'project', why: 'build logs' },
       { role: 'roles/artifactregistry.writer', on: 'repo:functions', why: 'push the built function images' },
       { role: 'roles/storage.objectViewer', on: 'bucket:fn-source', why: 'read the uploaded bundles' },
+      {
+        role: 'roles/storage.objectViewer',
+        on: 'gcf-sources',
+        why: 'read the copy of each bundle Cloud Functions stages in gcf-v2-sources-{number}-{region}',
+      },
     ],
   };
 }
@@ -151,3 +158,37 @@ export const SERVICE_AGENT_ROLES = {
 } satisfies Record<string, Grant[]>;
 
 export const FORBIDDEN_ROLES = ['roles/owner', 'roles/editor', 'roles/viewer'];
+
+/**
+ * The deployer (`htbase-deployer`, the identity Cloud Build runs `pulumi up` as): predefined roles only, no
+ * owner/editor. Keyed by the Pulumi resource-type prefix each role lets it manage; README's bootstrap loop grants
+ * exactly these, and test/infra checks that every resource the stack declares is covered by one of them.
+ */
+export const DEPLOYER_ROLES: Record<string, string> = {
+  'gcp:projects/service:': 'roles/serviceusage.serviceUsageAdmin',
+  'gcp:projects/serviceIdentity:': 'roles/serviceusage.serviceUsageAdmin',
+  'gcp:serviceaccount/account:': 'roles/iam.serviceAccountAdmin',
+  'gcp:serviceaccount/iAMMember:': 'roles/iam.serviceAccountAdmin',
+  'gcp:projects/iAMMember:': 'roles/resourcemanager.projectIamAdmin',
+  'gcp:compute/network:': 'roles/compute.networkAdmin',
+  'gcp:compute/subnetwork:': 'roles/compute.networkAdmin',
+  'gcp:compute/globalAddress:': 'roles/compute.networkAdmin',
+  'gcp:compute/firewall:': 'roles/compute.securityAdmin',
+  'gcp:servicenetworking/': 'roles/servicenetworking.networksAdmin',
+  'gcp:sql/': 'roles/cloudsql.admin',
+  'gcp:redis/': 'roles/redis.admin',
+  'gcp:storage/': 'roles/storage.admin',
+  'gcp:pubsub/': 'roles/pubsub.admin',
+  'gcp:cloudrunv2/': 'roles/run.admin',
+  'gcp:cloudfunctionsv2/': 'roles/cloudfunctions.admin',
+  'gcp:eventarc/': 'roles/eventarc.admin',
+  'gcp:cloudtasks/': 'roles/cloudtasks.admin',
+  'gcp:cloudscheduler/': 'roles/cloudscheduler.admin',
+  'gcp:firestore/': 'roles/datastore.owner',
+  'gcp:firebaserules/': 'roles/firebaserules.admin',
+  'gcp:artifactregistry/': 'roles/artifactregistry.admin',
+  'gcp:secretmanager/': 'roles/secretmanager.admin',
+  // Not a resource type: acting as the runtime accounts it deploys, and writing its own build logs.
+  'act-as': 'roles/iam.serviceAccountUser',
+  logs: 'roles/logging.logWriter',
+};

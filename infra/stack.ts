@@ -4,7 +4,7 @@
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { TOPICS } from '../shared/core/messages.ts';
-import { timings, type StackConfig } from './config.ts';
+import { names, timings, type StackConfig } from './config.ts';
 import { Apis } from './components/apis.ts';
 import { ArtifactStore } from './components/artifact-store.ts';
 import { Cache } from './components/cache.ts';
@@ -14,12 +14,15 @@ import { Firestore } from './components/firestore.ts';
 import { Identities } from './components/identities.ts';
 import { Messaging } from './components/messaging.ts';
 import { Network } from './components/network.ts';
+import { PropagationWait } from './components/propagation-wait.ts';
 import { PushWorker } from './components/push-worker.ts';
 import { Registry } from './components/registry.ts';
+import { ServiceAgents } from './components/service-agents.ts';
 import { StoredSecret } from './components/secrets.ts';
 import { TaskQueue } from './components/task-queue.ts';
 import { minimalRoles, SERVICE_AGENT_ROLES, type AccountKey } from './roles.ts';
 import { createFunctions } from './app-functions.ts';
+import { planPools } from './pools.ts';
 import { createGranter, grantPhase, type Targets } from './grants.ts';
 
 /** Network tags: capture workers are fenced off the VPC by firewall (see Network); the rest is not. */
@@ -100,7 +103,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const tasks = new TaskQueue('tasks', { prefix, region, ...cfg.summaries }, after);
   const firestore = new Firestore(
     'firestore',
-    { project, locationId: cfg.firestoreLocation, protect: cfg.protectData },
+    { project, locationId: cfg.firestoreLocation, protect: cfg.protectData, databaseId: names(cfg).firestoreDatabase },
     after,
   );
 
@@ -115,8 +118,9 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
 
   // ---- IAM, part 1: grants on things that exist before the deployables (secrets must be readable at deploy).
   const project$ = gcp.organizations.getProjectOutput({ projectId: project }, after);
+  const serviceAgents = new ServiceAgents('agents', { project }, after);
   const agents = {
-    pubsub: pulumi.interpolate`serviceAccount:service-${project$.number}@gcp-sa-pubsub.iam.gserviceaccount.com`,
+    pubsub: serviceAgents.pubsub.member,
     // Looked up rather than spelled out: the lookup also makes Google create the agent in a new project.
     storage: pulumi.interpolate`serviceAccount:${gcp.storage.getProjectServiceAccountOutput({ project }, after).emailAddress}`,
   };
@@ -126,7 +130,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     ...(gemini ? { 'gemini-api-key': gemini.secret.id } : {}),
   };
   const roles = minimalRoles({ vertex });
-  const grant = createGranter({ project, region, ids, dependsOn: apis.services });
+  const grant = createGranter({ project, region, projectNumber: project$.number, ids, dependsOn: apis.services });
   const early: Targets = {
     buckets: { artifacts: store.bucket.name, 'fn-source': store.sourceBucket.name },
     secrets: secretIds,
@@ -135,6 +139,14 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   };
   const granted = grantPhase(grant, roles, ids, 'early', early);
   const storageAgentGrants = SERVICE_AGENT_ROLES.storage.map((g) => grant('gcs-agent', agents.storage, g, early)!);
+  // IAM takes minutes to apply: the deployables (their builds read sources, their revisions read secrets) wait
+  // once after the early grants are made, so the first `pulumi up` succeeds without a second run.
+  const earlyGrants = [...[...granted.values()].flat(), ...storageAgentGrants];
+  const iamWait = new PropagationWait(
+    'iam-propagation',
+    { seconds: cfg.iamPropagationSeconds, triggers: earlyGrants.map((r) => (r as pulumi.CustomResource).urn) },
+    { dependsOn: earlyGrants },
+  );
 
   // ---- Deployables.
   const vpc = (tags: string[]): VpcEgress => ({ network: net.network.id, subnetwork: net.subnet.id, tags });
@@ -148,6 +160,8 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     ARTIFACTS_BUCKET: store.bucket.name,
     // A claim outlives the longest request Cloud Run allows it, so the sweeper never steals a live capture.
     LEASE_SECONDS: String(runTimeoutSeconds + 60),
+    // Topics carry the stack prefix; the publisher prepends it to the logical names of shared/core/messages.ts.
+    PUBSUB_TOPIC_PREFIX: names(cfg).pubsubPrefix,
   };
   // The task handler's URL is needed by itself (its config requires it) and by who enqueues, before it
   // exists: Cloud Run's deterministic URL form https://SERVICE-PROJECT_NUMBER.REGION.run.app breaks the cycle.
@@ -161,11 +175,18 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     SUMMARY_TASK_SERVICE_ACCOUNT: ids.email('tasks-invoker'),
     SUMMARY_TASK_MAX_ATTEMPTS: String(cfg.summaries.maxAttempts),
   };
-  const deployAfter = (...keys: (AccountKey | 'gcs-agent')[]) => ({
+  const deployAfter = (...keys: (AccountKey | 'gcs-agent' | 'eventarc-agent')[]) => ({
     dependsOn: [
       ...apis.services,
       ...(granted.get('functions-build') ?? []),
-      ...keys.flatMap((k) => (k === 'gcs-agent' ? storageAgentGrants : (granted.get(k) ?? []))),
+      iamWait,
+      ...keys.flatMap((k) =>
+        k === 'gcs-agent'
+          ? storageAgentGrants
+          : k === 'eventarc-agent'
+            ? [serviceAgents.eventarc]
+            : (granted.get(k) ?? []),
+      ),
     ],
   });
 
@@ -183,6 +204,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
       PUBSUB_VERIFY_OIDC: 'true',
       PUBSUB_AUDIENCE: `${prefix}-${key}`,
       PUBSUB_INVOKER_SA: ids.email('pubsub-invoker'),
+      DB_POOL_SIZE: String(planPools(cfg).sizes[key]),
       CAPTURE_TIMEOUT_MS: String(cfg.captureTimeoutSeconds * 1000),
       // Cloud Run sends SIGKILL 10 s after SIGTERM.
       SHUTDOWN_GRACE_MS: '8000',
@@ -236,6 +258,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const messaging = new Messaging(
     'messaging',
     {
+      namePrefix: names(cfg).pubsubPrefix,
       invokerEmail: ids.email('pubsub-invoker'),
       maxDeliveryAttempts: cfg.maxDeliveryAttempts,
       captureBrowser: workerTarget(browser, 'browser', '/pubsub/push'),
@@ -243,7 +266,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
       captureMonolith: workerTarget(monolith, 'monolith', '/pubsub/push'),
       captureMonolithDead: workerTarget(monolith, 'monolith', '/pubsub/dead-letter'),
       articleChanged: {
-        endpoint: pulumi.interpolate`${sync.url}/projects/${project}/topics/${TOPICS.articleChanged}`,
+        endpoint: pulumi.interpolate`${sync.url}/projects/${project}/topics/${names(cfg).pubsubPrefix}${TOPICS.articleChanged}`,
         audience: sync.url,
         ackDeadlineSeconds: 60,
       },

@@ -1,5 +1,5 @@
-// Firestore: the native-mode database the read replica lives in, and its security rules from
-// infra/firestore.rules (signed-in app users read, no client writes; only the sync function writes).
+// Firestore: the stack's own named native-mode database the read replica lives in (two stacks can share a
+// project), and its security rules from infra/firestore.rules (signed-in users read their own, no client writes).
 import { readFileSync } from 'node:fs';
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
@@ -10,9 +10,15 @@ export interface FirestoreArgs {
   project: string;
   locationId: string;
   protect: boolean;
+  /** Database id, one per stack (`${prefix}-replica`); sync reads it as FIRESTORE_DATABASE. */
+  databaseId: string;
   /** Rules source; defaults to infra/firestore.rules. */
   rules?: string;
 }
+
+/** The rules release of a database: `cloud.firestore` is "(default)", any other is `cloud.firestore/{id}`. */
+export const releaseName = (databaseId: string) =>
+  databaseId === '(default)' ? 'cloud.firestore' : `cloud.firestore/${databaseId}`;
 
 export class Firestore extends pulumi.ComponentResource {
   readonly database: gcp.firestore.Database;
@@ -25,8 +31,7 @@ export class Firestore extends pulumi.ComponentResource {
       `${name}-db`,
       {
         project: args.project,
-        // The client SDKs and the rules release below address "(default)".
-        name: '(default)',
+        name: args.databaseId,
         locationId: args.locationId,
         type: 'FIRESTORE_NATIVE',
         concurrencyMode: 'OPTIMISTIC',
@@ -36,16 +41,29 @@ export class Firestore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // The Firebase Rules API is a "client-based" API: called with a person's own credentials (the first deploy
+    // from a workstation) it answers 403 unless the request names a quota project. This provider sends the
+    // stack's project as X-Goog-User-Project for the two rules resources; a service account is unaffected.
+    const rulesProvider = new gcp.Provider(
+      `${name}-rules-provider`,
+      { project: args.project, userProjectOverride: true, billingProject: args.project },
+      { parent: this },
+    );
     const content = args.rules ?? readFileSync(RULES_PATH, 'utf8');
     this.ruleset = new gcp.firebaserules.Ruleset(
       `${name}-rules`,
       { project: args.project, source: { files: [{ name: 'firestore.rules', content }] } },
-      { parent: this, dependsOn: [this.database] },
+      { parent: this, provider: rulesProvider, dependsOn: [this.database] },
     );
     this.release = new gcp.firebaserules.Release(
       `${name}-release`,
-      { project: args.project, name: 'cloud.firestore', rulesetName: this.ruleset.name },
-      { parent: this, dependsOn: [this.database] },
+      {
+        project: args.project,
+        name: releaseName(args.databaseId),
+        // The provider's Ruleset `name` is the bare id; the Rules API wants the full resource name.
+        rulesetName: pulumi.interpolate`projects/${args.project}/rulesets/${this.ruleset.name}`,
+      },
+      { parent: this, provider: rulesProvider, dependsOn: [this.database] },
     );
     this.registerOutputs({ database: this.database.name });
   }

@@ -13,6 +13,8 @@ export interface PushTarget {
 }
 
 export interface MessagingArgs {
+  /** Prepended to every topic and subscription name (`htbase-`), so two stacks can share a project. */
+  namePrefix: string;
   /** Identity whose OIDC token every push carries; only it may invoke the receivers. */
   invokerEmail: pulumi.Input<string>;
   /** Pushes before a message goes to its dead-letter topic. */
@@ -28,7 +30,7 @@ const WEEK = '604800s';
 
 export class Messaging extends pulumi.ComponentResource {
   readonly topics: Record<TopicName, gcp.pubsub.Topic>;
-  /** Keyed by subscription name: capture-browser-push, capture-monolith-push, article-changed-sync, ... */
+  /** Keyed by logical subscription name (the real one carries the prefix): capture-browser-push, capture-monolith-push, article-changed-sync, ... */
   readonly subscriptions: Record<string, gcp.pubsub.Subscription>;
 
   constructor(name: string, args: MessagingArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -37,7 +39,11 @@ export class Messaging extends pulumi.ComponentResource {
     this.topics = Object.fromEntries(
       Object.values(TOPICS).map((t) => [
         t,
-        new gcp.pubsub.Topic(`${name}-${t}`, { name: t, messageRetentionDuration: WEEK }, parent),
+        new gcp.pubsub.Topic(
+          `${name}-${t}`,
+          { name: `${args.namePrefix}${t}`, messageRetentionDuration: WEEK },
+          parent,
+        ),
       ]),
     ) as Record<TopicName, gcp.pubsub.Topic>;
 
@@ -45,7 +51,7 @@ export class Messaging extends pulumi.ComponentResource {
       new gcp.pubsub.Subscription(
         `${name}-${subName}`,
         {
-          name: subName,
+          name: `${args.namePrefix}${subName}`,
           topic: this.topics[topic].id,
           // Push ack deadline = how long Pub/Sub waits for the HTTP answer: longer than the receiver's timeout,
           // so a slow capture is never redelivered while it still runs.
@@ -105,7 +111,7 @@ export class Messaging extends pulumi.ComponentResource {
       'article-changed-dead-hold': new gcp.pubsub.Subscription(
         `${name}-article-changed-dead-hold`,
         {
-          name: 'article-changed-dead-hold',
+          name: `${args.namePrefix}article-changed-dead-hold`,
           topic: this.topics[TOPICS.articleChangedDead].id,
           messageRetentionDuration: WEEK,
           expirationPolicy: { ttl: '' },

@@ -138,12 +138,13 @@ export async function buildCloudDeps(
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: resolve(config.HTBASE_DATA_DIR),
-    maxConnections: opts.dbPoolSize ?? 5,
+    // DB_POOL_SIZE (set by infra from the tier's max_connections) wins over the deployable's own default.
+    maxConnections: config.DB_POOL_SIZE ?? opts.dbPoolSize ?? 5,
   });
   closers.push(() => db.close());
   const blobs = blobStoreFor(config, logger, opts.signer);
   const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
-  const publisher = createPubSubPublisher({ pubsub, logger });
+  const publisher = createPubSubPublisher({ pubsub, logger, topicPrefix: config.PUBSUB_TOPIC_PREFIX });
   closers.push(async () => {
     await publisher.close();
     await pubsub.close();

@@ -10,6 +10,8 @@ export interface PubSubPublisherOptions {
   /** Bound on one publish, retries included (ms). Default 30 s. */
   timeoutMs?: number;
   logger?: Logger;
+  /** Prepended to the logical topic name (a stack's `htbase-`); default none. */
+  topicPrefix?: string;
 }
 
 /** One cached Topic per name; batches of one message, because callers await each publish. */
@@ -20,7 +22,7 @@ export function createPubSubPublisher(opts: PubSubPublisherOptions): Publisher &
   const topicFor = (name: string): Topic => {
     let t = topics.get(name);
     if (!t) {
-      t = opts.pubsub.topic(name, {
+      t = opts.pubsub.topic(`${opts.topicPrefix ?? ''}${name}`, {
         // Without maxMessages: 1 each awaited publish waits out the 10 ms batch window.
         batching: { maxMessages: 1, maxMilliseconds: 0 },
         gaxOpts: {

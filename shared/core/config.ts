@@ -31,6 +31,13 @@ export const BaseConfig = z.object({
   REDIS_URL: optStr,
   /** Seconds a worker's claim on an artifact lasts before the sweeper may hand it to another. */
   LEASE_SECONDS: int(300, 10),
+  /** Prepended to every Pub/Sub topic name (`htbase-`), so two stacks can share a project. */
+  PUBSUB_TOPIC_PREFIX: z
+    .string()
+    .regex(/^(?:[a-z][a-z0-9-]*-)?$/, 'lowercase letters, digits and "-", ending in "-" (e.g. "htbase-")')
+    .default(''),
+  /** Postgres connections per instance; infra sizes it from the Cloud SQL tier's max_connections. */
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).optional(),
 });
 
 export const ApiConfig = BaseConfig.extend({

@@ -11,6 +11,8 @@ export interface Recorded {
   name: string;
   inputs: Record<string, any>;
   state: Record<string, any>;
+  /** The provider reference (`urn::id`) the resource was registered with, if not the default provider. */
+  provider?: string;
 }
 
 export const PROJECT = 'htbase-test-123';
@@ -45,7 +47,14 @@ function computed(type: string, name: string, i: Record<string, any>): Record<st
     case 'gcp:compute/globalAddress:GlobalAddress':
       return { address: '10.99.0.0' };
     case 'gcp:firebaserules/ruleset:Ruleset':
-      return { name: `projects/${PROJECT}/rulesets/ruleset-1` };
+      // The provider (DCL-based) stores `name` short-form, dcl.SelfLinkToName: the bare ruleset id; the docs'
+      // own Release example interpolates `projects/{project}/rulesets/${ruleset.name}`), never the full path.
+      return { name: 'ruleset-1' };
+    case 'gcp:projects/serviceIdentity:ServiceIdentity': {
+      const agent = String(i.service).split('.')[0];
+      const email = `service-${PROJECT_NUMBER}@gcp-sa-${agent}.iam.gserviceaccount.com`;
+      return { email, member: `serviceAccount:${email}` };
+    }
     case 'random:index/randomPassword:RandomPassword':
       return { result: 'generated-password-32-chars-long' };
     case 'gcp:artifactregistry/repository:Repository':
@@ -89,7 +98,7 @@ export async function installMocks(): Promise<void> {
     {
       newResource(args) {
         const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state, provider: args.provider });
         return { id: idFor(args.type, args.name, args.inputs), state };
       },
       call(args) {

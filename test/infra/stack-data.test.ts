@@ -153,7 +153,8 @@ describe('data stores', () => {
 
   test('Firestore native database with rules: each signed-in user reads their own, nobody writes from a client', () => {
     const db = one(GCP('firestore/database:Database'), () => true);
-    assert.equal(db.inputs.name, '(default)');
+    // A named database per stack, so two stacks in one project keep separate replicas.
+    assert.equal(db.inputs.name, `${cfg.prefix}-replica`);
     assert.equal(db.inputs.type, 'FIRESTORE_NATIVE');
     assert.equal(db.inputs.deleteProtectionState, 'DELETE_PROTECTION_ENABLED');
     const ruleset = one(GCP('firebaserules/ruleset:Ruleset'), () => true);
@@ -165,8 +166,11 @@ describe('data stores', () => {
     );
     assert.doesNotMatch(content, /allow (read, )?write: if (true|request\.auth)/);
     const release = one(GCP('firebaserules/release:Release'), () => true);
-    assert.equal(release.inputs.name, 'cloud.firestore');
+    // A named database's rules release is cloud.firestore/{database}; "cloud.firestore" alone is (default).
+    assert.equal(release.inputs.name, `cloud.firestore/${cfg.prefix}-replica`);
+    // The provider's Ruleset `name` is the bare id (the mock returns it so); the release needs the full path.
     assert.equal(release.inputs.rulesetName, `projects/${PROJECT}/rulesets/ruleset-1`);
+    assert.equal(ruleset.state.name, 'ruleset-1');
   });
 
   test('the Gemini key lives in Secret Manager and reaches only the summary task handler', () => {

@@ -80,7 +80,7 @@ describe('functions (Cloud Functions 2nd gen)', () => {
     assert.equal(f.inputs.serviceConfig.ingressSettings, 'ALLOW_INTERNAL_ONLY');
     assert.deepEqual(invokers('htbase-sync'), [`serviceAccount:${sa('pubsub-invoker')}`]);
     assert.deepEqual(Object.keys(secretEnvOf(f)), ['DATABASE_URL']);
-    assert.equal(envOf(f).FIRESTORE_DATABASE, '(default)');
+    assert.equal(envOf(f).FIRESTORE_DATABASE, `${cfg.prefix}-replica`);
   });
 
   test('all functions: Node 22, source from the private source bucket, own build identity, Direct VPC egress', () => {

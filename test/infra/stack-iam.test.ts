@@ -2,7 +2,7 @@
 // infra/roles.ts documents, no basic roles or authoritative bindings, grants in place before deploys.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { ofType, PROJECT, recorded, type Recorded } from './mock-cloud.ts';
+import { ofType, PROJECT, PROJECT_NUMBER, recorded, type Recorded } from './mock-cloud.ts';
 import {
   deploy,
   FORBIDDEN_ROLES,
@@ -24,13 +24,21 @@ describe('identity and access', () => {
     switch (r.type) {
       case GCP('projects/iAMMember:IAMMember'):
         assert.equal(i.project, PROJECT);
+        if (i.condition) {
+          // The one conditional grant: Google's function-source staging bucket, and nothing else.
+          assert.equal(
+            i.condition.expression,
+            `resource.name.startsWith("projects/_/buckets/gcf-v2-sources-${PROJECT_NUMBER}-europe-west1")`,
+          );
+          return 'gcf-sources';
+        }
         return 'project';
       case GCP('storage/bucketIAMMember:BucketIAMMember'):
         return `bucket:${i.bucket.replace(`${PROJECT}-htbase-`, '')}`;
       case GCP('pubsub/topicIAMMember:TopicIAMMember'):
-        return `topic:${i.topic}`;
+        return `topic:${i.topic.replace('htbase-', '')}`;
       case GCP('pubsub/subscriptionIAMMember:SubscriptionIAMMember'):
-        return `subscription:${i.subscription}`;
+        return `subscription:${i.subscription.replace('htbase-', '')}`;
       case GCP('secretmanager/secretIamMember:SecretIamMember'):
         return `secret:${i.secretId.replace(`projects/${PROJECT}/secrets/htbase-`, '')}`;
       case GCP('cloudtasks/queueIamMember:QueueIamMember'):

@@ -27,7 +27,13 @@ describe('messaging', () => {
     const topics = ofType(GCP('pubsub/topic:Topic'))
       .map((r) => r.inputs.name)
       .sort();
-    assert.deepEqual(topics, Object.values(TOPICS).sort());
+    // Every name carries the stack prefix, so a second stack in the project gets topics of its own.
+    assert.deepEqual(
+      topics,
+      Object.values(TOPICS)
+        .map((t) => `${cfg.prefix}-${t}`)
+        .sort(),
+    );
     const subs = ofType(GCP('pubsub/subscription:Subscription'));
     for (const t of topics)
       assert.ok(
@@ -41,7 +47,7 @@ describe('messaging', () => {
     ['capture-monolith', 'monolith'],
   ] as const) {
     test(`${topic}: OIDC push to the ${worker} worker, ack deadline over the Run timeout, backoff, dead letters`, () => {
-      const sub = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === `${topic}-push`);
+      const sub = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === `htbase-${topic}-push`);
       const url = `https://htbase-${worker}-abc123-uc.a.run.app`;
       assert.equal(sub.inputs.pushConfig.pushEndpoint, `${url}/pubsub/push`);
       assert.deepEqual(sub.inputs.pushConfig.oidcToken, {
@@ -53,7 +59,7 @@ describe('messaging', () => {
       assert.ok(sub.inputs.ackDeadlineSeconds <= 600);
       assert.deepEqual(sub.inputs.retryPolicy, { minimumBackoff: '10s', maximumBackoff: '600s' });
       assert.deepEqual(sub.inputs.deadLetterPolicy, {
-        deadLetterTopic: `projects/${PROJECT}/topics/${topic}-dead`,
+        deadLetterTopic: `projects/${PROJECT}/topics/htbase-${topic}-dead`,
         maxDeliveryAttempts: cfg.maxDeliveryAttempts,
       });
       assert.equal(sub.inputs.expirationPolicy.ttl, '');
@@ -63,20 +69,23 @@ describe('messaging', () => {
       assert.equal(env.PUBSUB_INVOKER_SA, sa('pubsub-invoker'));
       assert.equal(env.PUBSUB_VERIFY_OIDC, 'true');
       assert.deepEqual(service(worker).inputs.customAudiences, [`htbase-${worker}`]);
-      const dead = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === `${topic}-dead-push`);
+      const dead = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === `htbase-${topic}-dead-push`);
       assert.equal(dead.inputs.pushConfig.pushEndpoint, `${url}/pubsub/dead-letter`);
       assert.equal(dead.inputs.pushConfig.oidcToken.serviceAccountEmail, sa('pubsub-invoker'));
     });
   }
 
   test('article-changed: OIDC push to the sync function (Functions Framework topic path), with dead letters', () => {
-    const sub = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === 'article-changed-sync');
+    const sub = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === 'htbase-article-changed-sync');
     const url = 'https://htbase-sync-abc123-uc.a.run.app';
-    assert.equal(sub.inputs.pushConfig.pushEndpoint, `${url}/projects/${PROJECT}/topics/article-changed`);
+    assert.equal(sub.inputs.pushConfig.pushEndpoint, `${url}/projects/${PROJECT}/topics/htbase-article-changed`);
     assert.deepEqual(sub.inputs.pushConfig.oidcToken, { serviceAccountEmail: sa('pubsub-invoker'), audience: url });
-    assert.equal(sub.inputs.deadLetterPolicy.deadLetterTopic, `projects/${PROJECT}/topics/article-changed-dead`);
+    assert.equal(sub.inputs.deadLetterPolicy.deadLetterTopic, `projects/${PROJECT}/topics/htbase-article-changed-dead`);
     assert.ok(sub.inputs.retryPolicy.minimumBackoff);
-    const hold = one(GCP('pubsub/subscription:Subscription'), (r) => r.inputs.name === 'article-changed-dead-hold');
+    const hold = one(
+      GCP('pubsub/subscription:Subscription'),
+      (r) => r.inputs.name === 'htbase-article-changed-dead-hold',
+    );
     assert.equal(hold.inputs.pushConfig, undefined);
   });
 
@@ -93,9 +102,9 @@ describe('messaging', () => {
     const agent = `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
     const pubs = ofType(GCP('pubsub/topicIAMMember:TopicIAMMember')).filter((r) => r.inputs.member === agent);
     assert.deepEqual(pubs.map((r) => r.inputs.topic).sort(), [
-      'article-changed-dead',
-      'capture-browser-dead',
-      'capture-monolith-dead',
+      'htbase-article-changed-dead',
+      'htbase-capture-browser-dead',
+      'htbase-capture-monolith-dead',
     ]);
     for (const r of pubs) assert.equal(r.inputs.role, 'roles/pubsub.publisher');
     const subs = ofType(GCP('pubsub/subscriptionIAMMember:SubscriptionIAMMember')).filter(
