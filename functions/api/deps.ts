@@ -35,7 +35,7 @@ export interface ApiDeps {
   summaries?: {
     request(articleId: string, opts: { force: boolean }): Promise<'dispatched' | 'duplicate' | 'unchanged'>;
   };
-  /** Extra readiness checks for /healthz. */
+  /** The deployable's own fields for /healthz and /readyz (no database call: /healthz is liveness). */
   health?: () => Promise<Record<string, unknown>>;
 }
 

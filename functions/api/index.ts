@@ -10,7 +10,7 @@ import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
 import { createApp } from './app.ts';
 import { apiSecurity } from './security.ts';
 import { CloudApiConfig } from './config.ts';
-import { badRequest, sendProblem } from './problems.ts';
+import { limitBodies, refused } from './body-limit.ts';
 
 const config = loadConfig(CloudApiConfig, process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
@@ -37,13 +37,10 @@ const app = createApp({
   summaries,
   health: async () => ({ mode: 'cloud', redis: deps.redis ? deps.redis.status : 'none' }),
 });
-// The Functions Framework parses bodies itself (up to its own 32 MB+ limit) before the app's parser runs,
-// which then sees a parsed body and skips its MAX_BODY_BYTES check: enforce the limit on the saved raw body.
+// The Functions Framework parses bodies itself (up to 1 GB) before the app's parser runs: refuse an oversized
+// body from its headers, before a byte of it is read (body-limit.ts).
+limitBodies(() => config.MAX_BODY_BYTES);
 http('api', (req, res) => {
-  const raw = (req as typeof req & { rawBody?: Buffer }).rawBody;
-  if (raw && raw.length > config.MAX_BODY_BYTES) {
-    sendProblem(res, badRequest('body-too-large', 'the request body is too large'));
-    return;
-  }
+  if (refused(req, res)) return;
   app(req, res);
 });

@@ -1,5 +1,6 @@
-// The routes served before admission: GET /healthz (database reachable, plus the deployable's own checks)
-// and GET /openapi.json (the document built from every route module's operations).
+// The routes served before admission: GET /healthz (liveness: the process answers, without touching the
+// database, so a database outage never gets healthy instances restarted), GET /readyz (readiness: the database
+// answers, plus the deployable's own checks) and GET /openapi.json (built from every route module's operations).
 import type { Router } from 'express';
 import { sql } from 'kysely';
 import type { RouteContext } from '../deps.ts';
@@ -11,7 +12,14 @@ export const metaOperations: Operation[] = [
   {
     method: 'get',
     path: '/healthz',
-    summary: 'Health: the database answers; the deployable adds its own fields',
+    summary: 'Liveness: the process answers (no database call); the deployable adds its own fields',
+    public: true,
+    responses: { 200: { description: 'ok', json: Health } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database answers; the deployable adds its own fields',
     public: true,
     responses: { 200: { description: 'ok', json: Health } },
   },
@@ -27,6 +35,12 @@ export const metaOperations: Operation[] = [
 export function metaRoutes(app: Router, ctx: RouteContext, document: object): void {
   app.get(
     '/healthz',
+    route(async (_req, res) => {
+      res.json({ status: 'ok', ...(await ctx.deps.health?.()) });
+    }),
+  );
+  app.get(
+    '/readyz',
     route(async (_req, res) => {
       await sql`select 1`.execute(ctx.deps.db);
       res.json({ status: 'ok', ...(await ctx.deps.health?.()) });
