@@ -2,7 +2,8 @@
 // an oversized or unsized body is refused from its headers, before the framework reads it.
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Server } from 'node:net';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -29,7 +30,7 @@ before(async () => {
 
 after(async () => {
   uninstall();
-  server.closeAllConnections?.();
+  server.closeAllConnections();
   await new Promise((ok) => server.close(ok));
 });
 
