@@ -1,7 +1,8 @@
 // `npm run build:functions`: bundles each function's TypeScript (and the shared code it imports) into
 // dist/functions/<name>/index.js with esbuild, and writes a package.json whose `main` is that file and whose
 // dependencies are exactly the npm packages the bundle imports, pinned to the versions installed here.
-// Cloud Functions' Node.js build then only runs `npm install` on it.
+// Cloud Functions' Node.js build then only runs `npm install` on it. `--containers` bundles the two Cloud Run
+// workers the same way (dist/containers/<name>/index.js), which their images run instead of TypeScript via tsx.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -19,6 +20,12 @@ export const BUNDLES: BundleSpec[] = [
   { name: 'summarize', entry: 'functions/summarize/index.ts' },
   { name: 'sync', entry: 'functions/sync/index.ts' },
   { name: 'sweep', entry: 'functions/sweep/index.ts' },
+];
+
+/** The Cloud Run workers: their images run the bundle with the image's node_modules (packages stay external). */
+export const CONTAINER_BUNDLES: BundleSpec[] = [
+  { name: 'browser', entry: 'containers/browser/index.ts' },
+  { name: 'monolith', entry: 'containers/monolith/index.ts' },
 ];
 
 /** The Functions Framework runs the bundle; it is imported by the code, but make sure it is always there. */
@@ -49,13 +56,13 @@ function installedVersion(root: string, pkg: string): string {
     .version;
 }
 
-export async function bundleFunction(spec: BundleSpec, opts: { root: string; outRoot: string }): Promise<BundleResult> {
-  const outDir = join(opts.outRoot, spec.name);
+/** esbuild's one configuration for every deployable: one ESM file per entry, npm packages left as imports. */
+async function bundleEntry(root: string, entry: string, outDir: string) {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const result = await build({
-    absWorkingDir: opts.root,
-    entryPoints: [resolve(opts.root, spec.entry)],
+  return build({
+    absWorkingDir: root,
+    entryPoints: [resolve(root, entry)],
     outfile: join(outDir, 'index.js'),
     bundle: true,
     platform: 'node',
@@ -68,6 +75,22 @@ export async function bundleFunction(spec: BundleSpec, opts: { root: string; out
     metafile: true,
     logLevel: 'warning',
   });
+}
+
+/** A Cloud Run worker's bundle: dist/containers/<name>/index.js (run with `node --enable-source-maps`). */
+export async function bundleContainer(
+  spec: BundleSpec,
+  opts: { root: string; outRoot: string },
+): Promise<BundleResult> {
+  const outDir = join(opts.outRoot, spec.name);
+  const result = await bundleEntry(opts.root, spec.entry, outDir);
+  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  return { outDir, dependencies: {}, bytes };
+}
+
+export async function bundleFunction(spec: BundleSpec, opts: { root: string; outRoot: string }): Promise<BundleResult> {
+  const outDir = join(opts.outRoot, spec.name);
+  const result = await bundleEntry(opts.root, spec.entry, outDir);
   const pkgs = new Set<string>(ALWAYS);
   for (const input of Object.values(result.metafile.inputs)) {
     for (const imp of input.imports) {
@@ -91,15 +114,20 @@ export async function bundleFunction(spec: BundleSpec, opts: { root: string; out
 
 async function main(): Promise<void> {
   const root = resolve(new URL('..', import.meta.url).pathname);
-  const wanted = process.argv.slice(2);
-  const specs = wanted.length ? BUNDLES.filter((b) => wanted.includes(b.name)) : BUNDLES;
+  const containers = process.argv.includes('--containers');
+  const all = containers ? CONTAINER_BUNDLES : BUNDLES;
+  const wanted = process.argv.slice(2).filter((a) => a !== '--containers');
+  const specs = wanted.length ? all.filter((b) => wanted.includes(b.name)) : all;
   if (wanted.length && specs.length !== wanted.length)
-    throw new Error(`unknown bundle; known: ${BUNDLES.map((b) => b.name).join(', ')}`);
+    throw new Error(`unknown bundle; known: ${all.map((b) => b.name).join(', ')}`);
   for (const spec of specs) {
-    const r = await bundleFunction(spec, { root, outRoot: join(root, 'dist', 'functions') });
+    const r = containers
+      ? await bundleContainer(spec, { root, outRoot: join(root, 'dist', 'containers') })
+      : await bundleFunction(spec, { root, outRoot: join(root, 'dist', 'functions') });
     // A build script's report goes to the terminal, not to the JSON logs of the deployables.
     process.stdout.write(
-      `${spec.name}: ${r.outDir} (${Math.round(r.bytes / 1024)} KiB, ${Object.keys(r.dependencies).length} packages)\n`,
+      `${spec.name}: ${r.outDir} (${Math.round(r.bytes / 1024)} KiB` +
+        (containers ? ')\n' : `, ${Object.keys(r.dependencies).length} packages)\n`),
     );
   }
 }

@@ -5,7 +5,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { BUNDLES, bundleFunction, packageName } from '../../infra/build-functions.ts';
+import {
+  BUNDLES,
+  bundleContainer,
+  bundleFunction,
+  CONTAINER_BUNDLES,
+  packageName,
+} from '../../infra/build-functions.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -95,5 +101,28 @@ describe('the real function bundles', () => {
         assert.ok(r.dependencies['@google-cloud/functions-framework']);
       },
     );
+  }
+});
+
+describe('the Cloud Run workers run compiled JavaScript', () => {
+  for (const spec of CONTAINER_BUNDLES) {
+    test(`${spec.name}: the bundle builds with no TypeScript left, and its image runs it without tsx`, async () => {
+      const r = await bundleContainer(spec, { root, outRoot: join(work, 'containers') });
+      const js = readFileSync(join(r.outDir, 'index.js'), 'utf8');
+      assert.doesNotMatch(js, /from ["'][^"']+\.ts["']/, 'every relative TypeScript import is bundled in');
+      const dockerfile = readFileSync(join(root, `containers/${spec.name}/Dockerfile`), 'utf8');
+      // Exec form or shell form alike: the words of the CMD line.
+      const cmd = dockerfile
+        .split('\n')
+        .find((l) => l.startsWith('CMD '))!
+        .replace(/[[\]",]/g, ' ')
+        .replace(/\s+/g, ' ');
+      assert.match(cmd, new RegExp(`node --enable-source-maps dist/containers/${spec.name}/index\\.js`));
+      assert.doesNotMatch(cmd, /tsx|\.ts\b/);
+      // The image builds its bundle with the bundler's own settings.
+      for (const flag of ['--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node22'])
+        assert.ok(dockerfile.includes(flag), `${spec.name}'s Dockerfile lacks ${flag}`);
+      assert.ok(dockerfile.includes(`containers/${spec.name}/index.ts`));
+    });
   }
 });
