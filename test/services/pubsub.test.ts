@@ -210,3 +210,25 @@ function decodeSafe(d: Delivery) {
     return undefined;
   }
 }
+
+test("a stack's topic prefix: the publisher sends to `<prefix><topic>`, never to the bare topic", async () => {
+  const [topic] = await pubsub.createTopic(`stg-${TOPICS.captureBrowser}`);
+  const [sub] = await topic.createSubscription(`stg-pull-${randomUUID().slice(0, 8)}`);
+  const publisher = createPubSubPublisher({ pubsub, topicPrefix: 'stg-' });
+  const j = job();
+  const id = await publisher.publish(TOPICS.captureBrowser, j);
+  const got = await new Promise<{ id: string; data: unknown }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message on the prefixed topic')), 10_000);
+    sub.on('message', (m) => {
+      m.ack();
+      clearTimeout(timer);
+      resolve({ id: m.id, data: JSON.parse(m.data.toString('utf8')) });
+    });
+  });
+  await sub.close();
+  assert.equal(got.id, id);
+  assert.deepEqual(got.data, j);
+  // The unprefixed topic's push subscription saw nothing of it.
+  assert.equal(deliveries.filter((d) => msgId(d) === id).length, 0);
+  await publisher.close();
+});
