@@ -25,7 +25,7 @@ export interface StackConfig {
   functionsDir: string;
   /**
    * Seconds the deployables wait after the stack's IAM grants are made (IAM applies in about 2 minutes, at worst 7);
-   * only a change of those grants waits again.
+   * only a grant added or removed later waits again.
    */
   iamPropagationSeconds: number;
   /** Whether Pulumi may delete stateful resources (false in production). */

@@ -60,6 +60,8 @@ describe('the first deploy', () => {
   test('every deployable is created only after the IAM grants and a deliberate propagation wait', () => {
     const wait = one('pulumi-nodejs:dynamic/htbase:PropagationWait', () => true);
     assert.equal(wait.inputs.seconds, cfg.iamPropagationSeconds);
+    // Pulumi ships a dynamic provider to the engine as source text: it serialized (it captures no imports).
+    assert.match(String(wait.inputs.__provider), /setTimeout/);
     assert.ok(cfg.iamPropagationSeconds >= 60, 'IAM takes about two minutes to apply');
     // The early grants: all but those on topics, subscriptions and services, and the Pub/Sub agent's (made late).
     const grants = recorded.filter(
