@@ -141,12 +141,21 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
         monolith = { binary: null, version: null, reason: (err as Error).message };
       }
     }
+    // monolith's own proxy carries its per-asset cap (Chromium has the Fetch-domain one instead).
+    const monolithProxy = await startEgressProxy({
+      allowPrivateNetworks: guard.allowPrivateNetworks,
+      resolve: guard.resolve,
+      logger,
+      maxResponseBytes: config.MONOLITH_MAX_ASSET_BYTES,
+      maxTunnelBytes: config.MAX_ARTIFACT_BYTES,
+    });
+    closers.push(() => monolithProxy.close());
     const monolithWorker = createCaptureWorker({
       ...common,
       engine: createMonolithEngine({
         binary: monolith.binary,
         version: monolith.version,
-        proxyUrl: proxy.url,
+        proxyUrl: monolithProxy.url,
         timeoutMs: config.CAPTURE_TIMEOUT_MS,
         maxBytes: config.MAX_ARTIFACT_BYTES,
         mode: config.MONOLITH_MODE,

@@ -16,6 +16,7 @@ export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
   CHROME_PATH: BrowserWorkerConfig.shape.CHROME_PATH,
   MONOLITH_PATH: MonolithWorkerConfig.shape.MONOLITH_PATH,
   MONOLITH_MODE: WorkerConfig.shape.MONOLITH_MODE,
+  MONOLITH_MAX_ASSET_BYTES: MonolithWorkerConfig.shape.MONOLITH_MAX_ASSET_BYTES,
   /** Summary tasks dispatched per second and at once (the Cloud Tasks queue's limits, in process). */
   SUMMARY_RATE_PER_SECOND: z.coerce.number().positive().default(1),
   SUMMARY_MAX_CONCURRENT: int(2, 1),
