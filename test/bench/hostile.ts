@@ -206,6 +206,8 @@ async function main(): Promise<void> {
     for (const d of dirs) await d.remove();
   }
 
+  // A case shorter than one sampling interval has no sample of its own.
+  const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : '-');
   const pad = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n));
   console.log(
     `\nhostile pages against the single-process server (/healthz every ${HEALTH_EVERY_MS} ms; goal < 200 ms)\n`,
@@ -213,7 +215,7 @@ async function main(): Promise<void> {
   console.log(`${pad('case', 40)} ${pad('time', 9)} ${pad('healthz max', 12)} ${pad('p99', 8)} ${pad('n', 5)} outcome`);
   for (const r of rows) {
     console.log(
-      `${pad(r.name, 40)} ${pad(`${(r.ms / 1000).toFixed(1)} s`, 9)} ${pad(`${r.healthMax.toFixed(0)} ms`, 12)} ${pad(`${r.healthP99.toFixed(0)} ms`, 8)} ${pad(String(r.samples), 5)} ${r.outcome}`,
+      `${pad(r.name, 40)} ${pad(`${(r.ms / 1000).toFixed(1)} s`, 9)} ${pad(ms(r.healthMax), 12)} ${pad(ms(r.healthP99), 8)} ${pad(String(r.samples), 5)} ${r.outcome}`,
     );
   }
   const worst = Math.max(...rows.map((r) => r.healthMax).filter(Number.isFinite));
