@@ -57,8 +57,18 @@ export interface StackConfig {
   };
   /** Gemini for the summary task handler; location is the Vertex AI location ('global' serves 2.5). */
   gemini: { mode: 'api-key' | 'vertex' | 'off'; model: string; location: string };
-  /** Days before artifacts move to Nearline / are deleted (0 = never delete). */
-  artifacts: { nearlineAfterDays: number; deleteAfterDays: number; softDeleteDays: number };
+  /**
+   * Days before artifacts move to Nearline / are deleted (0 = never delete). retentionDays: the bucket's
+   * retention policy, no object deleted or replaced before that age (0 = none); retentionLocked locks it for
+   * good (tamper evidence for archivists; irreversible in Cloud Storage).
+   */
+  artifacts: {
+    nearlineAfterDays: number;
+    deleteAfterDays: number;
+    softDeleteDays: number;
+    retentionDays?: number;
+    retentionLocked?: boolean;
+  };
   firestoreLocation: string;
   /**
    * The stuck-work sweeper: Cloud Scheduler's unix-cron schedule and time zone, and the claims after which
@@ -133,6 +143,20 @@ export function timings(cfg: Pick<StackConfig, 'captureTimeoutSeconds'>): {
   return { runTimeoutSeconds, ackDeadlineSeconds };
 }
 
+/** Cloud Storage's ceiling for a retention period (3,155,760,000 s), in whole days. */
+const MAX_RETENTION_DAYS = Math.floor(3_155_760_000 / 86_400) - 1;
+
+function retentionErrors(a: StackConfig['artifacts']): string[] {
+  const days = a.retentionDays ?? 0;
+  const errs: string[] = [];
+  if (!Number.isInteger(days) || days < 0 || days > MAX_RETENTION_DAYS)
+    errs.push(`artifacts.retentionDays: a whole number of days, 0-${MAX_RETENTION_DAYS}`);
+  if (a.retentionLocked && days <= 0) errs.push('artifacts.retentionLocked: needs retentionDays > 0');
+  if (days > 0 && a.deleteAfterDays > 0 && a.deleteAfterDays < days)
+    errs.push('artifacts.deleteAfterDays: at least retentionDays (retained objects cannot be deleted)');
+  return errs;
+}
+
 export function validate(cfg: StackConfig): Readonly<StackConfig> {
   const errs: string[] = [];
   if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(cfg.project)) errs.push(`project: "${cfg.project}" is not a project id`);
@@ -155,6 +179,7 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4)
     errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
   if (cfg.summaries.ratePerSecond <= 0) errs.push('summaries.ratePerSecond: > 0');
+  errs.push(...retentionErrors(cfg.artifacts));
   if (cfg.sweep.schedule.trim().split(/\s+/).length !== 5)
     errs.push(`sweep.schedule: "${cfg.sweep.schedule}" is not a 5-field unix-cron schedule`);
   if (cfg.sweep.maxAttempts <= cfg.maxDeliveryAttempts)

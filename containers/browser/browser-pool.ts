@@ -3,7 +3,7 @@
 import { withTimeout } from '../../shared/core/timeout.ts';
 import { launch, type Browser, type BrowserContext } from 'puppeteer-core';
 import type { Logger } from '../../shared/core/logger.ts';
-import { resolveChromium, type ChromiumOptions } from './chromium.ts';
+import { chromiumEnv, resolveChromium, type ChromiumLaunchSpec, type ChromiumOptions } from './chromium.ts';
 
 export interface BrowserPoolOptions extends ChromiumOptions {
   logger: Logger;
@@ -100,26 +100,45 @@ export class BrowserPool {
     const old = this.#browser;
     this.#browser = null;
     if (old) await this.#shutdown(old);
-    const spec = await resolveChromium(this.#opts);
+    let spec = await resolveChromium(this.#opts);
     const started = Date.now();
-    const browser = await launch({
-      executablePath: spec.executablePath,
-      args: spec.args,
-      ignoreDefaultArgs: true, // CHROMIUM_FLAGS is the whole list
-      pipe: true, // no DevTools port on the network; the pipe dies with the process
-      headless: true,
-      defaultViewport: null,
-      waitForInitialPage: false, // no about:blank start page: jobs open their own pages in their own contexts
-      timeout: this.#opts.launchTimeoutMs ?? 30_000,
-      protocolTimeout: 120_000, // a backstop; every step has its own shorter timeout
-      handleSIGINT: false, // the server owns signals and calls close()
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-    });
+    const start = (s: ChromiumLaunchSpec) =>
+      launch({
+        executablePath: s.executablePath,
+        args: s.args,
+        ignoreDefaultArgs: true, // CHROMIUM_FLAGS is the whole list
+        env: chromiumEnv(process.env), // a compromised browser finds no database URL or key in its environment
+        pipe: true, // no DevTools port on the network; the pipe dies with the process
+        headless: true,
+        defaultViewport: null,
+        waitForInitialPage: false, // no about:blank start page: jobs open their own pages in their own contexts
+        timeout: this.#opts.launchTimeoutMs ?? 30_000,
+        protocolTimeout: 120_000, // a backstop; every step has its own shorter timeout
+        handleSIGINT: false, // the server owns signals and calls close()
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      });
+    let browser: Browser;
+    try {
+      browser = await start(spec);
+    } catch (err) {
+      if (!(spec.sandbox && this.#opts.sandbox === 'auto')) throw err;
+      // The kernel or the container's seccomp profile refused the sandbox after all: run as before.
+      this.#log.warn({ err }, 'Chromium did not start sandboxed; running it with --no-sandbox');
+      this.#opts = { ...this.#opts, sandbox: false };
+      spec = await resolveChromium(this.#opts);
+      browser = await start(spec);
+    }
     this.launches++;
     const pid = browser.process()?.pid;
     this.#log.info(
-      { pid, ms: Date.now() - started, executable: spec.executablePath, launches: this.launches },
+      {
+        pid,
+        ms: Date.now() - started,
+        executable: spec.executablePath,
+        sandbox: spec.sandbox,
+        launches: this.launches,
+      },
       'browser launched',
     );
     browser.once('disconnected', () => {

@@ -95,7 +95,7 @@ async function runSteps(
   // case), and every step after it would then fail too, so it goes where it can cost no other format.
   const html = pageHtmlOnce(page, t.readable, limits.maxBytesPerArtifact);
   await run.step('screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
-  await run.step('readable', () => readableStep(html, meta.finalUrl));
+  await run.step('readable', () => readableStep(html, meta.finalUrl, { signal: req.signal }));
   const dom = req.dom ? await renderedDomStep(run, html, { signal: req.signal, warnings, logger: log }) : undefined;
   await run.step('singlefile', () =>
     runSingleFile(s.cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }),

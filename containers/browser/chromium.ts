@@ -1,10 +1,10 @@
 // Which Chromium binary to run and with which flags: the one place that decides both.
 // The executable is CHROME_PATH when the caller passes one, else @sparticuz/chromium's bundled binary,
 // unpacked into the temp dir by one process at a time.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { open, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import chromium from '@sparticuz/chromium';
 
 /**
@@ -16,7 +16,9 @@ import chromium from '@sparticuz/chromium';
  */
 export const CHROMIUM_FLAGS: readonly string[] = [
   '--headless', // chrome-headless-shell (sparticuz) and new-headless Chrome (Debian) both accept this
-  '--no-sandbox', // we run as root in a container; the container is the sandbox
+  // Without the sandbox (root, or no user namespaces nor setuid helper) the container is the only boundary;
+  // chromiumArgs drops both when `sandbox` is on (CHROMIUM_SANDBOX, issue 16).
+  '--no-sandbox',
   '--no-zygote', // with --no-sandbox the zygote buys nothing and adds a process
   '--disable-dev-shm-usage', // /dev/shm is 64 MB in containers: use /tmp for shared memory
   '--disable-gpu', // no GPU in Cloud Run; software compositing
@@ -65,6 +67,8 @@ export const CHROMIUM_FLAGS: readonly string[] = [
 export interface ChromiumLaunchSpec {
   executablePath: string;
   args: string[];
+  /** Whether `args` run Chromium sandboxed. */
+  sandbox: boolean;
 }
 
 export interface ChromiumOptions {
@@ -77,19 +81,94 @@ export interface ChromiumOptions {
   proxyServer?: string;
   /** Additional flags (tests, experiments); appended after CHROMIUM_FLAGS. */
   extraArgs?: string[];
+  /**
+   * Run Chromium with its own sandbox (no --no-sandbox/--no-zygote): true, false (the default), or 'auto'
+   * (CHROMIUM_SANDBOX=auto): on when sandboxAvailable says this process can, and off again if it fails to start.
+   */
+  sandbox?: boolean | 'auto';
 }
+
+/** Flags that only make sense without Chromium's sandbox. */
+const NO_SANDBOX_FLAGS: ReadonlySet<string> = new Set(['--no-sandbox', '--no-zygote']);
 
 /** Resolves the binary (unpacking the bundled one on first use, about 3 s) and the full argument list. */
 export async function resolveChromium(opts: ChromiumOptions = {}): Promise<ChromiumLaunchSpec> {
   const executablePath = opts.executablePath ?? (await bundledChromiumPath());
-  return { executablePath, args: chromiumArgs(opts) };
+  const sandbox = opts.sandbox === 'auto' ? sandboxAvailable(probeSandbox(executablePath)) : !!opts.sandbox;
+  return { executablePath, args: chromiumArgs({ ...opts, sandbox }), sandbox };
 }
 
-export function chromiumArgs(opts: Pick<ChromiumOptions, 'proxyServer' | 'extraArgs'> = {}): string[] {
-  const args = [...CHROMIUM_FLAGS];
+export function chromiumArgs(
+  opts: Pick<ChromiumOptions, 'proxyServer' | 'extraArgs'> & { sandbox?: boolean } = {},
+): string[] {
+  const args = opts.sandbox ? CHROMIUM_FLAGS.filter((f) => !NO_SANDBOX_FLAGS.has(f)) : [...CHROMIUM_FLAGS];
   if (opts.proxyServer) args.push(`--proxy-server=${opts.proxyServer}`, '--proxy-bypass-list=<-loopback>');
   if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
+}
+
+/** What decides whether Chromium's sandbox can run here; read from the system by probeSandbox. */
+export interface SandboxFacts {
+  uid: number;
+  /** /proc/sys/user/max_user_namespaces (null: unreadable). */
+  maxUserNamespaces: number | null;
+  /** /proc/sys/kernel/unprivileged_userns_clone (Debian kernels; null: absent, i.e. allowed). */
+  unprivilegedUsernsClone: number | null;
+  /** /proc/sys/kernel/apparmor_restrict_unprivileged_userns (Ubuntu 24.04; null: absent). */
+  apparmorRestrictsUserns: number | null;
+  /** A setuid-root chrome-sandbox helper next to the binary (Debian's chromium-sandbox package). */
+  setuidHelper: boolean;
+}
+
+/**
+ * Chromium refuses its sandbox as root; as another user it needs unprivileged user namespaces or the
+ * setuid helper. Pure: CHROMIUM_SANDBOX=auto turns it on exactly when this says it can start.
+ */
+export function sandboxAvailable(f: SandboxFacts): boolean {
+  if (f.uid === 0) return false;
+  if (f.setuidHelper) return true;
+  return (f.maxUserNamespaces ?? 0) > 0 && f.unprivilegedUsernsClone !== 0 && f.apparmorRestrictsUserns !== 1;
+}
+
+/** The facts of this process and machine for sandboxAvailable. */
+export function probeSandbox(executablePath?: string): SandboxFacts {
+  const num = (path: string): number | null => {
+    try {
+      const n = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      return Number.isFinite(n) ? n : null;
+    } catch {
+      return null; // the knob does not exist on this kernel
+    }
+  };
+  let setuidHelper = false;
+  if (executablePath) {
+    for (const helper of [join(dirname(executablePath), 'chrome-sandbox'), '/usr/lib/chromium/chrome-sandbox']) {
+      try {
+        const st = statSync(helper);
+        if (st.uid === 0 && (st.mode & 0o4000) !== 0) setuidHelper = true;
+      } catch {
+        // no helper there
+      }
+    }
+  }
+  return {
+    uid: process.getuid?.() ?? 0,
+    maxUserNamespaces: num('/proc/sys/user/max_user_namespaces'),
+    unprivilegedUsernsClone: num('/proc/sys/kernel/unprivileged_userns_clone'),
+    apparmorRestrictsUserns: num('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+    setuidHelper,
+  };
+}
+
+/** Variables Chromium gets; the rest of the worker's environment (DATABASE_URL, keys, tokens) stays behind. */
+const CHROMIUM_ENV =
+  /^(PATH|HOME|TMPDIR|TMP|TEMP|LANG|LANGUAGE|LC_[A-Z]+|TZ|FONTCONFIG_[A-Z_]+|XDG_[A-Z_]+|LD_LIBRARY_PATH|CHROME_DEVEL_SANDBOX)$/;
+
+/** The browser's environment: only what it needs to run, never the worker's credentials (issue 16). */
+export function chromiumEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string' && CHROMIUM_ENV.test(e[0])),
+  );
 }
 
 /** How long a process waits for another one's unpack (about 3 s, longer on a loaded machine) before giving up. */

@@ -13,5 +13,16 @@ export const BrowserWorkerConfig = WorkerConfig.extend({
   BLOCK_TRACKERS: bool(false),
   /** A Chromium/Chrome binary; unset: @sparticuz/chromium's bundled build (containers/browser/chromium.ts). */
   CHROME_PATH: optStr,
+  /**
+   * Chromium's own sandbox: off (the container is the boundary), on, or auto (on when this non-root process
+   * can run it: user namespaces or the setuid helper; off again if it fails to start). The image sets auto.
+   */
+  CHROMIUM_SANDBOX: z.enum(['off', 'on', 'auto']).default('off'),
 });
+
 export type BrowserWorkerConfig = z.infer<typeof BrowserWorkerConfig>;
+
+/** CHROMIUM_SANDBOX as BrowserPool's `sandbox` option. */
+export function sandboxOption(v: BrowserWorkerConfig['CHROMIUM_SANDBOX']): boolean | 'auto' {
+  return v === 'auto' ? 'auto' : v === 'on';
+}

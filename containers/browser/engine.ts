@@ -7,10 +7,11 @@ import type { ArticleMeta } from '../../shared/db/articles.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { capturePage, type CaptureLimits, type CaptureTimeouts } from './capture.ts';
 import type { ConsentMode } from './consent.ts';
-import { countWords, type ReadableDoc } from './readable.ts';
+import { MAX_TEXT_CHARS, type ReadableDoc } from './readable.ts';
+import { runTextTask } from './text-pool.ts';
 import { PermanentError } from '../../shared/core/errors.ts';
 import type { GuardOptions } from '../../shared/net/ssrf.ts';
-import { pdfText, probe, teeBounded, mediaType } from './probe.ts';
+import { probe, teeBounded, mediaType } from './probe.ts';
 
 export interface BrowserEngineOptions {
   pool: BrowserPool;
@@ -37,7 +38,7 @@ export function metaFromReadable(doc: ReadableDoc): ArticleMeta {
     site_name: doc.siteName,
     excerpt: doc.excerpt,
     word_count: doc.wordCount,
-    text_content: doc.text.slice(0, 1_000_000),
+    text_content: doc.text.slice(0, MAX_TEXT_CHARS),
   };
 }
 
@@ -117,21 +118,26 @@ async function storeOriginal(
 ): Promise<EngineResult> {
   const type = mediaType(p.contentType);
   const tee = teeBounded(p.body, maxTextBytes);
-  const stored = await req.store('original', tee.stream, p.contentType);
+  const stored = await req.store('original', tee.stream, storedContentType(p.contentType));
   req.logger.info({ contentType: type, sizeBytes: stored.size }, 'non-HTML URL stored as original');
   let text: string | null = null;
   let title: string | null = null;
   const bytes = tee.collected();
   if (bytes && type === 'application/pdf') {
     try {
-      ({ text, title } = await pdfText(bytes));
+      // unpdf runs in a worker thread: a hostile PDF costs that thread (and its timeout), not the event loop.
+      ({ text, title } = await runTextTask({ kind: 'pdf', bytes }, { signal: req.signal }));
     } catch (err) {
+      if (req.signal.aborted) throw err;
       req.logger.warn({ err }, 'PDF text extraction failed');
     }
   } else if (bytes && /^text\/|^application\/json$/.test(type)) {
     text = bytes.toString('utf8');
   }
-  const name = decodeURIComponent(new URL(p.finalUrl).pathname.split('/').pop() || '') || null;
+  const truncated = text !== null && text.length > MAX_TEXT_CHARS;
+  if (text !== null) text = text.slice(0, MAX_TEXT_CHARS);
+  const wordCount = text ? await runTextTask({ kind: 'words', text }, { signal: req.signal }) : 0;
+  const name = fileName(p.finalUrl);
   const outcomes: EngineResult['outcomes'] = {};
   const notHtml = (what: string) => ({
     ok: false as const,
@@ -148,8 +154,9 @@ async function storeOriginal(
         excerpt: text.slice(0, 200).replace(/\s+/g, ' '),
         text,
         html: '',
-        wordCount: countWords(text),
+        wordCount,
         fallback: true,
+        ...(truncated ? { truncated: true } : {}),
       };
       outcomes[f] = { ok: true, stored: await req.store('readable', JSON.stringify(doc), 'application/json') };
     } else outcomes[f] = notHtml(f === 'readable' ? 'readable text (none could be extracted)' : f);
@@ -161,8 +168,8 @@ async function storeOriginal(
       title: title ?? name,
       ...(text
         ? {
-            text_content: text.slice(0, 1_000_000),
-            word_count: countWords(text),
+            text_content: text,
+            word_count: wordCount,
             excerpt: text.slice(0, 300).replace(/\s+/g, ' '),
           }
         : {}),
@@ -171,4 +178,27 @@ async function storeOriginal(
     outcomes,
     extra: { original: { stored } },
   };
+}
+
+/**
+ * The last path segment, percent-decoded for a title. A malformed escape (`%E0%A4%A`) is not an error worth a
+ * retry (the URL will not change): the segment is kept as it was written.
+ */
+export function fileName(url: string): string | null {
+  const raw = new URL(url).pathname.split('/').pop() || '';
+  try {
+    return decodeURIComponent(raw) || null;
+  } catch {
+    return raw || null;
+  }
+}
+
+/**
+ * The Content-Type recorded for an original: the parsed media type (with its charset), never the raw header,
+ * which a server can double (`image/png,text/html`) so that a client would sniff it as something else.
+ */
+export function storedContentType(header: string): string {
+  const type = mediaType(header) || 'application/octet-stream';
+  const charset = /;\s*charset="?([\w.:-]+)"?/i.exec(header.split(',')[0]!)?.[1];
+  return charset ? `${type}; charset=${charset.toLowerCase()}` : type;
 }

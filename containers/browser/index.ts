@@ -1,7 +1,7 @@
 // Cloud Run entry point of the browser worker: Pub/Sub pushes capture-browser jobs to POST /pubsub/push.
 import { runWorker } from '../../shared/capture/main.ts';
 import { loadConfig } from '../../shared/core/config.ts';
-import { BrowserWorkerConfig } from './config.ts';
+import { BrowserWorkerConfig, sandboxOption } from './config.ts';
 import { BrowserPool } from './browser-pool.ts';
 import { createBrowserEngine } from './engine.ts';
 
@@ -9,7 +9,12 @@ await runWorker(
   'browser',
   loadConfig(BrowserWorkerConfig, process.env),
   async ({ config, logger, proxyUrl, blobs }) => {
-    const pool = new BrowserPool({ logger, executablePath: config.CHROME_PATH, proxyServer: proxyUrl });
+    const pool = new BrowserPool({
+      logger,
+      executablePath: config.CHROME_PATH,
+      proxyServer: proxyUrl,
+      sandbox: sandboxOption(config.CHROMIUM_SANDBOX),
+    });
     return {
       engine: createBrowserEngine({
         pool,

@@ -78,10 +78,10 @@ export interface NetworkGuardStats {
 }
 
 /**
- * Enables Fetch interception on `cdp` (a session of the page) when there is anything to enforce. Only
- * responses with a Content-Length can be refused without reading them; a chunked response streams through
- * (Chromium holds it, the worker never does: page bytes reach Node only inside the size-checked artifacts).
- * The main document is exempt from the resource limit: it is the page, bounded by the artifact limits.
+ * Enables Fetch interception on `cdp` (a session of the page) when there is anything to enforce. A response
+ * with a Content-Length over the limit is refused without reading it; one without (chunked, or compressed
+ * on the fly: a gzip bomb) is read through cutUndeclared. The main document is exempt from the resource
+ * limit: it is the page, bounded by the artifact limits.
  */
 export async function installNetworkGuard(
   cdp: CDPSession,
@@ -119,6 +119,10 @@ export async function installNetworkGuard(
     }
     if (e.resourceType !== 'Document' && opts.maxResourceBytes > 0) {
       const length = Number(e.responseHeaders?.find((h) => h.name.toLowerCase() === 'content-length')?.value ?? NaN);
+      if (!Number.isFinite(length) && hasBody(e)) {
+        void cutUndeclared(cdp, e, opts.maxResourceBytes, stats, log);
+        return;
+      }
       if (Number.isFinite(length) && length > opts.maxResourceBytes) {
         stats.tooLarge++;
         log.info(
@@ -140,4 +144,61 @@ export async function installNetworkGuard(
       cdp.off('Fetch.requestPaused', onPaused);
     },
   };
+}
+
+/** Statuses that carry no body (redirects are followed by Chromium, 1xx/204/304 have none). */
+function hasBody(e: Protocol.Fetch.RequestPausedEvent): boolean {
+  const status = e.responseStatusCode ?? 0;
+  return e.responseErrorReason === undefined && status >= 200 && status !== 204 && status !== 304 && status < 300;
+}
+
+/** Headers that no longer describe a body Chromium handed over decoded and that we fulfil in one piece. */
+const DROPPED_ON_FULFIL = new Set(['content-encoding', 'content-length', 'transfer-encoding']);
+
+/**
+ * A response that did not declare its length: its (decoded) body is streamed out of Chromium and counted;
+ * past `max` bytes the request fails (BlockedByResponse) and the rest is never read, else the response is
+ * fulfilled with the bytes read. At most `max` bytes of one resource are held at a time.
+ */
+async function cutUndeclared(
+  cdp: CDPSession,
+  e: Protocol.Fetch.RequestPausedEvent,
+  max: number,
+  stats: NetworkGuardStats,
+  log: Logger,
+): Promise<void> {
+  let stream: string | undefined;
+  try {
+    ({ stream } = await cdp.send('Fetch.takeResponseBodyAsStream', { requestId: e.requestId }));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const r = await cdp.send('IO.read', { handle: stream, size: 1024 * 1024 });
+      const chunk = Buffer.from(r.data, r.base64Encoded ? 'base64' : 'utf8');
+      size += chunk.length;
+      if (size > max) {
+        stats.tooLarge++;
+        log.info({ resource: e.request.url.slice(0, 200), limit: max }, 'undeclared resource over the size limit cut');
+        await cdp.send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'BlockedByResponse' });
+        return;
+      }
+      chunks.push(chunk);
+      if (r.eof) break;
+    }
+    await cdp.send('Fetch.fulfillRequest', {
+      requestId: e.requestId,
+      responseCode: e.responseStatusCode!,
+      responsePhrase: e.responseStatusText || undefined,
+      responseHeaders: (e.responseHeaders ?? []).filter((h) => !DROPPED_ON_FULFIL.has(h.name.toLowerCase())),
+      body: Buffer.concat(chunks).toString('base64'),
+    });
+  } catch (err) {
+    // The page or the request went away meanwhile; failing it is all that is left to do.
+    log.debug({ err }, 'undeclared response not relayed');
+    await cdp
+      .send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'Failed' })
+      .catch((e2: unknown) => log.debug({ err: e2 }, 'paused request already gone'));
+  } finally {
+    if (stream) await cdp.send('IO.close', { handle: stream }).catch(() => undefined);
+  }
 }

@@ -21,9 +21,10 @@ const HTML_TYPES = /^(text\/html|application\/xhtml\+xml|application\/xml|text\/
 const ORIGINAL_TYPES =
   /^(application\/pdf|image\/[a-z0-9.+-]+|text\/plain|text\/markdown|text\/csv|application\/json)$/;
 
+/** The media type of a Content-Type header; a doubled header (`image/png,text/html`) counts by its first value. */
 export function mediaType(header: string | string[] | undefined): string {
   const v = Array.isArray(header) ? header[0] : header;
-  return (v ?? '').split(';')[0]!.trim().toLowerCase();
+  return (v ?? '').split(',')[0]!.split(';')[0]!.trim().toLowerCase();
 }
 
 /** Decides from the response headers whether the browser should handle the URL. Pure. */

@@ -16,7 +16,19 @@ export interface ReadableDoc {
   wordCount: number;
   /** True when Readability found no article and `text` is the page body's text instead. */
   fallback: boolean;
+  /** True when `text` was cut at MAX_TEXT_CHARS (the word count still covers all of it). */
+  truncated?: boolean;
 }
+
+/** Most characters of text kept (readable.json, the article's text_content): about 1 MB of prose. */
+export const MAX_TEXT_CHARS = 1_000_000;
+/**
+ * Readability scores every element, superlinearly in the DOM's size: beyond this many elements it is not run
+ * and the page's body text stands in (fallback), which costs one linear walk.
+ */
+export const MAX_READABILITY_ELEMENTS = 30_000;
+/** Intl.Segmenter's iteration slows with the length of the string it was given: it is fed windows this long. */
+const SEGMENT_WINDOW = 4_096;
 
 /** Extracts the article of `html` as served from `url` (relative links are resolved against it). */
 export function extractReadable(html: string, url: string): ReadableDoc {
@@ -24,9 +36,12 @@ export function extractReadable(html: string, url: string): ReadableDoc {
   const pageLang = doc.documentElement?.getAttribute('lang')?.trim() || null;
   const pageTitle = (doc.querySelector('title')?.textContent ?? '').trim();
   // Readability mutates the document; the fallback needs the untouched body, so it parses its own copy.
-  const article = new Readability(doc as unknown as Document, { charThreshold: 200 }).parse();
+  const article = tooManyElements(doc)
+    ? null
+    : new Readability(doc as unknown as Document, { charThreshold: 200 }).parse();
   if (article && article.content && (article.textContent ?? '').trim()) {
-    const text = articleText(article.content, url);
+    const full = articleText(article.content, url);
+    const text = full.slice(0, MAX_TEXT_CHARS);
     return {
       title: (article.title ?? pageTitle).trim(),
       byline: clean(article.byline),
@@ -35,13 +50,15 @@ export function extractReadable(html: string, url: string): ReadableDoc {
       excerpt: clean(article.excerpt),
       text,
       html: article.content.replace(/<(\/?)DIV\b/g, '<$1div'), // linkedom keeps Readability's upper-case DIV
-      wordCount: countWords(text),
+      wordCount: countWords(full),
       fallback: false,
+      ...(text.length < full.length ? { truncated: true } : {}),
     };
   }
   const body = parse(html, url).querySelector('body');
   if (body) for (const el of body.querySelectorAll('script,style,noscript,template,svg')) el.remove();
-  const text = body ? blockText(body) : '';
+  const full = body ? blockText(body) : '';
+  const text = full.slice(0, MAX_TEXT_CHARS);
   return {
     title: pageTitle,
     byline: null,
@@ -50,16 +67,33 @@ export function extractReadable(html: string, url: string): ReadableDoc {
     excerpt: text ? text.slice(0, 200).replace(/\s+/g, ' ') : null,
     text,
     html: '',
-    wordCount: countWords(text),
+    wordCount: countWords(full),
     fallback: true,
+    ...(text.length < full.length ? { truncated: true } : {}),
   };
 }
 
 /** Words as a reader counts them, in any script (Intl.Segmenter also splits CJK text into words). */
 export function countWords(text: string): number {
+  // One segment() over a long string is quadratic in V8 (150 kB took 12 s, issue 16): windows cut at a
+  // space keep it linear and count the same words; a window with no space (CJK) is cut off a surrogate pair.
+  const segmenter = new Intl.Segmenter(undefined, { granularity: 'word' });
   let n = 0;
-  for (const s of new Intl.Segmenter(undefined, { granularity: 'word' }).segment(text)) if (s.isWordLike) n++;
+  for (let start = 0; start < text.length;) {
+    let end = Math.min(text.length, start + SEGMENT_WINDOW);
+    if (end < text.length) {
+      const space = text.lastIndexOf(' ', end);
+      if (space > start) end = space + 1;
+      else if (/[\uD800-\uDBFF]/.test(text[end - 1]!)) end--;
+    }
+    for (const s of segmenter.segment(text.slice(start, end))) if (s.isWordLike) n++;
+    start = end;
+  }
   return n;
+}
+
+function tooManyElements(doc: { querySelectorAll(s: string): { length: number } }): boolean {
+  return doc.querySelectorAll('*').length > MAX_READABILITY_ELEMENTS;
 }
 
 function parse(html: string, url: string) {

@@ -8,33 +8,40 @@ import { findMonolith, monolithVersion } from './binary.ts';
 import { browserCaptureInProgress } from '../../shared/db/artifacts.ts';
 
 const config = loadConfig(MonolithWorkerConfig, process.env);
-await runWorker('monolith', config, async ({ logger, proxyUrl, blobs, db }) => {
-  const binary = await findMonolith(config.MONOLITH_PATH, process.env.PATH ?? '');
-  let version: string | null = null;
-  let reason: string | null = binary ? null : 'no monolith binary (set MONOLITH_PATH)';
-  if (binary) {
-    try {
-      version = await monolithVersion(binary);
-    } catch (err) {
-      reason = (err as Error).message;
+await runWorker(
+  'monolith',
+  config,
+  async ({ logger, proxyUrl, blobs, db }) => {
+    const binary = await findMonolith(config.MONOLITH_PATH, process.env.PATH ?? '');
+    let version: string | null = null;
+    let reason: string | null = binary ? null : 'no monolith binary (set MONOLITH_PATH)';
+    if (binary) {
+      try {
+        version = await monolithVersion(binary);
+      } catch (err) {
+        reason = (err as Error).message;
+      }
     }
-  }
-  if (!version) {
-    if (config.MONOLITH_REQUIRED) throw new Error(`monolith is required but unavailable: ${reason}`);
-    logger.warn({ reason }, 'monolith unavailable: artifacts will be skipped (monolith_unavailable)');
-  } else logger.info({ binary, version }, 'monolith ready');
-  return {
-    engine: createMonolithEngine({
-      binary: version ? binary : null,
-      version,
-      proxyUrl,
-      timeoutMs: config.CAPTURE_TIMEOUT_MS,
-      maxBytes: config.MAX_ARTIFACT_BYTES,
-      mode: config.MONOLITH_MODE,
-      blobs,
-      browserPending: (id) => browserCaptureInProgress(db, id),
-    }),
-    health: async () => ({ monolith: version ?? 'unavailable' }),
-    close: async () => undefined,
-  };
-});
+    if (!version) {
+      if (config.MONOLITH_REQUIRED) throw new Error(`monolith is required but unavailable: ${reason}`);
+      logger.warn({ reason }, 'monolith unavailable: artifacts will be skipped (monolith_unavailable)');
+    } else logger.info({ binary, version }, 'monolith ready');
+    return {
+      engine: createMonolithEngine({
+        binary: version ? binary : null,
+        version,
+        proxyUrl,
+        timeoutMs: config.CAPTURE_TIMEOUT_MS,
+        maxBytes: config.MAX_ARTIFACT_BYTES,
+        mode: config.MONOLITH_MODE,
+        blobs,
+        browserPending: (id) => browserCaptureInProgress(db, id),
+      }),
+      health: async () => ({ monolith: version ?? 'unavailable' }),
+      close: async () => undefined,
+    };
+  },
+  // monolith has no size option of its own: its egress proxy cuts each http asset, and each https
+  // connection at the artifact cap (nothing larger could fit in the archive).
+  { maxResponseBytes: config.MONOLITH_MAX_ASSET_BYTES, maxTunnelBytes: config.MAX_ARTIFACT_BYTES },
+);

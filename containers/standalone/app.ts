@@ -19,6 +19,7 @@ import { createMemoryHostLimiter, createMemoryRateLimiter } from '../../shared/a
 import { createApp } from '../../functions/api/app.ts';
 import { apiSecurity } from '../../functions/api/security.ts';
 import { BrowserPool } from '../browser/browser-pool.ts';
+import { sandboxOption } from '../browser/config.ts';
 import { createBrowserEngine } from '../browser/engine.ts';
 import { createMonolithEngine } from '../monolith/engine.ts';
 import { findMonolith, monolithVersion } from '../monolith/monolith.ts';
@@ -99,7 +100,12 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       logger,
     });
     closers.push(() => proxy.close());
-    const pool = new BrowserPool({ logger, executablePath: config.CHROME_PATH, proxyServer: proxy.url });
+    const pool = new BrowserPool({
+      logger,
+      executablePath: config.CHROME_PATH,
+      proxyServer: proxy.url,
+      sandbox: sandboxOption(config.CHROMIUM_SANDBOX),
+    });
     closers.push(() => pool.close());
     const hostLimiter: HostLimiter = createMemoryHostLimiter({ maxPerHost: config.HOST_CONCURRENCY });
     const rateLimiter: RateLimiter = createMemoryRateLimiter();
@@ -141,12 +147,21 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
         monolith = { binary: null, version: null, reason: (err as Error).message };
       }
     }
+    // monolith's own proxy carries its per-asset cap (Chromium has the Fetch-domain one instead).
+    const monolithProxy = await startEgressProxy({
+      allowPrivateNetworks: guard.allowPrivateNetworks,
+      resolve: guard.resolve,
+      logger,
+      maxResponseBytes: config.MONOLITH_MAX_ASSET_BYTES,
+      maxTunnelBytes: config.MAX_ARTIFACT_BYTES,
+    });
+    closers.push(() => monolithProxy.close());
     const monolithWorker = createCaptureWorker({
       ...common,
       engine: createMonolithEngine({
         binary: monolith.binary,
         version: monolith.version,
-        proxyUrl: proxy.url,
+        proxyUrl: monolithProxy.url,
         timeoutMs: config.CAPTURE_TIMEOUT_MS,
         maxBytes: config.MAX_ARTIFACT_BYTES,
         mode: config.MONOLITH_MODE,

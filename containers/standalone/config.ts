@@ -14,8 +14,10 @@ export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
   BLOCK_TRACKERS: BrowserWorkerConfig.shape.BLOCK_TRACKERS,
   HOST_CONCURRENCY: WorkerConfig.shape.HOST_CONCURRENCY,
   CHROME_PATH: BrowserWorkerConfig.shape.CHROME_PATH,
+  CHROMIUM_SANDBOX: BrowserWorkerConfig.shape.CHROMIUM_SANDBOX,
   MONOLITH_PATH: MonolithWorkerConfig.shape.MONOLITH_PATH,
   MONOLITH_MODE: WorkerConfig.shape.MONOLITH_MODE,
+  MONOLITH_MAX_ASSET_BYTES: MonolithWorkerConfig.shape.MONOLITH_MAX_ASSET_BYTES,
   /** Summary tasks dispatched per second and at once (the Cloud Tasks queue's limits, in process). */
   SUMMARY_RATE_PER_SECOND: z.coerce.number().positive().default(1),
   SUMMARY_MAX_CONCURRENT: int(2, 1),

@@ -1,5 +1,5 @@
 // ArtifactStore: the private artifacts bucket (uniform access, public access prevention enforced, soft
-// delete, lifecycle) and the private bucket that holds the function source bundles.
+// delete, lifecycle, optional retention policy that may be locked) and the private bucket that holds the function source bundles.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 
@@ -13,6 +13,10 @@ export interface ArtifactStoreArgs {
   deleteAfterDays: number;
   /** Deleted objects stay restorable this long (7-90 days). */
   softDeleteDays: number;
+  /** No object can be deleted or replaced before this age (0 or unset: no retention policy). */
+  retentionDays?: number;
+  /** Lock the retention policy: it can then be lengthened, never shortened or removed (irreversible). */
+  retentionLocked?: boolean;
   protect: boolean;
 }
 
@@ -47,6 +51,14 @@ export class ArtifactStore extends pulumi.ComponentResource {
         softDeletePolicy: { retentionDurationSeconds: args.softDeleteDays * 86_400 },
         versioning: { enabled: false },
         lifecycleRules,
+        ...(args.retentionDays
+          ? {
+              retentionPolicy: {
+                retentionPeriod: String(args.retentionDays * 86_400),
+                isLocked: !!args.retentionLocked,
+              },
+            }
+          : {}),
         forceDestroy: !args.protect,
       },
       { parent: this, protect: args.protect },

@@ -3,7 +3,7 @@
 import type { WorkerConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { buildCloudDeps } from '../adapters/deps.ts';
-import { startEgressProxy } from '../net/egress-proxy.ts';
+import { startEgressProxy, type EgressProxyOptions } from '../net/egress-proxy.ts';
 import { createCaptureWorker, type CaptureEngine } from './worker.ts';
 import { createPushServer, trapShutdown } from './push-server.ts';
 import { pushVerifierFromConfig } from '../auth/oidc.ts';
@@ -32,6 +32,8 @@ export async function runWorker<C extends WorkerConfig>(
     blobs: BlobStore;
     db: Kysely<Database>;
   }) => Promise<EngineSetup>,
+  /** Byte caps of this worker's egress proxy (monolith's per-asset cap). */
+  egress: Pick<EgressProxyOptions, 'maxResponseBytes' | 'maxTunnelBytes'> = {},
 ): Promise<void> {
   const logger = createLogger({ component: `worker-${name}`, level: config.LOG_LEVEL });
   const verifier = pushVerifierFromConfig(
@@ -46,7 +48,11 @@ export async function runWorker<C extends WorkerConfig>(
     logger,
   );
   const deps = await buildCloudDeps(config, logger, { dbPoolSize: 4 });
-  const proxy = await startEgressProxy({ allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, logger });
+  const proxy = await startEgressProxy({
+    allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS,
+    logger,
+    ...egress,
+  });
   const setup = await makeEngine({
     config,
     logger,

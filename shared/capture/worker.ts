@@ -158,7 +158,12 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
           }),
       });
     } catch (err) {
-      const reason = ac.signal.aborted ? ac.signal.reason : err;
+      // A URIError comes from the URL itself (a malformed percent-escape): the same on every retry, so permanent.
+      const reason = ac.signal.aborted
+        ? ac.signal.reason
+        : err instanceof URIError
+          ? new PermanentError('invalid_url', `the URL has a malformed percent-escape: ${err.message}`)
+          : err;
       result = { outcomes: Object.fromEntries(claimed.map((f) => [f, { ok: false, error: reason }])) };
     } finally {
       clearTimeout(timer);

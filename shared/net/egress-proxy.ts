@@ -21,6 +21,17 @@ export interface EgressProxyOptions {
   idleTimeoutMs?: number;
   /** Time allowed to open the upstream TCP connection (per address tried). Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Destination ports it connects to. Default: 80 and 443 only, or any port when private networks are
+   * allowed (local fixture sites listen on random ports). Issue 16: a page must not reach SMTP, Redis, etc.
+   */
+  allowedPorts?: readonly number[] | 'any';
+  /**
+   * Per http response (monolith's per-asset cap): one declaring more is refused (502 too_large), one streaming
+   * more is cut. Https is end to end, so per tunnel it is `maxTunnelBytes` from the upstream instead.
+   */
+  maxResponseBytes?: number;
+  maxTunnelBytes?: number;
 }
 
 export interface EgressRefusal {
@@ -72,6 +83,18 @@ export function proxyEnv(proxyUrl: string): Record<string, string> {
   };
 }
 
+/** Calls `cut` (and stops `src`) once more than `max` bytes came out of it: undeclared or lying lengths. */
+function cutAfter(src: NodeJS.ReadableStream & { destroy(): void }, max: number, cut: () => void): void {
+  let seen = 0;
+  src.on('data', (c: Buffer) => {
+    seen += c.length;
+    if (seen > max) {
+      src.destroy();
+      cut();
+    }
+  });
+}
+
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
   const logger = opts.logger.child({ component: 'egress-proxy' });
   const guard: GuardOptions = {
@@ -81,6 +104,11 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const maxConnections = opts.maxConnections ?? 64;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+  const ports = opts.allowedPorts ?? (opts.allowPrivateNetworks ? 'any' : [80, 443]);
+  const portRefused = (port: number) =>
+    ports !== 'any' && !ports.includes(port)
+      ? new PermanentError('blocked_address', `port ${port} is not an allowed destination port`)
+      : null;
   const counters = { requests: 0, tunnels: 0, refused: 0, failed: 0 };
   const recentRefusals: EgressRefusal[] = [];
   const clients = new Set<net.Socket>();
@@ -157,6 +185,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     let addresses: string[];
     try {
       addresses = await checkHost(url.hostname, guard);
+      const refused = portRefused(port);
+      if (refused) throw refused;
     } catch (err) {
       const r = refuse(url.href, err);
       send(r.status, r.body, refusalHeaders(r));
@@ -187,7 +217,16 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       setHost: false,
     });
     upstream.on('response', (ures) => {
+      const max = opts.maxResponseBytes;
+      if (max !== undefined && Number(ures.headers['content-length'] ?? 0) > max) {
+        counters.failed++;
+        logger.info({ url: url.href, limit: max }, 'egress response over the size limit refused');
+        ures.destroy();
+        send(502, `egress proxy: the response is over the ${max}-byte limit\n`, { 'x-htbase-egress': 'too_large' });
+        return;
+      }
       res.writeHead(ures.statusCode ?? 502, ures.statusMessage, filteredRawHeaders(ures.rawHeaders));
+      if (max !== undefined) cutAfter(ures, max, () => res.destroy());
       ures.pipe(res);
       ures.on('error', () => res.destroy());
     });
@@ -224,6 +263,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     let addresses: string[];
     try {
       addresses = await checkHost(authority.hostname, guard);
+      const refused = portRefused(authority.port);
+      if (refused) throw refused;
     } catch (err) {
       const r = refuse(target, err);
       writeRawResponse(client, r.status, r.reason, r.body, refusalHeaders(r));
@@ -250,6 +291,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     upstream.on('close', () => client.destroy());
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) upstream.write(head);
+    if (opts.maxTunnelBytes !== undefined) cutAfter(upstream, opts.maxTunnelBytes, () => client.destroy());
     upstream.pipe(client);
     client.pipe(upstream);
   }

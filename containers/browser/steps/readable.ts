@@ -5,7 +5,7 @@ import type { Logger } from '../../../shared/core/logger.ts';
 import { PermanentError } from '../../../shared/core/errors.ts';
 import { withTimeout } from '../../../shared/core/timeout.ts';
 import type { CaptureWarning } from '../capture-types.ts';
-import { extractReadable } from '../readable.ts';
+import { runTextTask } from '../text-pool.ts';
 import { HTML_LENGTH_SCRIPT } from '../page-scripts.ts';
 import type { StepRunner } from '../step-runner.ts';
 
@@ -20,9 +20,16 @@ export function pageHtmlOnce(page: Page, timeoutMs: number, maxBytes: number): (
     })());
 }
 
-/** The readable document (title, byline, text, html) as JSON, extracted from the page's HTML. */
-export async function readableStep(html: () => Promise<string>, finalUrl: string): Promise<Buffer> {
-  const doc = extractReadable(await html(), finalUrl);
+/**
+ * The readable document (title, byline, text, html) as JSON, extracted from the page's HTML in a worker
+ * thread (Readability on a huge DOM takes seconds), stopped by its timeout or the capture's abort signal.
+ */
+export async function readableStep(
+  html: () => Promise<string>,
+  finalUrl: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Buffer> {
+  const doc = await runTextTask({ kind: 'readable', html: await html(), url: finalUrl }, opts);
   return Buffer.from(JSON.stringify(doc), 'utf8');
 }
 
