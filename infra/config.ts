@@ -29,7 +29,11 @@ export interface StackConfig {
     /** Days of write-ahead log kept for point-in-time recovery (1-7). */
     pitrDays: number;
   };
-  redis: { memoryGb: number; tier: 'BASIC' | 'STANDARD_HA' };
+  /**
+   * Memorystore for Redis (`htbase:redis`): off by default, when rate limits count in Cloud SQL instead. `true`
+   * turns it on with the sizes below; an object (`{memoryGb, tier}`) turns it on too unless it says `enabled: false`.
+   */
+  redis: { enabled: boolean; memoryGb: number; tier: 'BASIC' | 'STANDARD_HA' };
   network: { subnetCidr: string; psaPrefixLength: number };
   browser: { cpu: string; memory: string; concurrency: number; maxInstances: number; minInstances: number };
   monolith: { cpu: string; memory: string; concurrency: number; maxInstances: number; minInstances: number };
@@ -72,7 +76,7 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
     functionsDir: 'dist/functions',
     protectData: true,
     database: { tier: 'db-f1-micro', diskSizeGb: 10, availability: 'ZONAL', backupRetainedCount: 7, pitrDays: 7 },
-    redis: { memoryGb: 1, tier: 'BASIC' },
+    redis: { enabled: false, memoryGb: 1, tier: 'BASIC' },
     network: { subnetCidr: '10.20.0.0/24', psaPrefixLength: 20 },
     browser: { cpu: '2', memory: '2Gi', concurrency: 1, maxInstances: 10, minInstances: 0 },
     monolith: { cpu: '1', memory: '1Gi', concurrency: 2, maxInstances: 5, minInstances: 0 },
@@ -113,6 +117,9 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   if (cfg.database.pitrDays < 1 || cfg.database.pitrDays > 7) errs.push('database.pitrDays: 1-7');
   if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4)
     errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
+  if (cfg.redis.enabled && !(cfg.redis.memoryGb >= 1)) errs.push('redis.memoryGb: at least 1 (Memorystore minimum)');
+  if (cfg.redis.enabled && !['BASIC', 'STANDARD_HA'].includes(cfg.redis.tier))
+    errs.push('redis.tier: BASIC or STANDARD_HA');
   if (cfg.summaries.ratePerSecond <= 0) errs.push('summaries.ratePerSecond: > 0');
   if (cfg.sweep.schedule.trim().split(/\s+/).length !== 5)
     errs.push(`sweep.schedule: "${cfg.sweep.schedule}" is not a 5-field unix-cron schedule`);
@@ -120,6 +127,22 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
     errs.push('sweep.maxAttempts: above maxDeliveryAttempts (dead letters settle those first)');
   if (errs.length) throw new StackConfigError(`invalid stack configuration:\n  ${errs.join('\n  ')}`);
   return Object.freeze(cfg);
+}
+
+/**
+ * `htbase:redis` as a boolean or an object. A stack written before Redis became optional sets the object form
+ * (memoryGb, tier) and had Memorystore: it keeps it rather than losing its instance on the next `pulumi up`.
+ */
+export function redisConfig(raw: unknown, base: StackConfig['redis']): StackConfig['redis'] {
+  if (raw === undefined) return base;
+  if (typeof raw === 'boolean') return { ...base, enabled: raw };
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+    const o = raw as Partial<StackConfig['redis']>;
+    if (o.enabled !== undefined && typeof o.enabled !== 'boolean')
+      throw new StackConfigError('redis.enabled: true or false');
+    return { ...base, enabled: true, ...o };
+  }
+  throw new StackConfigError(`redis: true, false or {memoryGb, tier}, not ${JSON.stringify(raw)}`);
 }
 
 const fromRoot = (p: string) => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
@@ -140,7 +163,7 @@ export function loadStackConfig(
     functionsDir: fromRoot(c.get('functionsDir') ?? base.functionsDir),
     protectData: c.getBoolean('protectData') ?? base.protectData,
     database: obj('database', base.database),
-    redis: obj('redis', base.redis),
+    redis: redisConfig(c.getObject<unknown>('redis'), base.redis),
     network: obj('network', base.network),
     browser: obj('browser', base.browser),
     monolith: obj('monolith', base.monolith),
