@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     /** A folder: the API processes write V8 CPU profiles there (--cpu-prof), to see where a request's time goes. */
     profile: { type: 'string' },
+    /** Keep the servers' logs (printed folder) instead of removing them. */
+    'keep-logs': { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -315,7 +317,8 @@ async function main(): Promise<void> {
     await api?.stop(8000);
     await db?.close();
     await stopAll(services);
-    rmSync(dir, { recursive: true, force: true });
+    if (args['keep-logs']) console.log(`logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
