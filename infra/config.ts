@@ -41,7 +41,11 @@ export interface StackConfig {
     /** Only for a tier pools.ts does not know: its max_connections (the pools are sized from it). */
     maxConnections?: number;
   };
-  redis: { memoryGb: number; tier: 'BASIC' | 'STANDARD_HA' };
+  /**
+   * Memorystore for Redis (`htbase:redis`): off by default, when rate limits count in Cloud SQL instead. `true`
+   * turns it on with the sizes below; an object (`{memoryGb, tier}`) turns it on too unless it says `enabled: false`.
+   */
+  redis: { enabled: boolean; memoryGb: number; tier: 'BASIC' | 'STANDARD_HA' };
   network: { subnetCidr: string; psaPrefixLength: number };
   browser: { cpu: string; memory: string; concurrency: number; maxInstances: number; minInstances: number };
   monolith: { cpu: string; memory: string; concurrency: number; maxInstances: number; minInstances: number };
@@ -115,7 +119,7 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
     iamPropagationSeconds: 120,
     protectData: true,
     database: { tier: 'db-f1-micro', diskSizeGb: 10, availability: 'ZONAL', backupRetainedCount: 7, pitrDays: 7 },
-    redis: { memoryGb: 1, tier: 'BASIC' },
+    redis: { enabled: false, memoryGb: 1, tier: 'BASIC' },
     network: { subnetCidr: '10.20.0.0/24', psaPrefixLength: 20 },
     // Instance caps fit db-f1-micro's 25 connections (pools.ts): raise them together with database.tier.
     browser: { cpu: '2', memory: '2Gi', concurrency: 1, maxInstances: 5, minInstances: 0 },
@@ -178,6 +182,9 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   if (cfg.database.pitrDays < 1 || cfg.database.pitrDays > 7) errs.push('database.pitrDays: 1-7');
   if (cfg.browser.concurrency < 1 || cfg.browser.concurrency > 4)
     errs.push('browser.concurrency: 1-4 (one Chromium per instance)');
+  if (cfg.redis.enabled && !(cfg.redis.memoryGb >= 1)) errs.push('redis.memoryGb: at least 1 (Memorystore minimum)');
+  if (cfg.redis.enabled && !['BASIC', 'STANDARD_HA'].includes(cfg.redis.tier))
+    errs.push('redis.tier: BASIC or STANDARD_HA');
   if (cfg.summaries.ratePerSecond <= 0) errs.push('summaries.ratePerSecond: > 0');
   errs.push(...retentionErrors(cfg.artifacts));
   if (cfg.sweep.schedule.trim().split(/\s+/).length !== 5)
@@ -191,6 +198,22 @@ export function validate(cfg: StackConfig): Readonly<StackConfig> {
   }
   if (errs.length) throw new StackConfigError(`invalid stack configuration:\n  ${errs.join('\n  ')}`);
   return Object.freeze(cfg);
+}
+
+/**
+ * `htbase:redis` as a boolean or an object. A stack written before Redis became optional sets the object form
+ * (memoryGb, tier) and had Memorystore: it keeps it rather than losing its instance on the next `pulumi up`.
+ */
+export function redisConfig(raw: unknown, base: StackConfig['redis']): StackConfig['redis'] {
+  if (raw === undefined) return base;
+  if (typeof raw === 'boolean') return { ...base, enabled: raw };
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+    const o = raw as Partial<StackConfig['redis']>;
+    if (o.enabled !== undefined && typeof o.enabled !== 'boolean')
+      throw new StackConfigError('redis.enabled: true or false');
+    return { ...base, enabled: true, ...o };
+  }
+  throw new StackConfigError(`redis: true, false or {memoryGb, tier}, not ${JSON.stringify(raw)}`);
 }
 
 const fromRoot = (p: string) => (isAbsolute(p) ? p : resolve(REPO_ROOT, p));
@@ -212,7 +235,7 @@ export function loadStackConfig(
     protectData: c.getBoolean('protectData') ?? base.protectData,
     iamPropagationSeconds: c.getNumber('iamPropagationSeconds') ?? base.iamPropagationSeconds,
     database: obj('database', base.database),
-    redis: obj('redis', base.redis),
+    redis: redisConfig(c.getObject<unknown>('redis'), base.redis),
     network: obj('network', base.network),
     browser: obj('browser', base.browser),
     monolith: obj('monolith', base.monolith),

@@ -47,11 +47,15 @@ const publishChanged: Grant = {
   why: 'publish article-changed on every state change',
 };
 
-/** Minimal roles per account; `vertex` adds the one role Gemini-through-Vertex needs. */
-export function minimalRoles(opts: { vertex: boolean }): Record<AccountKey, Grant[]> {
+/**
+ * Minimal roles per account; `vertex` adds the one role Gemini-through-Vertex needs; `redis` (default on) the
+ * REDIS_URL secret, which exists only when the stack makes Memorystore.
+ */
+export function minimalRoles(opts: { vertex: boolean; redis?: boolean }): Record<AccountKey, Grant[]> {
+  const redis = opts.redis === false ? [] : [redisSecret];
   const worker: Grant[] = [
     dbSecret(),
-    redisSecret,
+    ...redis,
     // objectUser, not objectCreator: a retried capture overwrites its object, which needs delete.
     { role: 'roles/storage.objectUser', on: 'bucket:artifacts', why: 'stream artifacts to articles/{id}/...' },
     publishChanged,
@@ -59,7 +63,7 @@ export function minimalRoles(opts: { vertex: boolean }): Record<AccountKey, Gran
   return {
     api: [
       dbSecret(),
-      redisSecret,
+      ...redis,
       { role: 'roles/pubsub.publisher', on: 'topic:capture-browser', why: 'publish capture jobs' },
       { role: 'roles/pubsub.publisher', on: 'topic:capture-monolith', why: 'publish capture jobs' },
       publishChanged,

@@ -74,6 +74,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
       subnetCidr: cfg.network.subnetCidr,
       psaPrefixLength: cfg.network.psaPrefixLength,
       captureTag: CAPTURE_TAG,
+      redis: cfg.redis.enabled,
     },
     after,
   );
@@ -89,11 +90,15 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     },
     after,
   );
-  const cache = new Cache(
-    'cache',
-    { prefix, region, networkId: net.network.id, psaConnection: net.psaConnection, ...cfg.redis },
-    after,
-  );
+  // Memorystore only on request (htbase:redis): without REDIS_URL rate limits count in Cloud SQL (issue 18).
+  const { enabled: redisOn, ...redisSize } = cfg.redis;
+  const cache = redisOn
+    ? new Cache(
+        'cache',
+        { prefix, region, networkId: net.network.id, psaConnection: net.psaConnection, ...redisSize },
+        after,
+      )
+    : undefined;
   const store = new ArtifactStore(
     'store',
     { project, prefix, region, ...cfg.artifacts, protect: cfg.protectData },
@@ -126,10 +131,10 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   };
   const secretIds: Record<string, pulumi.Input<string>> = {
     'database-url': db.url.secret.id,
-    'redis-url': cache.url.secret.id,
+    ...(cache ? { 'redis-url': cache.url.secret.id } : {}),
     ...(gemini ? { 'gemini-api-key': gemini.secret.id } : {}),
   };
-  const roles = minimalRoles({ vertex });
+  const roles = minimalRoles({ vertex, redis: redisOn });
   const grant = createGranter({ project, region, projectNumber: project$.number, ids, dependsOn: apis.services });
   const early: Targets = {
     buckets: { artifacts: store.bucket.name, 'fn-source': store.sourceBucket.name },
@@ -152,7 +157,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const vpc = (tags: string[]): VpcEgress => ({ network: net.network.id, subnetwork: net.subnet.id, tags });
   const dataSecrets: SecretEnv = {
     DATABASE_URL: { secret: db.url.secretId, version: db.url.versionNumber },
-    REDIS_URL: { secret: cache.url.secretId, version: cache.url.versionNumber },
+    ...(cache ? { REDIS_URL: { secret: cache.url.secretId, version: cache.url.versionNumber } } : {}),
   };
   const common: Env = {
     GOOGLE_CLOUD_PROJECT: project,

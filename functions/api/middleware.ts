@@ -33,7 +33,7 @@ async function resolveCaller(deps: ApiDeps, req: Request, res: Response): Promis
 export const principalOf = (res: Response): Principal => res.locals.principal as Principal;
 
 /** Auth, the credential's scope, then rate limiting per user; every write is logged with its caller. */
-async function admit(deps: ApiDeps, req: Request, res: Response): Promise<void> {
+async function admit(deps: ApiDeps, audit: ApiDeps['logger'], req: Request, res: Response): Promise<void> {
   const principal = await resolveCaller(deps, req, res);
   res.locals.principal = principal;
   // Writes start captures and are limited tightly; reads (status polling) get their own, larger budget.
@@ -41,9 +41,8 @@ async function admit(deps: ApiDeps, req: Request, res: Response): Promise<void> 
   if (write && principal.scope !== 'write')
     throw new Problem(403, problemType('insufficient-scope'), 'Forbidden', 'this API key may only read');
   if (write) {
-    const log = deps.logger.child({ component: 'api-audit' });
     res.on('finish', () =>
-      log.info(
+      audit.info(
         {
           userId: principal.userId,
           keyId: principal.keyId ?? null,
@@ -73,8 +72,10 @@ async function admit(deps: ApiDeps, req: Request, res: Response): Promise<void> 
 }
 
 export function admission(deps: ApiDeps): RequestHandler {
+  // One child logger for the app, not one per write (pino serializes a child's bindings when it is made).
+  const audit = deps.logger.child({ component: 'api-audit' });
   return (req, res, next) => {
-    admit(deps, req, res).then(() => next(), next);
+    admit(deps, audit, req, res).then(() => next(), next);
   };
 }
 

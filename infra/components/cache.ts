@@ -1,5 +1,6 @@
 // Cache: Memorystore for Redis on private services access with AUTH on; REDIS_URL (with the AUTH
-// string) goes to Secret Manager. Holds rate limits and per-host capture slots.
+// string) goes to Secret Manager. Holds rate limits and per-host capture slots. Optional: the stack makes
+// it only when `htbase:redis` is on; without it rate limits count in Cloud SQL.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { StoredSecret } from './secrets.ts';

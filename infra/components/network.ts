@@ -1,5 +1,6 @@
-// Network: the VPC, its subnet for Direct VPC egress, private services access (Cloud SQL and Memorystore
-// get private addresses in a peered range) and egress firewall rules that keep capture workers off the VPC.
+// Network: the VPC, its subnet for Direct VPC egress, private services access (Cloud SQL, and Memorystore when
+// on, get private addresses in a peered range) and egress firewall rules that keep capture workers off the VPC.
+// Cloud SQL's private IP needs all of it whether Redis is on or not; only the Redis port opens with Redis.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 
@@ -10,8 +11,10 @@ export interface NetworkArgs {
   subnetCidr: string;
   /** Size of the range reserved for Google-managed services (Cloud SQL, Redis). */
   psaPrefixLength: number;
-  /** Network tag carried by the capture workers; they may reach only Postgres and Redis inside the VPC. */
+  /** Network tag carried by the capture workers; they may reach only Postgres (and Redis if any) inside the VPC. */
   captureTag: string;
+  /** Whether Memorystore lives on the range: only then may capture workers reach its port (6379). */
+  redis: boolean;
 }
 
 /** RFC 1918 plus CGNAT: everything private a capture must never reach through the VPC. */
@@ -64,7 +67,7 @@ export class Network extends pulumi.ComponentResource {
       parent,
     );
     // Defence in depth behind the SSRF guard: a capture that slips past it still cannot touch anything
-    // private in the VPC except the two ports it needs on the managed-services range.
+    // private in the VPC except the ports it needs on the managed-services range (Postgres, Redis when on).
     const psaCidr = pulumi.interpolate`${this.psaRange.address}/${args.psaPrefixLength}`;
     new gcp.compute.Firewall(
       `${name}-capture-allow-data`,
@@ -75,7 +78,7 @@ export class Network extends pulumi.ComponentResource {
         priority: 900,
         targetTags: [args.captureTag],
         destinationRanges: [psaCidr],
-        allows: [{ protocol: 'tcp', ports: ['5432', '6379'] }],
+        allows: [{ protocol: 'tcp', ports: ['5432', ...(args.redis ? ['6379'] : [])] }],
       },
       parent,
     );

@@ -15,6 +15,8 @@ export const cfg = validate({
   monolithImage: 'europe-west1-docker.pkg.dev/p/htbase/monolith@sha256:bbb',
   functionsDir: fakeFunctionsDir(),
   captureTimeoutSeconds: 150,
+  // The full deployment, Memorystore included; stack-redis-off.test.ts covers the default (off).
+  redis: { ...defaults(PROJECT).redis, enabled: true },
 });
 export const { runTimeoutSeconds, ackDeadlineSeconds } = timings(cfg);
 export const sa = (key: string) => `${cfg.prefix}-${key}@${PROJECT}.iam.gserviceaccount.com`;

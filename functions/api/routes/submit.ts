@@ -84,10 +84,14 @@ export function submitRoutes(app: Router, ctx: RouteContext, json: RequestHandle
         );
       const a = result.article;
       if (result.kind === 'created') {
-        const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'submit');
+        // Both publishes at once: article-changed only tells the replica to read the committed row, so it need not
+        // wait for the capture jobs (each keeps its own failure policy; neither fails the answer).
+        const [errors] = await Promise.all([
+          publishJobs(deps.publisher, a.id, a.url, formats, 'submit'),
+          announceChange(ctx.changes, { articleId: a.id, version: Number(a.version) }),
+        ]);
         if (errors.length)
           log.error({ articleId: a.id, err: errors[0] }, 'capture publish failed; the sweeper will republish');
-        await announceChange(ctx.changes, { articleId: a.id, version: Number(a.version) });
         log.info({ articleId: a.id, url: a.url, formats, userId: caller.userId }, 'archive requested');
       }
       const answer: SubmitAnswerJson = {
