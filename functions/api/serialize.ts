@@ -67,6 +67,8 @@ export function articleJson(
     wordCount: a.word_count,
     faviconUrl: a.favicon_url,
     warnings: a.warnings,
+    tags: a.tags ?? [],
+    note: a.note ?? null,
     createdAt: new Date(a.created_at).toISOString(),
     updatedAt: new Date(a.updated_at).toISOString(),
     version: Number(a.version),
@@ -83,6 +85,7 @@ export function articleJson(
 export function articleListItem(
   base: string,
   a: ArticleView & { rank?: number; snippet?: string },
+  hasThumbnail = false,
 ): ArchiveListItemJson {
   return {
     ...(a.rank !== undefined ? { rank: a.rank } : {}),
@@ -93,9 +96,15 @@ export function articleListItem(
     status: a.status,
     title: a.title,
     excerpt: a.excerpt,
+    siteName: a.site_name,
+    site: a.site ?? null,
+    tags: a.tags ?? [],
     createdAt: new Date(a.created_at).toISOString(),
     updatedAt: new Date(a.updated_at).toISOString(),
     version: Number(a.version),
-    links: { self: `${base}/archives/${a.id}` },
+    links: {
+      self: `${base}/archives/${a.id}`,
+      thumbnail: hasThumbnail ? `${base}/archives/${a.id}/artifacts/thumbnail` : null,
+    },
   };
 }

@@ -12,6 +12,10 @@ export interface SearchQuery {
   q: string;
   url?: string;
   status?: Article['status'];
+  tag?: string;
+  site?: string;
+  from?: Date;
+  to?: Date;
   sort: SearchSort;
   cursor?: ListCursor;
   limit: number;
@@ -126,6 +130,10 @@ export async function searchArticles<C extends keyof Article>(
         where ${query.ownerId ? sql`a.owner_id = ${query.ownerId}` : sql`true`}
           and ${query.url ? sql`a.normalized_url = ${query.url}` : sql`true`}
           and ${query.status ? sql`a.status = ${query.status}` : sql`true`}
+          and ${query.site ? sql`a.site = ${query.site}` : sql`true`}
+          and ${query.tag ? sql`a.tags @> array[${query.tag}]::text[]` : sql`true`}
+          and ${query.from ? sql`a.created_at >= ${query.from}` : sql`true`}
+          and ${query.to ? sql`a.created_at < ${query.to}` : sql`true`}
           and (a.search @@ ${any[0]!.tq}::tsquery or ${trigram})
           and ${byDate ? cursorCondition(query) : sql`true`}
         order by a.created_at desc, a.id desc
