@@ -84,7 +84,7 @@ export const NotesBody = z
       )
       .max(50, 'at most 50 tags')
       .optional(),
-    note: z.string().max(10_000, 'the note is at most 10,000 characters').nullable().optional(),
+    note: z.string().max(4000, 'the note is at most 4,000 characters').nullable().optional(),
   })
   .strict()
   .refine((b) => b.tags !== undefined || b.note !== undefined, 'give tags, note or both');

@@ -196,7 +196,7 @@ describe('web app', () => {
     await waitForText(page, 'main', 'Nothing matches.', 10_000);
     await setFilter('Site', new URL(site.origin).hostname);
     await page.waitForSelector(`::-p-aria(Archives) ::-p-aria(${TITLE})`);
-    await setFilter('Archived to', '01/01/2001');
+    await setFilter('Archived to', '2001-01-01');
     await waitForText(page, 'main', 'Nothing matches.', 10_000);
     assert.match(await page.evaluate(() => location.hash), /to=2001-01-01/, 'the filters are kept in the address');
     assert.deepEqual(errors, []);

@@ -20,7 +20,8 @@ export async function thumbnail(page: Page, timeoutMs: number, log: Logger): Pro
       type: 'webp',
       quality: QUALITY,
       clip: { x: 0, y: 0, width: VIEWPORT.width, height: VIEWPORT.height, scale: THUMBNAIL_SCALE },
-      captureBeyondViewport: false,
+      // Puppeteer applies clip.scale only on this path (with false it shoots 1280 x 800: 250 kB, not 20 kB).
+      captureBeyondViewport: true,
     });
     return Buffer.from(await withTimeout(shot, timeoutMs, `thumbnail took over ${timeoutMs} ms`));
   } catch (err) {

@@ -65,7 +65,7 @@ export function TagsAndNote({ a, onSaved }: { a: ArchiveDetail; onSaved: (d: Arc
           h('textarea', {
             id: 'edit-note',
             rows: 4,
-            maxLength: 10000,
+            maxLength: 4000,
             value: note,
             onInput: (e: Event) => setNote((e.target as HTMLTextAreaElement).value),
           }),
