@@ -52,6 +52,9 @@ export function articleJson(
   artifacts: Artifact[],
   summary: Summary | undefined,
 ): ArchiveViewJson {
+  // The thumbnail is the library's picture, not a capture anyone asked for: the list links it (links.thumbnail),
+  // the artifacts array keeps to the formats requested (and `original`), as before it existed.
+  const shown = artifacts.filter((x) => x.format !== 'thumbnail');
   return {
     id: a.id,
     url: a.url,
@@ -72,12 +75,12 @@ export function articleJson(
     createdAt: new Date(a.created_at).toISOString(),
     updatedAt: new Date(a.updated_at).toISOString(),
     version: Number(a.version),
-    artifacts: artifacts.map(artifactJson),
+    artifacts: shown.map(artifactJson),
     summary: summaryJson(summary),
     links: links(
       base,
       a,
-      artifacts.map((x) => x.format),
+      shown.map((x) => x.format),
     ),
   };
 }
