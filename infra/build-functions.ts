@@ -12,11 +12,16 @@ export interface BundleSpec {
   /** Folder name under dist/functions, and the bundle's source folder under functions/. */
   name: string;
   entry: string;
+  /**
+   * A web client to bundle beside the function (its folder holding main.ts and sw.ts): written to web-client/
+   * next to index.js, where functions/api/web/serve.ts looks first, so the deployed function needs no esbuild.
+   */
+  webClient?: string;
 }
 
 /** Deployable function bundles; summarize's bundle serves both `summarize` and `summarizeTask`. */
 export const BUNDLES: BundleSpec[] = [
-  { name: 'api', entry: 'functions/api/index.ts' },
+  { name: 'api', entry: 'functions/api/index.ts', webClient: 'functions/api/web/client' },
   { name: 'summarize', entry: 'functions/summarize/index.ts' },
   { name: 'sync', entry: 'functions/sync/index.ts' },
   { name: 'sweep', entry: 'functions/sweep/index.ts' },
@@ -108,8 +113,28 @@ export async function bundleFunction(spec: BundleSpec, opts: { root: string; out
     dependencies,
   };
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  let bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  if (spec.webClient) bytes += await bundleWebClient(resolve(opts.root, spec.webClient), join(outDir, 'web-client'));
   return { outDir, dependencies, bytes };
+}
+
+/**
+ * The browser bundle with the options serve.ts uses when it builds in memory (minified ESM for es2020, app.js,
+ * app.css, sw.js): the files are the same whichever side built them. Answers the bytes written.
+ */
+export async function bundleWebClient(clientDir: string, outDir: string): Promise<number> {
+  const result = await build({
+    entryPoints: { app: join(clientDir, 'main.ts'), sw: join(clientDir, 'sw.ts') },
+    outdir: outDir,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2020',
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  return Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 }
 
 async function main(): Promise<void> {

@@ -126,6 +126,8 @@ export interface CaptureResult {
   warnings: CaptureWarning[];
   /** The rendered DOM as HTML, when `dom` was asked for (and fits the artifact limit). */
   dom?: string;
+  /** A small WebP of the page's top (steps/thumbnail.ts), made when the screenshot succeeded. */
+  thumbnail?: Buffer;
   /** Consent popups found and whether they were dismissed; null when consent handling is off. */
   consent: ConsentOutcome | null;
   /** One entry per requested format. */

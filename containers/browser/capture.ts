@@ -20,6 +20,7 @@ import { consentWaiter } from './steps/consent.ts';
 import { scrollThrough, settleAtTop, waitForFonts } from './steps/scroll.ts';
 import { detectWarnings, readMeta } from './steps/metadata.ts';
 import { screenshot } from './steps/screenshot.ts';
+import { thumbnail } from './steps/thumbnail.ts';
 import { pageHtmlOnce, readableStep, renderedDomStep } from './steps/readable.ts';
 import { pdfStep } from './steps/pdf.ts';
 
@@ -95,6 +96,7 @@ async function runSteps(
   // case), and every step after it would then fail too, so it goes where it can cost no other format.
   const html = pageHtmlOnce(page, t.readable, limits.maxBytesPerArtifact);
   await run.step('screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
+  const thumb = run.results.screenshot?.ok ? await thumbnail(page, t.screenshot, log) : undefined;
   await run.step('readable', () => readableStep(html, meta.finalUrl, { signal: req.signal }));
   const dom = req.dom ? await renderedDomStep(run, html, { signal: req.signal, warnings, logger: log }) : undefined;
   await run.step('singlefile', () =>
@@ -117,5 +119,6 @@ async function runSteps(
     warnings: [...warnings],
     consent,
     ...(dom !== undefined ? { dom } : {}),
+    ...(thumb ? { thumbnail: thumb } : {}),
   };
 }

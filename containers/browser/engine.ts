@@ -104,9 +104,24 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           outcomes[f] = { ok: false, error: err };
         }
       }
-      return { meta, outcomes, warnings: res.warnings };
+      return { meta, outcomes, warnings: res.warnings, ...(await storeThumbnail(req, res.thumbnail, outcomes)) };
     },
   };
+}
+
+/** The thumbnail is recorded beside a stored screenshot only, so it never changes the article's derived status. */
+async function storeThumbnail(
+  req: CaptureRequest,
+  body: Buffer | undefined,
+  outcomes: EngineResult['outcomes'],
+): Promise<Pick<EngineResult, 'extra'>> {
+  if (!body || !outcomes.screenshot?.ok) return {};
+  try {
+    return { extra: { thumbnail: { stored: await req.store('thumbnail', body, 'image/webp') } } };
+  } catch (err) {
+    req.logger.warn({ err }, 'thumbnail not stored');
+    return {};
+  }
 }
 
 /** A non-HTML URL: the bytes as served become `original`; readable gets the text when there is some. */

@@ -18,7 +18,7 @@ export interface Reply {
 
 /** What a route module declares next to its handler: the document is built from a list of these. */
 export interface Operation {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   /** The OpenAPI path template, e.g. `/archives/{id}`. */
   path: string;
   summary: string;

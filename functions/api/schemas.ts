@@ -6,8 +6,11 @@ import { FORMATS } from '../../shared/core/formats.ts';
 // ---- Shared vocabulary ----
 
 export const Format = z.enum(FORMATS);
-/** `original` is never requested: the browser worker adds it when the URL is not HTML (see shared/core/formats.ts). */
-export const ArtifactFormat = z.enum([...FORMATS, 'original']);
+/**
+ * `original` and `thumbnail` are never requested: the browser worker adds `original` when the URL is not HTML and
+ * `thumbnail` (a small WebP of the page's top) with the screenshot (see shared/core/formats.ts).
+ */
+export const ArtifactFormat = z.enum([...FORMATS, 'original', 'thumbnail']);
 export const ArchiveStatus = z.enum(['pending', 'running', 'complete', 'partial', 'failed']);
 export const ArtifactStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']);
 /** Any 8-4-4-4-12 hex id, as the routes accept: an id that is not one answers 404, not 400. */
@@ -46,11 +49,45 @@ export const ListQuery = z.object({
   q: z.string().max(500).optional(),
   url: z.string().max(8192).optional(),
   status: ArchiveStatus.optional(),
+  /** One tag, exactly as shown (the summary's tags, or the owner's once edited). */
+  tag: z.string().trim().min(1).max(64).optional(),
+  /** The site: a host name, `www.` ignored (example.com also finds www.example.com). */
+  site: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(253)
+    .regex(/^[a-z0-9.-]+$/, 'site must be a host name such as example.com')
+    .transform((h) => h.replace(/^www\./, ''))
+    .optional(),
+  /** Archived on or after this day (YYYY-MM-DD, UTC) or instant (ISO 8601). */
+  from: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
+  /** Archived on or before this day (YYYY-MM-DD, the whole day, UTC) or before this instant. */
+  to: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
   /** With q: `relevance` (the default) or `date` (newest first); without q always newest first. */
   sort: z.enum(['relevance', 'date']).optional(),
   cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
+
+/** PATCH /archives/{id}: the owner's tags (replacing the summary's) and note; at least one of the two. */
+export const NotesBody = z
+  .object({
+    tags: z
+      .array(
+        z
+          .string({ error: 'each tag must be a string' })
+          .trim()
+          .min(1, 'a tag must not be empty')
+          .max(64, 'a tag is at most 64 characters')
+          .regex(/^[^\p{Cc}]+$/u, 'a tag must not contain control characters'),
+      )
+      .max(50, 'at most 50 tags')
+      .optional(),
+    note: z.string().max(4000, 'the note is at most 4,000 characters').nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.tags !== undefined || b.note !== undefined, 'give tags, note or both');
 
 export const IdempotencyKey = z.string().min(1).max(200);
 export const SubmitHeaders = z.object({ 'Idempotency-Key': IdempotencyKey.optional() });
@@ -105,6 +142,10 @@ export const ArchiveView = z.object({
   wordCount: z.int().nullable(),
   faviconUrl: z.string().nullable(),
   warnings: z.array(z.string()),
+  /** The summary's tags until the owner edits them (PATCH), then the owner's. */
+  tags: z.array(z.string()),
+  /** The owner's note (PATCH), plain text. */
+  note: z.string().nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   version: z.int(),
@@ -120,10 +161,15 @@ export const ArchiveListItem = z.object({
   status: ArchiveStatus,
   title: z.string().nullable(),
   excerpt: z.string().nullable(),
+  siteName: z.string().nullable(),
+  /** The URL's host without `www.`: what the `site` filter matches. */
+  site: z.string().nullable(),
+  tags: z.array(z.string()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   version: z.int(),
-  links: z.object({ self: z.string() }),
+  /** thumbnail: the small image's artifact route, or null while there is none. */
+  links: z.object({ self: z.string(), thumbnail: z.string().nullable() }),
   /** Search only: relevance (higher first) and an extract whose only markup is <mark>…</mark> (text escaped). */
   rank: z.number().optional(),
   snippet: z.string().optional(),
@@ -190,7 +236,7 @@ export type ShareAnswerJson = z.infer<typeof ShareAnswer>;
 export type SharedArchiveJson = z.infer<typeof SharedArchive>;
 
 /** The named schemas of the document's components: requests are rendered as zod input, responses as output. */
-export const requestComponents = { Format: FormatName, SubmitBody, RetryBody, SummaryBody };
+export const requestComponents = { Format: FormatName, SubmitBody, RetryBody, SummaryBody, NotesBody };
 export const responseComponents = {
   Format,
   ArtifactFormat,

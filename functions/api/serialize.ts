@@ -52,6 +52,9 @@ export function articleJson(
   artifacts: Artifact[],
   summary: Summary | undefined,
 ): ArchiveViewJson {
+  // The thumbnail is the library's picture, not a capture anyone asked for: the list links it (links.thumbnail),
+  // the artifacts array keeps to the formats requested (and `original`), as before it existed.
+  const shown = artifacts.filter((x) => x.format !== 'thumbnail');
   return {
     id: a.id,
     url: a.url,
@@ -67,15 +70,17 @@ export function articleJson(
     wordCount: a.word_count,
     faviconUrl: a.favicon_url,
     warnings: a.warnings,
+    tags: a.tags ?? [],
+    note: a.note ?? null,
     createdAt: new Date(a.created_at).toISOString(),
     updatedAt: new Date(a.updated_at).toISOString(),
     version: Number(a.version),
-    artifacts: artifacts.map(artifactJson),
+    artifacts: shown.map(artifactJson),
     summary: summaryJson(summary),
     links: links(
       base,
       a,
-      artifacts.map((x) => x.format),
+      shown.map((x) => x.format),
     ),
   };
 }
@@ -83,6 +88,7 @@ export function articleJson(
 export function articleListItem(
   base: string,
   a: ArticleView & { rank?: number; snippet?: string },
+  hasThumbnail = false,
 ): ArchiveListItemJson {
   return {
     ...(a.rank !== undefined ? { rank: a.rank } : {}),
@@ -93,9 +99,15 @@ export function articleListItem(
     status: a.status,
     title: a.title,
     excerpt: a.excerpt,
+    siteName: a.site_name,
+    site: a.site ?? null,
+    tags: a.tags ?? [],
     createdAt: new Date(a.created_at).toISOString(),
     updatedAt: new Date(a.updated_at).toISOString(),
     version: Number(a.version),
-    links: { self: `${base}/archives/${a.id}` },
+    links: {
+      self: `${base}/archives/${a.id}`,
+      thumbnail: hasThumbnail ? `${base}/archives/${a.id}/artifacts/thumbnail` : null,
+    },
   };
 }

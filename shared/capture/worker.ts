@@ -30,7 +30,7 @@ export interface EngineResult {
   warnings?: string[];
   outcomes: Partial<Record<Format, EngineOutcome>>;
   /** Artifacts the engine found on its own (a non-HTML URL's `original`), recorded alongside. */
-  extra?: Partial<Record<'original', { stored: StoredObject }>>;
+  extra?: Partial<Record<'original' | 'thumbnail', { stored: StoredObject }>>;
 }
 
 export interface CaptureRequest {

@@ -10,10 +10,12 @@ export type BrowserFormat = (typeof BROWSER_FORMATS)[number];
  * `original`: a non-HTML URL (PDF, image, plain text) stored as served. It is not requested: the browser
  * worker adds it when its content-type probe finds such a resource.
  */
-export type ArtifactFormat = Format | 'original';
+export type ArtifactFormat = Format | 'original' | 'thumbnail';
 
 export const FORMAT_FILES: Record<ArtifactFormat, { file: string; contentType: string }> = {
   original: { file: 'original', contentType: 'application/octet-stream' },
+  // A small WebP of the page's top made with the screenshot (the library's thumbnail); not requested either.
+  thumbnail: { file: 'thumbnail.webp', contentType: 'image/webp' },
   singlefile: { file: 'singlefile.html', contentType: 'text/html; charset=utf-8' },
   monolith: { file: 'monolith.html', contentType: 'text/html; charset=utf-8' },
   pdf: { file: 'page.pdf', contentType: 'application/pdf' },
@@ -30,7 +32,7 @@ export function isBrowserFormat(f: Format): f is BrowserFormat {
 }
 
 export function isArtifactFormat(s: string): s is ArtifactFormat {
-  return s === 'original' || isFormat(s);
+  return s === 'original' || s === 'thumbnail' || isFormat(s);
 }
 
 export function storageKey(articleId: string, format: ArtifactFormat): string {
@@ -41,7 +43,7 @@ export function storageKey(articleId: string, format: ArtifactFormat): string {
 export function parseStorageKey(key: string): { articleId: string; format: ArtifactFormat } | null {
   const m = /^articles\/([0-9a-f-]{36})\/([a-z.-]+)$/.exec(key);
   if (!m) return null;
-  const format = ([...FORMATS, 'original'] as const).find((f) => FORMAT_FILES[f].file === m[2]);
+  const format = ([...FORMATS, 'original', 'thumbnail'] as const).find((f) => FORMAT_FILES[f].file === m[2]);
   return format ? { articleId: m[1]!, format } : null;
 }
 

@@ -166,6 +166,9 @@ export const ARTICLE_VIEW_COLUMNS = [
   'owner_id',
   'created_at',
   'updated_at',
+  'tags',
+  'note',
+  'site',
 ] as const satisfies ReadonlyArray<keyof Article>;
 export type ArticleView = Pick<Article, (typeof ARTICLE_VIEW_COLUMNS)[number]>;
 
@@ -188,6 +191,11 @@ export interface ListQuery {
   sort?: SearchSort;
   url?: string;
   status?: Article['status'];
+  /** The library's filters: one tag (exact), one site (host without www.), created in [from, to). */
+  tag?: string;
+  site?: string;
+  from?: Date;
+  to?: Date;
   /** {createdAt, id} of the last row in date order; {rank, id} in relevance order. */
   cursor?: ListCursor;
   limit: number;
@@ -207,6 +215,12 @@ export async function listArticles(db: Db, query: ListQuery): Promise<ListedArti
   if (query.ownerId) qb = qb.where('owner_id', '=', query.ownerId);
   if (query.url) qb = qb.where('normalized_url', '=', query.url);
   if (query.status) qb = qb.where('status', '=', query.status);
+  // Each filter keeps an index: (owner_id, site, created_at, id), the tags GIN index, the created_at range of
+  // (owner_id, created_at, id).
+  if (query.site) qb = qb.where('site', '=', query.site);
+  if (query.tag) qb = qb.where('tags', '@>', sql<string[]>`array[${query.tag}]::text[]`);
+  if (query.from) qb = qb.where('created_at', '>=', query.from);
+  if (query.to) qb = qb.where('created_at', '<', query.to);
   if (query.cursor) {
     if (!('createdAt' in query.cursor)) throw new TypeError('listArticles: date order pages with {createdAt, id}');
     const c = query.cursor;
@@ -215,6 +229,33 @@ export async function listArticles(db: Db, query: ListQuery): Promise<ListedArti
     );
   }
   return qb.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+}
+
+/** Which of these archives have a thumbnail (the small image the browser worker makes with the screenshot). */
+export async function withThumbnail(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('artifacts')
+    .select('article_id')
+    .where('article_id', 'in', ids)
+    .where('format', '=', 'thumbnail')
+    .where('status', '=', 'succeeded')
+    .execute();
+  return new Set(rows.map((r) => r.article_id));
+}
+
+/** The owner's tags and note: tags replace the summary's from now on (tags_edited); bumps the version. */
+export async function updateArticleNotes(
+  db: Kysely<Database>,
+  articleId: string,
+  edit: { tags?: string[]; note?: string | null },
+): Promise<Transition | null> {
+  return db.transaction().execute((trx) =>
+    bumpArticle(trx, articleId, {
+      ...(edit.tags !== undefined ? { tags: edit.tags, tags_edited: true } : {}),
+      ...(edit.note !== undefined ? { note: edit.note } : {}),
+    }),
+  );
 }
 
 /** Deletes the article; its artifacts, summary and summary failure go with it (on delete cascade). */

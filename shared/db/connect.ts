@@ -67,7 +67,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     }
     // pg_trgm backs the search's fallback for partial words and URLs (migration 0005).
     const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
-    const pglite = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), extensions: { pg_trgm } });
+    // btree_gin: the owner-and-text index of migration 0007.
+    const { btree_gin } = await import('@electric-sql/pglite/contrib/btree_gin');
+    const pglite = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), extensions: { pg_trgm, btree_gin } });
     const pool = new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = {

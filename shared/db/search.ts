@@ -12,6 +12,10 @@ export interface SearchQuery {
   q: string;
   url?: string;
   status?: Article['status'];
+  tag?: string;
+  site?: string;
+  from?: Date;
+  to?: Date;
   sort: SearchSort;
   cursor?: ListCursor;
   limit: number;
@@ -65,6 +69,21 @@ function trigramMatch(q: string): RawBuilder<boolean> {
   return sql<boolean>`(a.title ilike ${p} or a.normalized_url ilike ${p})`;
 }
 
+/** At least this share of the owner's archives matching: walking newest first tests at most 4 rows per hit. */
+const WALK_DENSITY = 0.25;
+
+/**
+ * Which way to find the newest CANDIDATES matches, from the planner's own estimates (htbase_search_estimate):
+ * walk the owner's archives newest first, testing each one's vector (cheap when most match: a common word), or
+ * take the matches from the GIN index (owner_id, search) and sort them (cheap when few match). Left alone, the
+ * planner walks for a word in 7% of the archives (it does not count reading each vector from TOAST: 300 ms),
+ * and for a word in most of them it rechecks every archive of the owner instead of walking.
+ */
+export function walkNewest(matches: number, owned: number): boolean {
+  if (matches <= 0 || owned <= 0) return false;
+  return matches / owned >= WALK_DENSITY;
+}
+
 function cursorCondition(query: SearchQuery): RawBuilder<boolean> {
   const c = query.cursor;
   if (!c) return sql<boolean>`true`;
@@ -80,9 +99,9 @@ function cursorCondition(query: SearchQuery): RawBuilder<boolean> {
 /**
  * The caller's archives matching `q`, best first (or newest first), each with its rank and snippet.
  * 1. htbase_any_query ORs the query over every language: sent back as a constant, so the planner estimates how
- *    many rows it matches and the GIN index answers it.
- * 2. Candidates: the newest CANDIDATES matches. Ranking reads each match's vector, so a word found in most of a
- *    large library would cost a second; a common word ranks among the newest matches instead.
+ *    many rows it matches and the GIN index (owner_id, search) answers it.
+ * 2. Candidates: the newest CANDIDATES matches, found one of two ways (walkNewest). Ranking reads each match's
+ *    vector, so a word found in most of a large library would cost a second; it ranks among the newest matches.
  * 3. Each candidate is checked against the query in its own configuration and simple (qs.tq), then ranked.
  */
 export async function searchArticles<C extends keyof Article>(
@@ -92,7 +111,10 @@ export async function searchArticles<C extends keyof Article>(
 ): Promise<Array<Pick<Article, C> & SearchHit>> {
   const q = query.q.trim();
   const trigram = trigramMatch(q);
-  const { rows: any } = await sql<{ tq: string }>`select htbase_any_query(${q})::text as tq`.execute(db);
+  const { rows: est } = await sql<{ tq: string; matches: number; owned: number }>`
+    select tq::text as tq, e.matches, e.owned
+    from htbase_any_query(${q}) as tq, htbase_search_estimate(${query.ownerId ?? null}::uuid, tq) as e`.execute(db);
+  const { tq, matches, owned } = est[0]!;
   const needed = new Set<string>([
     ...columns,
     'id',
@@ -105,6 +127,22 @@ export async function searchArticles<C extends keyof Article>(
   const inner = sql.join([...needed].map((c) => sql.ref(`a.${c}`)));
   const cols = sql.join(columns.map((c) => sql.ref(`a.${c}`)));
   const byDate = query.sort === 'date';
+  const limit = Math.max(CANDIDATES, query.limit);
+  const filters = sql`${query.ownerId ? sql`a.owner_id = ${query.ownerId}` : sql`true`}
+          and ${query.url ? sql`a.normalized_url = ${query.url}` : sql`true`}
+          and ${query.status ? sql`a.status = ${query.status}` : sql`true`}
+          and ${query.site ? sql`a.site = ${query.site}` : sql`true`}
+          and ${query.tag ? sql`a.tags @> array[${query.tag}]::text[]` : sql`true`}
+          and ${query.from ? sql`a.created_at >= ${query.from}` : sql`true`}
+          and ${query.to ? sql`a.created_at < ${query.to}` : sql`true`}
+          and (a.search @@ ${tq}::tsquery or ${trigram})
+          and ${byDate ? cursorCondition(query) : sql`true`}`;
+  const candidates = walkNewest(Number(matches), Number(owned))
+    ? sql`(select ${inner} from articles a where ${filters} order by a.created_at desc, a.id desc limit ${limit})`
+    : // A materialized CTE is planned for all its rows: the planner cannot walk the date index and test each row.
+      sql`(with m as materialized (select a.id, a.created_at from articles a where ${filters})
+        select ${inner} from (select id from m order by created_at desc, id desc limit ${limit}) as c
+        join articles a on a.id = c.id)`;
   const order = byDate ? sql`hit.created_at desc, hit.id desc` : sql`hit.rank desc, hit.id desc`;
   const { rows } = await sql<Pick<Article, C> & { rank: number; snippet: string | null }>`
     with qs as materialized (
@@ -121,16 +159,7 @@ export async function searchArticles<C extends keyof Article>(
       where d.id = hit.id) as snippet
     from (
       select ${cols}, r.rank, qs.tq
-      from (
-        select ${inner} from articles a
-        where ${query.ownerId ? sql`a.owner_id = ${query.ownerId}` : sql`true`}
-          and ${query.url ? sql`a.normalized_url = ${query.url}` : sql`true`}
-          and ${query.status ? sql`a.status = ${query.status}` : sql`true`}
-          and (a.search @@ ${any[0]!.tq}::tsquery or ${trigram})
-          and ${byDate ? cursorCondition(query) : sql`true`}
-        order by a.created_at desc, a.id desc
-        limit ${Math.max(CANDIDATES, query.limit)}
-      ) as a
+      from ${candidates} as a
       join qs on qs.config = a.search_config
       cross join lateral (
         -- Trigram similarity only where the words did not match: it costs as much as the rank itself.

@@ -31,6 +31,12 @@ export interface ArticleTable {
   updated_at: Timestamp;
   /** The text search configuration chosen from `lang` by a trigger (migration 0005); reads back as its name. */
   search_config: ColumnType<string, never, never>;
+  /** The summary's tags until the owner edits them (tags_edited), then the owner's (migration 0007). */
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  tags_edited: ColumnType<boolean, boolean | undefined, boolean>;
+  note: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The URL's host without `www.`, generated from normalized_url (the library's site filter). */
+  site: ColumnType<string | null, never, never>;
 }
 
 export interface ArtifactTable {

@@ -14,6 +14,9 @@ const { values: args } = parseArgs({
     archives: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '30' },
     'noidx-runs': { type: 'string', default: '5' },
+    // A database seeded by an earlier run (`--database-url postgres://… --reuse`): tuning queries without reseeding.
+    'database-url': { type: 'string' },
+    reuse: { type: 'boolean', default: false },
   },
 });
 const ARCHIVES = Number(args.archives);
@@ -99,8 +102,17 @@ async function seed(db: Kysely<Database>): Promise<{ heavy: string; light: strin
   return { heavy: ids[0]!, light: ids[1]! };
 }
 
+/** The owners an earlier run seeded (`--reuse`). */
+async function seededOwners(db: Kysely<Database>): Promise<{ heavy: string; light: string }> {
+  const { rows } = await sql<{ id: string; name: string }>`select id, name from users
+      where name in ('bench-0', 'bench-1') order by name`.execute(db);
+  if (rows.length !== 2) throw new Error('--reuse: this database was not seeded by bench:search');
+  return { heavy: rows[0]!.id, light: rows[1]!.id };
+}
+
 /** The same table without any index, where unqualified `articles` resolves first (search_path noidx, public). */
 async function copyWithoutIndexes(db: Kysely<Database>): Promise<void> {
+  await sql`drop schema if exists noidx cascade`.execute(db);
   await sql`create schema noidx`.execute(db);
   await sql`create table noidx.articles (like public.articles including defaults)`.execute(db);
   await unbounded(db, sql`insert into noidx.articles select * from public.articles`);
@@ -142,13 +154,16 @@ const fmt = (f: Figures) => `p50 ${f.p50.toFixed(1).padStart(7)} ms  p95 ${f.p95
 let pg: PostgresHandle | undefined;
 const handles: DatabaseHandle[] = [];
 try {
-  pg = await timed('PostgreSQL 15 up', () => startPostgres());
-  const main = await openDatabase({ databaseUrl: pg.databaseUrl, maxConnections: 2 });
+  const databaseUrl = args['database-url'] ?? (pg = await timed('PostgreSQL 15 up', () => startPostgres())).databaseUrl;
+  const main = await openDatabase({ databaseUrl, maxConnections: 2 });
   handles.push(main);
-  const { heavy, light } = await timed(`seeded ${ARCHIVES} archives`, () => seed(main.db));
+  const { heavy, light } = args.reuse
+    ? await seededOwners(main.db)
+    : await timed(`seeded ${ARCHIVES} archives`, () => seed(main.db));
+  // Copied again on --reuse too: a migration since the seed may have added columns the queries read.
   await timed('copied without indexes, analyzed', () => copyWithoutIndexes(main.db));
   const noidx = await openDatabase({
-    databaseUrl: `${pg.databaseUrl}?options=${encodeURIComponent('-c search_path=noidx,public')}`,
+    databaseUrl: `${databaseUrl}?options=${encodeURIComponent('-c search_path=noidx,public')}`,
     maxConnections: 2,
     migrate: false,
   });

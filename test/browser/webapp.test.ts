@@ -100,7 +100,16 @@ describe('web app', () => {
     await app.idle();
     await page.reload({ waitUntil: 'networkidle0' });
     await page.waitForSelector(`::-p-aria(Archives) ::-p-aria(${TITLE})`);
-    await page.waitForSelector('::-p-aria(Archives) img[src*="screenshot"]');
+    // The thumbnail: its own small WebP artifact, made during the same navigation as the screenshot.
+    await page.waitForSelector('::-p-aria(Archives) img[src*="/artifacts/thumbnail"]');
+    const thumb = await fetch(`${app.url}/archives/${articleId}/artifacts/thumbnail`);
+    const bytes = Buffer.from(await thumb.arrayBuffer());
+    assert.equal(thumb.headers.get('content-type'), 'image/webp');
+    assert.equal(bytes.subarray(8, 12).toString('latin1'), 'WEBP', 'a WebP file');
+    const shot = (await http(app.url, `/archives/${articleId}`)).body.artifacts.find(
+      (x: { format: string }) => x.format === 'screenshot',
+    );
+    assert.ok(bytes.length < shot.sizeBytes / 4, `thumbnail ${bytes.length} B, screenshot ${shot.sizeBytes} B`);
     assert.deepEqual(await seriousViolations(page), [], 'axe on the library with an archive');
     await page.screenshot({ path: `${SCREENSHOTS}library.png` });
     assert.deepEqual(errors, []);
@@ -148,6 +157,49 @@ describe('web app', () => {
     await page.locator('::-p-aria(Search)').fill('zzyzxnothinglikethis');
     await page.waitForSelector('::-p-aria(Results for “zzyzxnothinglikethis”)');
     await waitForText(page, 'main', 'Nothing matches.', 10_000);
+    await page.close();
+  });
+
+  test('edit tags and a note in the reader, then filter the library by tag, site and date', async () => {
+    const { page, errors } = await openApp(browser, `${app.url}/#/archives/${articleId}`);
+    await page.locator('::-p-aria(Edit tags and note)').click();
+    await page.locator('::-p-aria(Tags)').fill('lighthouses, Scotland,  lighthouses');
+    await page.locator('::-p-aria(Note)').fill('Read it on the ferry to Tiree.');
+    assert.deepEqual(await seriousViolations(page), [], 'axe on the tags and note form');
+    await page.locator('::-p-aria(Save)').click();
+    await waitForText(page, 'main', 'Tags and note saved.', 10_000);
+    await waitForText(page, '::-p-aria(Tags and note)', 'Read it on the ferry to Tiree.', 10_000);
+    const saved = (await http(app.url, `/archives/${articleId}`)).body;
+    assert.deepEqual(saved.tags, ['lighthouses', 'Scotland'], 'trimmed, repeats dropped');
+    assert.equal(saved.note, 'Read it on the ferry to Tiree.');
+    // The note is searchable.
+    const found = (await http(app.url, `/archives?q=ferry`)).body;
+    assert.deepEqual(
+      found.items.map((i: { id: string }) => i.id),
+      [articleId],
+    );
+
+    // A tag in the reader opens the library filtered by it.
+    await page.locator('::-p-aria(Tags and note) ::-p-aria(Scotland)').click();
+    await page.waitForSelector(`::-p-aria(Archives) ::-p-aria(${TITLE})`);
+    assert.equal(await page.$eval('#tag-filter', (i) => (i as HTMLInputElement).value), 'Scotland');
+    assert.deepEqual(await seriousViolations(page), [], 'axe on the filtered library');
+    const setFilter = async (label: string, value: string) => {
+      await page.locator(`::-p-aria(${label})`).fill(value);
+      await page.keyboard.press('Tab'); // inputs apply on change
+    };
+    await setFilter('Tag', 'no-such-tag');
+    await waitForText(page, 'main', 'Nothing matches.', 10_000);
+    await page.locator('::-p-aria(Clear filters)').click();
+    await page.waitForSelector(`::-p-aria(Archives) ::-p-aria(${TITLE})`);
+    await setFilter('Site', 'elsewhere.example');
+    await waitForText(page, 'main', 'Nothing matches.', 10_000);
+    await setFilter('Site', new URL(site.origin).hostname);
+    await page.waitForSelector(`::-p-aria(Archives) ::-p-aria(${TITLE})`);
+    await setFilter('Archived to', '2001-01-01');
+    await waitForText(page, 'main', 'Nothing matches.', 10_000);
+    assert.match(await page.evaluate(() => location.hash), /to=2001-01-01/, 'the filters are kept in the address');
+    assert.deepEqual(errors, []);
     await page.close();
   });
 

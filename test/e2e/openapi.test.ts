@@ -144,6 +144,10 @@ test('every operation gives every answer it documents, each one matching the doc
   await call(base, `/archives/${id}`);
   await call(base, `/archives/${missing}`);
   await call(base, `/archives/${missing}`, { method: 'DELETE' });
+  // Tags and note.
+  await call(base, `/archives/${id}`, { method: 'PATCH', json: { tags: ['contract'], note: 'n' } });
+  await call(base, `/archives/${id}`, { method: 'PATCH', json: {} });
+  await call(base, `/archives/${missing}`, { method: 'PATCH', json: { note: 'x' } });
   // Artifacts: pending, stored, unknown, missing, bytes gone, signed.
   await call(base, `/archives/${id}/artifacts/pdf`);
   const key = await succeed(id, 'screenshot', 'png-bytes');
@@ -224,6 +228,7 @@ test('every operation gives every answer it documents, each one matching the doc
     ['/archives', {}],
     [`/archives/${noText}`, {}],
     [`/archives/${noText}`, { method: 'DELETE' }],
+    [`/archives/${noText}`, { method: 'PATCH', json: { note: 'x' } }],
     [`/archives/${noText}/artifacts/pdf`, {}],
     [`/archives/${noText}/retry`, { method: 'POST' }],
     [`/archives/${noText}/summary`, { method: 'POST' }],

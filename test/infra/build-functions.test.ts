@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
@@ -83,6 +84,60 @@ describe('a fixture function', () => {
       bundleFunction({ name: 'dev', entry: join(src, 'dev.ts') }, { root, outRoot: join(work, 'out') }),
       /"pngjs".*not in package\.json "dependencies"/,
     );
+  });
+});
+
+describe('the web client ships with the API bundle', () => {
+  test('the api bundle carries the prebuilt client, and a bundle with it serves / and the JS without esbuild', async () => {
+    const api = BUNDLES.find((b) => b.name === 'api')!;
+    const real = await bundleFunction(api, { root, outRoot: join(work, 'web-real') });
+    for (const f of ['app.js', 'app.css', 'sw.js'])
+      assert.ok(existsSync(join(real.outDir, 'web-client', f)), `web-client/${f} is in the api bundle`);
+    const appJs = readFileSync(join(real.outDir, 'web-client', 'app.js'), 'utf8');
+    assert.match(appJs, /serviceWorker/, 'it is the app (it registers the service worker)');
+    assert.ok(gzipSync(appJs).length < 150 * 1024, 'under 150 kB of JavaScript gzipped');
+
+    // A function bundled the same way around mountWebApp, whose client sources do not exist: it can only
+    // answer from the prebuilt web-client/ beside its index.js, as the deployed API function does.
+    const src = join(work, 'web-src');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(
+      join(src, 'index.ts'),
+      [
+        "import * as ff from '@google-cloud/functions-framework';",
+        "import express from 'express';",
+        `import { mountWebApp } from ${JSON.stringify(join(root, 'functions/api/web/serve.ts'))};`,
+        `import { silentLogger } from ${JSON.stringify(join(root, 'shared/core/logger.ts'))};`,
+        'const app = express();',
+        "mountWebApp(app, { logger: silentLogger(), clientDir: '/nonexistent/client' });",
+        "ff.http('web', app);",
+      ].join('\n'),
+    );
+    const r = await bundleFunction(
+      { name: 'web', entry: join(src, 'index.ts'), webClient: api.webClient },
+      { root, outRoot: join(work, 'web-out') },
+    );
+    await import(pathToFileURL(join(r.outDir, 'index.js')).href);
+    const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+    const server = getTestServer('web');
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    try {
+      const { port } = server.address() as { port: number };
+      const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
+      const shell = await get('/');
+      assert.equal(shell.status, 200);
+      assert.match(shell.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+      assert.match(await shell.text(), /<script type="module" src="\/app\/app\.js">/);
+      const js = await get('/app/app.js');
+      assert.equal(js.status, 200);
+      assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
+      assert.equal(await js.text(), readFileSync(join(r.outDir, 'web-client', 'app.js'), 'utf8'));
+      const css = await get('/app/app.css');
+      assert.equal(css.status, 200);
+      assert.equal((await get('/sw.js')).status, 200);
+    } finally {
+      await new Promise((res) => server.close(res));
+    }
   });
 });
 

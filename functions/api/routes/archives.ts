@@ -1,7 +1,7 @@
-// GET /archives (list and search, newest first, keyset cursor), GET /archives/{id} (the archive view) and
-// DELETE /archives/{id} (the rows, the stored bytes, then the article-changed tombstone).
+// GET /archives (list, filters and search, newest first, keyset cursor), GET /archives/{id} (the archive view),
+// PATCH /archives/{id} (the owner's tags and note) and DELETE /archives/{id} (rows, bytes, then the tombstone).
 import type { Router } from 'express';
-import { deleteArticle, listArticles } from '../../../shared/db/articles.ts';
+import { deleteArticle, listArticles, updateArticleNotes, withThumbnail } from '../../../shared/db/articles.ts';
 import type { ListCursor } from '../../../shared/db/search.ts';
 import { listArtifacts } from '../../../shared/db/artifacts.ts';
 import { findSummary } from '../../../shared/db/summaries.ts';
@@ -9,7 +9,7 @@ import { parseTargetUrl } from '../../../shared/net/ssrf.ts';
 import { normalizeUrl } from '../../../shared/core/url.ts';
 import { announceChange } from '../../../shared/jobs/article-changed.ts';
 import type { RouteContext } from '../deps.ts';
-import { principalOf, route } from '../middleware.ts';
+import { bodyParsers, principalOf, route } from '../middleware.ts';
 import { problem, type Operation } from '../openapi.ts';
 import { badRequest } from '../problems.ts';
 import { loadArticle, ownerScope, zodProblem } from '../requests.ts';
@@ -20,6 +20,7 @@ import {
   ArchivePath,
   ArchiveView,
   ListQuery,
+  NotesBody,
   type ArchiveListJson,
   OwnerQuery,
 } from '../schemas.ts';
@@ -52,6 +53,18 @@ export const archiveOperations: Operation[] = [
     },
   },
   {
+    method: 'patch',
+    path: '/archives/{id}',
+    summary: "Edit an archive's tags (they replace the summary's from then on) and its note",
+    params: { path: ArchivePath, query: OwnerQuery },
+    body: { schema: NotesBody, required: true },
+    responses: {
+      200: { description: 'The archive as edited', json: ArchiveView },
+      400: problem('Bad body: malformed JSON, unknown field, too many or too long tags, note too long'),
+      404: notFound,
+    },
+  },
+  {
     method: 'delete',
     path: '/archives/{id}',
     summary: 'Delete an archive and its artifacts',
@@ -79,8 +92,25 @@ function decodeCursor(c: string): { cursor: ListCursor; sort: 'date' | 'relevanc
   }
 }
 
+/** `from`/`to` as instants: a bare day is the whole day in UTC, so `to=2026-12-01` includes that day. */
+function dateRange(from?: string, to?: string): { from?: Date; to?: Date } {
+  const day = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s);
+  const f = from ? new Date(day(from) ? `${from}T00:00:00Z` : from) : undefined;
+  let t = to ? new Date(day(to) ? `${to}T00:00:00Z` : to) : undefined;
+  if (t && to && day(to)) t = new Date(t.getTime() + 86_400_000);
+  if (f && t && f >= t) throw badRequest('invalid-request', 'from must be before to');
+  return { ...(f ? { from: f } : {}), ...(t ? { to: t } : {}) };
+}
+
+/** Tags as the owner typed them, trimmed, without repeats (case-insensitively), in their order. */
+function cleanTags(tags: string[]): string[] {
+  const seen = new Set<string>();
+  return tags.filter((t) => !seen.has(t.toLowerCase()) && seen.add(t.toLowerCase()));
+}
+
 export function archiveRoutes(app: Router, ctx: RouteContext): void {
   const { db } = ctx.deps;
+  const { json } = bodyParsers(ctx.deps);
   app.get(
     '/archives',
     route(async (req, res) => {
@@ -104,12 +134,19 @@ export function archiveRoutes(app: Router, ctx: RouteContext): void {
         sort: q_ ? sort : undefined,
         url: urlFilter,
         status: q.data.status,
+        tag: q.data.tag,
+        site: q.data.site,
+        ...dateRange(q.data.from, q.data.to),
         cursor: after?.cursor,
         limit: q.data.limit + 1,
       });
       const page = rows.slice(0, q.data.limit);
+      const thumbs = await withThumbnail(
+        db,
+        page.map((a) => a.id),
+      );
       const answer: ArchiveListJson = {
-        items: page.map((a) => articleListItem('', a)),
+        items: page.map((a) => articleListItem('', a, thumbs.has(a.id))),
         nextCursor: rows.length > q.data.limit ? encodeCursor(page[page.length - 1]!, sort) : null,
       };
       res.json(answer);
@@ -123,6 +160,29 @@ export function archiveRoutes(app: Router, ctx: RouteContext): void {
       const [artifacts, summary] = await Promise.all([listArtifacts(db, a.id), findSummary(db, a.id)]);
       res.setHeader('ETag', `"v${a.version}"`);
       res.json(articleJson('', a, artifacts, summary));
+    }),
+  );
+
+  app.patch(
+    '/archives/:id',
+    json,
+    route(async (req, res) => {
+      const owner = await ownerScope(db, req, principalOf(res));
+      const a = await loadArticle(db, req.params.id as string, owner);
+      const body = NotesBody.safeParse(req.body);
+      if (!body.success) throw zodProblem(body.error);
+      const { tags, note } = body.data;
+      const t = await updateArticleNotes(db, a.id, {
+        ...(tags !== undefined ? { tags: cleanTags(tags) } : {}),
+        // An empty note is no note.
+        ...(note !== undefined ? { note: note?.trim() ? note : null } : {}),
+      });
+      if (t) await announceChange(ctx.changes, { articleId: a.id, version: t.version });
+      const edited = await loadArticle(db, a.id, owner);
+      const [artifacts, summary] = await Promise.all([listArtifacts(db, a.id), findSummary(db, a.id)]);
+      ctx.log.info({ articleId: a.id, tags: tags?.length, note: note !== undefined }, 'archive edited');
+      res.setHeader('ETag', `"v${edited.version}"`);
+      res.json(articleJson('', edited, artifacts, summary));
     }),
   );
 

@@ -79,6 +79,7 @@ export function sharedRoutes(app: Router, ctx: RouteContext): void {
       const self = `/shared/${token}`;
       const answer: SharedArchiveJson = {
         ...view,
+        note: null, // the owner's note is theirs: a share link shows the archive, not what they wrote about it
         links: {
           self,
           artifacts: Object.fromEntries(artifacts.map((x) => [x.format, `${self}/artifacts/${x.format}`])),

@@ -1,7 +1,9 @@
-// The web app's server side: mountWebApp() serves the shell at `/`, the client bundle (built by esbuild in
-// memory on first use, once per process), the manifest with its Web Share Target, the icons and the service
+// The web app's server side: mountWebApp() serves the shell at `/`, the client bundle (prebuilt beside a deployed
+// function bundle, else built by esbuild in memory on first use, once per process), the manifest with its Web Share Target, the icons and the service
 // worker, all under a strict CSP. It is mounted before the API's auth: the shell is public, the data is not.
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Request, Response } from 'express';
@@ -31,6 +33,11 @@ export interface WebAppOptions {
   logger: Logger;
   /** Where the client sources are; defaults to ./client next to this file. */
   clientDir?: string;
+  /**
+   * A prebuilt client (app.js, app.css, sw.js), used instead of building: defaults to ./web-client next to the
+   * running module, where infra/build-functions.ts writes it beside the cloud function's bundled index.js.
+   */
+  prebuiltDir?: string;
 }
 
 interface Asset {
@@ -87,6 +94,16 @@ const MANIFEST = {
   },
 };
 
+const typeOf = (name: string) => (name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8');
+
+/** The prebuilt client's files, or null when there is none (the source tree: esbuild builds it). */
+function prebuilt(dir: string): Record<string, Asset> | null {
+  if (!existsSync(join(dir, 'app.js'))) return null;
+  const files: Record<string, Asset> = {};
+  for (const name of readdirSync(dir)) files[name] = asset(readFileSync(join(dir, name)), typeOf(name));
+  return files;
+}
+
 /** Bundles client/main.ts (+ its CSS) and client/sw.ts into memory; minified ESM, no files written. */
 async function bundle(clientDir: string): Promise<Record<string, Asset>> {
   const { build } = await import('esbuild');
@@ -104,10 +121,7 @@ async function bundle(clientDir: string): Promise<Record<string, Asset>> {
   const files: Record<string, Asset> = {};
   for (const f of out.outputFiles) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1);
-    files[name] = asset(
-      Buffer.from(f.contents),
-      name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
-    );
+    files[name] = asset(Buffer.from(f.contents), typeOf(name));
   }
   return files;
 }
@@ -118,7 +132,8 @@ export function mountWebApp(parent: express.Express, opts: WebAppOptions): void 
   parent.use(app);
   const log = opts.logger.child({ component: 'web' });
   const clientDir = opts.clientDir ?? fileURLToPath(new URL('./client', import.meta.url));
-  let built: Promise<Record<string, Asset>> | null = null;
+  const ready = prebuilt(opts.prebuiltDir ?? fileURLToPath(new URL('./web-client', import.meta.url)));
+  let built: Promise<Record<string, Asset>> | null = ready ? Promise.resolve(ready) : null;
   // Built on the first request, not at import, so tests and CLIs that never open the app pay nothing.
   const files = () => {
     built ??= bundle(clientDir).catch((err: unknown) => {

@@ -6,6 +6,7 @@ import * as m0003 from './0003_rate_limits.ts';
 import * as m0004 from './0004_owners.ts';
 import * as m0005 from './0005_search.ts';
 import * as m0006 from './0006_capture_role.ts';
+import * as m0007 from './0007_library.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_owners': m0004,
   '0005_search': m0005,
   '0006_capture_role': m0006,
+  '0007_library': m0007,
 };

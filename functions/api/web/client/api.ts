@@ -21,21 +21,30 @@ export interface SummaryView {
   lang: string | null;
 }
 
-export interface ArchiveItem {
+interface ArchiveBase {
   id: string;
   url: string;
   finalUrl: string | null;
   status: string;
   title: string | null;
   excerpt: string | null;
+  siteName: string | null;
+  /** The summary's tags until the owner edits them, then the owner's. */
+  tags: string[];
   createdAt: string;
-  /** Added by the ranked search (not in the API yet): HTML with <mark> only, sanitized before rendering. */
-  snippet?: string | null;
 }
 
-export interface ArchiveDetail extends ArchiveItem {
+export interface ArchiveItem extends ArchiveBase {
+  /** The URL's host without www.: what the site filter matches. */
+  site: string | null;
+  /** Added by the ranked search: HTML with <mark> only, sanitized before rendering. */
+  snippet?: string | null;
+  links: { self: string; thumbnail: string | null };
+}
+
+export interface ArchiveDetail extends ArchiveBase {
   httpStatus: number | null;
-  siteName: string | null;
+  note: string | null;
   byline: string | null;
   wordCount: number | null;
   warnings: string[] | null;
@@ -149,4 +158,5 @@ export const FORMAT_LABELS: Record<string, string> = {
   pdf: 'PDF',
   readable: 'Readable',
   original: 'Original',
+  thumbnail: 'Thumbnail',
 };

@@ -1,21 +1,20 @@
-// The library at `/`: newest archives first with cursor paging, a status filter, search (GET /archives?q=),
-// thumbnails from the screenshot artifact, and bulk delete / archive again of the selected archives.
+// The library at `/`: newest archives first with cursor paging, filters (filters.ts), search (GET /archives?q=),
+// each archive's thumbnail, site, date, status and tags, and bulk delete / archive again of the selected ones.
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, artifactSrc, type ArchiveDetail, type ArchiveItem, type ArchivePage } from './api.ts';
+import { api, ApiError, artifactSrc, type ArchiveItem, type ArchivePage } from './api.ts';
+import { FilterBar, anyFilter, filterParams, keepInHash, type Filters } from './filters.ts';
 import { sanitizeSnippet } from './sanitize.ts';
 import { StatusBadge, formatDate, siteOf } from './ui.ts';
 
-const STATUSES = ['pending', 'running', 'complete', 'partial', 'failed'];
-
-/** The screenshot scaled down by CSS (no thumbnail artifact exists yet), loaded only when scrolled near. */
+/** The thumbnail artifact (a small WebP made with the screenshot), loaded lazily by the browser. */
 function Thumb({ id, ready }: { id: string; ready: boolean }) {
   const [src, setSrc] = useState<string | null>(null);
   const [broken, setBroken] = useState(false);
   useEffect(() => {
     if (!ready) return;
     let alive = true;
-    artifactSrc(id, 'screenshot').then(
+    artifactSrc(id, 'thumbnail').then(
       (s) => alive && setSrc(s),
       () => alive && setBroken(true),
     );
@@ -38,14 +37,13 @@ function Thumb({ id, ready }: { id: string; ready: boolean }) {
 
 function Item(props: {
   item: ArchiveItem;
-  detail?: ArchiveDetail;
   selected: boolean;
   onSelect: (on: boolean) => void;
+  onFilter: (f: Partial<Filters>) => void;
 }) {
-  const { item, detail, selected } = props;
+  const { item, selected } = props;
   const title = item.title || item.url;
-  const tags = detail?.summary?.tags ?? [];
-  const shot = detail?.artifacts.find((a) => a.format === 'screenshot');
+  const site = item.site ?? siteOf(item.finalUrl ?? item.url);
   return h(
     'li',
     { class: `item${selected ? ' selected' : ''}` },
@@ -56,7 +54,7 @@ function Item(props: {
       'aria-label': `Select ${title}`,
       onChange: (e: Event) => props.onSelect((e.target as HTMLInputElement).checked),
     }),
-    h(Thumb, { id: item.id, ready: shot?.status === 'succeeded' }),
+    h(Thumb, { id: item.id, ready: Boolean(item.links.thumbnail) }),
     h(
       'div',
       { class: 'item-body' },
@@ -64,29 +62,39 @@ function Item(props: {
       h(
         'p',
         { class: 'sub' },
-        h('span', null, detail?.siteName || siteOf(item.finalUrl ?? item.url)),
+        h(
+          'button',
+          { class: 'linkish', title: `Only archives from ${site}`, onClick: () => props.onFilter({ site }) },
+          item.siteName || site,
+        ),
         h('time', { dateTime: item.createdAt }, formatDate(item.createdAt)),
         h(StatusBadge, { status: item.status }),
       ),
       item.snippet
         ? h('p', { class: 'snippet' }, sanitizeSnippet(item.snippet))
         : item.excerpt && h('p', { class: 'excerpt' }, item.excerpt),
-      tags.length > 0 &&
+      item.tags.length > 0 &&
         h(
           'ul',
           { class: 'tags', 'aria-label': 'Tags' },
-          tags.map((t) => h('li', { key: t }, t)),
+          item.tags.map((t) =>
+            h(
+              'li',
+              { key: t },
+              h('button', { class: 'linkish', 'aria-label': `Tag ${t}`, onClick: () => props.onFilter({ tag: t }) }, t),
+            ),
+          ),
         ),
     ),
   );
 }
 
-export function Library({ refresh }: { refresh: number }) {
+export function Library({ refresh, initial }: { refresh: number; initial: Filters }) {
   const [query, setQuery] = useState('');
   const [q, setQ] = useState('');
-  const [status, setStatus] = useState('');
+  const [filters, setFilters] = useState<Filters>(initial);
+  const [sort, setSort] = useState<'relevance' | 'date'>('relevance');
   const [items, setItems] = useState<ArchiveItem[]>([]);
-  const [details, setDetails] = useState<Record<string, ArchiveDetail>>({});
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState('');
@@ -96,21 +104,16 @@ export function Library({ refresh }: { refresh: number }) {
 
   async function load(after: string | null) {
     setLoading(true);
-    const params = new URLSearchParams({ limit: '20' });
+    const params = filterParams(filters);
+    params.set('limit', '20');
     if (q) params.set('q', q);
-    if (status) params.set('status', status);
+    if (q) params.set('sort', sort);
     if (after) params.set('cursor', after);
     try {
       const page = await api<ArchivePage>(`/archives?${params}`);
       setItems((old) => (after ? [...old, ...page.items] : page.items));
       setCursor(page.nextCursor);
       setError('');
-      // Tags, site name and the screenshot's state are only in the detail view (the list item lacks them).
-      for (const it of page.items)
-        api<ArchiveDetail>(`/archives/${it.id}`).then(
-          (d) => setDetails((m) => ({ ...m, [d.id]: d })),
-          () => {},
-        );
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));
     } finally {
@@ -119,8 +122,10 @@ export function Library({ refresh }: { refresh: number }) {
   }
 
   useEffect(() => {
+    keepInHash(filters);
     void load(null);
-  }, [q, status, refresh]);
+  }, [q, sort, filters, refresh]);
+  const filterBy = (f: Partial<Filters>) => setFilters((old) => ({ ...old, ...f }));
   // Search as one types, once the typing pauses.
   useEffect(() => {
     const t = setTimeout(() => setQ(query.trim()), 300);
@@ -166,22 +171,24 @@ export function Library({ refresh }: { refresh: number }) {
           onInput: (e: Event) => setQuery((e.target as HTMLInputElement).value),
         }),
       ),
-      h(
-        'div',
-        { class: 'filter' },
-        h('label', { for: 'status-filter' }, 'Status'),
+      q &&
         h(
-          'select',
-          {
-            id: 'status-filter',
-            value: status,
-            onChange: (e: Event) => setStatus((e.target as HTMLSelectElement).value),
-          },
-          h('option', { value: '' }, 'All'),
-          STATUSES.map((s) => h('option', { key: s, value: s }, s)),
+          'div',
+          { class: 'filter' },
+          h('label', { for: 'sort' }, 'Sort'),
+          h(
+            'select',
+            {
+              id: 'sort',
+              value: sort,
+              onChange: (e: Event) => setSort((e.target as HTMLSelectElement).value as 'relevance' | 'date'),
+            },
+            h('option', { value: 'relevance' }, 'Best match'),
+            h('option', { value: 'date' }, 'Newest first'),
+          ),
         ),
-      ),
     ),
+    h(FilterBar, { value: filters, onChange: setFilters }),
     h(
       'div',
       { class: 'bulk', role: 'group', 'aria-label': 'Selected archives' },
@@ -199,7 +206,10 @@ export function Library({ refresh }: { refresh: number }) {
     ),
     h('p', { role: 'status', class: 'message' }, notice),
     error && h('p', { class: 'error', role: 'alert' }, error),
-    items.length === 0 && !loading && !error && h('p', { class: 'empty' }, q ? 'Nothing matches.' : 'No archives yet.'),
+    items.length === 0 &&
+      !loading &&
+      !error &&
+      h('p', { class: 'empty' }, q || anyFilter(filters) ? 'Nothing matches.' : 'No archives yet.'),
     h(
       'ul',
       { class: 'items', 'aria-label': 'Archives', 'aria-busy': loading ? 'true' : 'false' },
@@ -207,7 +217,7 @@ export function Library({ refresh }: { refresh: number }) {
         h(Item, {
           key: it.id,
           item: it,
-          detail: details[it.id],
+          onFilter: filterBy,
           selected: selected.includes(it.id),
           onSelect: (on) => setSelected((s) => (on ? [...s, it.id] : s.filter((x) => x !== it.id))),
         }),

@@ -5,13 +5,14 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { getKey, onUnauthorized, setKey } from './api.ts';
 import { AddForm } from './add.ts';
 import { Library } from './library.ts';
+import { filtersFromHash } from './filters.ts';
 import { Reader } from './reader.ts';
 import './styles.css';
 import './views.css';
 
 const route = () => {
   const m = /^#\/archives\/([0-9a-f-]{36})/i.exec(location.hash);
-  return m ? { name: 'reader' as const, id: m[1]! } : { name: 'library' as const };
+  return m ? { name: 'reader' as const, id: m[1]! } : { name: 'library' as const, filters: location.hash };
 };
 
 /** The URL a share sheet handed us: the `url` field, or the first URL inside `text` (Android puts it there). */
@@ -108,7 +109,10 @@ function App() {
       asking && h(KeyPrompt, { onDone: keyDone }),
       where.name === 'reader'
         ? h(Reader, { key: where.id, id: where.id })
-        : [h(AddForm, { key: 'add', shared, onChanged: changed }), h(Library, { key: 'lib', refresh })],
+        : [
+            h(AddForm, { key: 'add', shared, onChanged: changed }),
+            h(Library, { key: `lib${where.filters}`, refresh, initial: filtersFromHash(where.filters) }),
+          ],
     ),
   );
 }

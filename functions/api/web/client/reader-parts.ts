@@ -29,7 +29,7 @@ export function Summary({ summary }: { summary: SummaryView | null }) {
           summary.tags.length > 0 &&
             h(
               'ul',
-              { key: 't', class: 'tags', 'aria-label': 'Tags' },
+              { key: 't', class: 'tags', 'aria-label': 'Summary tags' },
               summary.tags.map((t) => h('li', { key: t }, t)),
             ),
         ],
@@ -75,7 +75,7 @@ async function download(e: Event, id: string, format: string) {
 }
 
 /** The reader's tab order, so the files list reads in the same order as the tabs. */
-const ORDER = ['singlefile', 'monolith', 'screenshot', 'pdf', 'readable', 'original'];
+const ORDER = ['singlefile', 'monolith', 'screenshot', 'pdf', 'readable', 'original', 'thumbnail'];
 
 export function ArtifactDetails(props: { a: ArchiveDetail; onRetry: (f: string) => void; keyed: boolean }) {
   const { a } = props;

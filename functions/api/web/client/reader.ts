@@ -17,6 +17,7 @@ import {
 } from './api.ts';
 import { sanitizeReadable } from './sanitize.ts';
 import { ArtifactDetails, Snapshots, Summary, Metadata } from './reader-parts.ts';
+import { TagsAndNote } from './notes.ts';
 
 const TABS = ['singlefile', 'monolith', 'screenshot', 'pdf', 'readable'];
 const busy = (a: ArtifactView) => a.status === 'pending' || a.status === 'running';
@@ -207,6 +208,7 @@ export function Reader({ id }: { id: string }) {
     ),
     h('p', { role: 'status', class: 'message' }, notice),
     h(Summary, { summary: a.summary }),
+    h(TagsAndNote, { a, onSaved: setA }),
     h(Metadata, { a }),
     h(ArtifactDetails, { a, onRetry: retry, keyed: Boolean(getKey()) }),
     h(Snapshots, { current: a.id, page: snapshots }),

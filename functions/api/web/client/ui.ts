@@ -29,13 +29,16 @@ export function ArtifactProgress({ artifacts }: { artifacts: Pick<ArtifactView, 
   return h(
     'ul',
     { class: 'progress' },
-    artifacts.map((a) =>
-      h(
-        'li',
-        { key: a.format, class: `chip chip-${a.status}` },
-        `${FORMAT_LABELS[a.format] ?? a.format}: `,
-        h('strong', null, a.status),
+    // The thumbnail is made with the screenshot, never requested: it has no progress of its own to show.
+    artifacts
+      .filter((a) => a.format !== 'thumbnail')
+      .map((a) =>
+        h(
+          'li',
+          { key: a.format, class: `chip chip-${a.status}` },
+          `${FORMAT_LABELS[a.format] ?? a.format}: `,
+          h('strong', null, a.status),
+        ),
       ),
-    ),
   );
 }
