@@ -16,12 +16,16 @@ import { retryOperations, retryRoutes } from './routes/retry.ts';
 import { submitOperations, submitRoutes } from './routes/submit.ts';
 import { summaryOperations, summaryRoutes } from './routes/summary.ts';
 import { shareOperations, shareRoutes, sharedRoutes } from './routes/share.ts';
+import { uploadOperations, uploadRoutes } from './routes/upload.ts';
+import { cookieOperations, cookieRoutes } from './routes/cookies.ts';
 
 export type { ApiDeps, Principal } from './deps.ts';
 
 /** Every operation the app serves, in the document's order. */
 export const operations = [
   ...submitOperations,
+  ...uploadOperations,
+  ...cookieOperations,
   ...archiveOperations,
   ...artifactOperations,
   ...retryOperations,
@@ -50,6 +54,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(admission(deps));
   const { json, optionalJson } = bodyParsers(deps);
   submitRoutes(app, ctx, json);
+  uploadRoutes(app, ctx);
+  cookieRoutes(app, ctx);
   archiveRoutes(app, ctx);
   artifactRoutes(app, ctx);
   retryRoutes(app, ctx, optionalJson);

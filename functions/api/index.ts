@@ -8,8 +8,10 @@ import { buildCloudDeps, gcsSigner } from '../../shared/adapters/deps.ts';
 import { createSummaryTaskQueue, hasSummaryTasks } from '../../shared/adapters/cloud-tasks.ts';
 import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
 import { createApp } from './app.ts';
-import { apiSecurity } from './security.ts';
+import { apiSecurity, MULTIPART_PATHS } from './security.ts';
 import { CloudApiConfig } from './config.ts';
+import { createCookieStore } from '../../shared/cookies/store.ts';
+import { vaultFromConfig } from '../../shared/cookies/vault.ts';
 import { badRequest, sendProblem } from './problems.ts';
 
 const config = loadConfig(CloudApiConfig, process.env);
@@ -25,7 +27,10 @@ const summaries = hasSummaryTasks(config)
     })
   : undefined;
 
+// Logged-in capture: the cookie key from Secret Manager (COOKIE_ENCRYPTION_KEY); unset, the cookie routes answer 503.
+const vault = vaultFromConfig({ key: config.COOKIE_ENCRYPTION_KEY });
 const app = createApp({
+  cookies: vault ? createCookieStore(deps.db.db, vault) : undefined,
   db: deps.db.db,
   blobs: deps.blobs,
   publisher: deps.publisher,
@@ -41,7 +46,9 @@ const app = createApp({
 // which then sees a parsed body and skips its MAX_BODY_BYTES check: enforce the limit on the saved raw body.
 http('api', (req, res) => {
   const raw = (req as typeof req & { rawBody?: Buffer }).rawBody;
-  if (raw && raw.length > config.MAX_BODY_BYTES) {
+  // A file upload is bounded by its route (UPLOAD_MAX_BYTES, 413 with the cap), not by the JSON limit.
+  const files = MULTIPART_PATHS.some((p) => p.test(req.path));
+  if (raw && !files && raw.length > config.MAX_BODY_BYTES) {
     sendProblem(res, badRequest('body-too-large', 'the request body is too large'));
     return;
   }

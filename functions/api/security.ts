@@ -8,6 +8,9 @@ import { createFirebaseIdTokenVerifier } from '../../shared/auth/firebase-id-tok
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { allowedHostsFor, type RequestGuardOptions } from './request-guards.ts';
 
+/** The routes that take files (multipart/form-data): the SingleFile upload and the cookie upload. */
+export const MULTIPART_PATHS = [/^\/archives\/upload$/, /^\/cookies$/];
+
 const list = (v: string | undefined) =>
   (v ?? '')
     .split(',')
@@ -64,6 +67,7 @@ export function apiSecurity(
             extra: list(config.ALLOWED_HOSTS),
           }),
     allowedOrigins: [...(publicOrigin ? [publicOrigin] : []), ...list(config.ALLOWED_ORIGINS)],
+    multipartPaths: MULTIPART_PATHS,
   };
   return { authenticate, requestGuards, trustProxy: trustProxySetting(config.TRUST_PROXY) };
 }

@@ -31,6 +31,9 @@ export const BaseConfig = z.object({
   REDIS_URL: optStr,
   /** Seconds a worker's claim on an artifact lasts before the sweeper may hand it to another. */
   LEASE_SECONDS: int(300, 10),
+  /** Logged-in capture: the AES-256 key (base64) sealing users' cookies; the cloud sets it from Secret Manager.
+   *  Unset in the single process: a key file in HTBASE_DATA_DIR (cookies.key, 0600) made on first use. */
+  COOKIE_ENCRYPTION_KEY: optStr,
 });
 
 export const ApiConfig = BaseConfig.extend({
@@ -39,6 +42,8 @@ export const ApiConfig = BaseConfig.extend({
   /** A new POST for a URL archived (or in progress) within this window returns that snapshot. */
   DEDUP_WINDOW_SECONDS: int(3600),
   MAX_BODY_BYTES: int(16 * 1024, 1024),
+  /** POST /archives/upload (a page saved by SingleFile): the largest file accepted; larger answers 413. */
+  UPLOAD_MAX_BYTES: int(50 * 1024 * 1024, 1024),
   /** Writes (POST, DELETE: they start captures) per minute per client (API key or address); 0 disables. */
   RATE_LIMIT_PER_MINUTE: int(120),
   /** Reads (status polling, search, downloads) per minute per client; 0 disables. */
