@@ -6,6 +6,8 @@ import { Problem } from '../../shared/core/errors.ts';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { admission, bodyParsers } from './middleware.ts';
 import { requestGuards } from './request-guards.ts';
+import { cors } from './cors.ts';
+import { extensionRoutes } from './web/extension-zip.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { mountWebApp } from './web/serve.ts';
 import { errorHandler, problemType, sendProblem } from './problems.ts';
@@ -45,6 +47,9 @@ export function createApp(deps: ApiDeps): express.Express {
 
   // Before anything runs or is written: a Host we answer to, a same-site Origin, a JSON (or multipart) body.
   if (deps.requestGuards) app.use(requestGuards(deps.requestGuards));
+  // CORS only for the origins the guards trust (the app, the extension); preflights answer before auth.
+  if (deps.requestGuards) app.use(cors(deps.requestGuards.allowedOrigins));
+  extensionRoutes(app);
   // Health and the document answer before admission: probes and clients read them without a key.
   metaRoutes(app, ctx, openApiDocument);
   // The app shell is public (before auth); its data comes through the API.

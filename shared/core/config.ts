@@ -64,6 +64,8 @@ export const ApiConfig = BaseConfig.extend({
   ALLOWED_HOSTS: optStr,
   /** Origins allowed to call the API from a browser besides its own, comma-separated (the browser extension). */
   ALLOWED_ORIGINS: optStr,
+  /** The browser extension's installs allowed to call the API (CORS): Chrome ids and/or Firefox UUIDs, comma-separated. */
+  ALLOWED_EXTENSION_IDS: optStr,
   /** Express `trust proxy`: unset, X-Forwarded-For is ignored; `loopback`, a hop count or proxy addresses. */
   TRUST_PROXY: optStr,
 });

@@ -6,6 +6,7 @@ import { getKey, onUnauthorized, setKey } from './api.ts';
 import { AddForm } from './add.ts';
 import { Library } from './library.ts';
 import { Reader } from './reader.ts';
+import { CaptureTools } from './capture-tools.ts';
 import './styles.css';
 import './views.css';
 
@@ -108,7 +109,11 @@ function App() {
       asking && h(KeyPrompt, { onDone: keyDone }),
       where.name === 'reader'
         ? h(Reader, { key: where.id, id: where.id })
-        : [h(AddForm, { key: 'add', shared, onChanged: changed }), h(Library, { key: 'lib', refresh })],
+        : [
+            h(AddForm, { key: 'add', shared, onChanged: changed }),
+            h(Library, { key: 'lib', refresh }),
+            h(CaptureTools, { key: 'tools' }),
+          ],
     ),
   );
 }
