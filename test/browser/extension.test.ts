@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { launch, type Browser, type Page } from 'puppeteer-core';
 import { resolveChromium } from '../../containers/browser/chromium.ts';
@@ -21,6 +22,13 @@ const EXT_ID = [...createHash('sha256').update(EXT).digest('hex').slice(0, 32)]
   .map((c) => String.fromCharCode(97 + parseInt(c, 16)))
   .join('');
 
+/**
+ * chrome-headless-shell (@sparticuz/chromium, the capture browser) is built without extensions: the extension runs
+ * in a full Chromium (Debian's `chromium` package, or EXTENSION_CHROME_PATH).
+ */
+const FULL_CHROMIUM = [process.env.EXTENSION_CHROME_PATH, '/usr/bin/chromium'].find((p) => p && existsSync(p));
+const skip = FULL_CHROMIUM ? false : 'needs a full Chromium: apt-get install chromium, or set EXTENSION_CHROME_PATH';
+
 let site: StaticServer;
 let dir: { path: string; remove(): Promise<void> };
 let app: Embedded;
@@ -32,7 +40,8 @@ before(async () => {
   dir = await tempDir();
   app = await startTestEmbedded(dir.path, { ALLOWED_EXTENSION_IDS: EXT_ID, API_KEYS_REQUIRED: 'true' });
   key = await keyFor(app.db.db, 'extension');
-  const spec = await resolveChromium({ executablePath: process.env.CHROME_PATH });
+  if (!FULL_CHROMIUM) return;
+  const spec = await resolveChromium({ executablePath: FULL_CHROMIUM });
   browser = await launch({
     executablePath: spec.executablePath,
     args: [
@@ -59,7 +68,7 @@ async function byLabel(page: Page, label: string, value: string) {
   await el!.type(value);
 }
 
-test('the extension, loaded into Chromium, archives a page and shows its progress to the end', async () => {
+test('the extension, loaded into Chromium, archives a page and shows its progress to the end', { skip }, async () => {
   const worker = await browser.waitForTarget(
     (t) => t.type() === 'service_worker' && t.url().startsWith(`chrome-extension://${EXT_ID}/`),
     { timeout: 20_000 },
@@ -134,7 +143,7 @@ test('CORS answers the extension origin and no other; the app serves the extensi
     assert.ok(zip.body.includes(Buffer.from(name)), `${name} is in the zip`);
 });
 
-test('the app offers a bookmarklet that opens its share target with the current tab', async () => {
+test('the app offers a bookmarklet that opens its share target with the current tab', { skip }, async () => {
   const page = await browser.newPage();
   await page.setViewport({ width: 375, height: 800 });
   await page.goto(app.url, { waitUntil: 'networkidle0' });
