@@ -32,14 +32,18 @@ export const cookieOperations: Operation[] = [
     method: 'get',
     path: '/cookies',
     summary: 'The sites you have cookies for: domains, counts and expiry, never the values',
-    responses: { 200: { description: 'Your sites', json: CookieSites } },
+    responses: { 200: { description: 'Your sites', json: CookieSites }, 503: problem('No cookie key configured') },
   },
   {
     method: 'delete',
     path: '/cookies/{domain}',
     summary: "Forget a site's cookies",
     params: { path: CookieDomainPath },
-    responses: { 204: { description: 'Deleted' }, 404: problem('No cookies stored for that domain') },
+    responses: {
+      204: { description: 'Deleted' },
+      404: problem('No cookies stored for that domain'),
+      503: problem('No cookie key configured'),
+    },
   },
 ];
 

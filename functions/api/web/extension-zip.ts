@@ -2,7 +2,7 @@
 // zipped in memory once with yazl, so a person installs the copy that matches this server.
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Router } from 'express';
+import express, { type Router } from 'express';
 import yazl from 'yazl';
 
 const DIR = fileURLToPath(new URL('./extension/', import.meta.url));
@@ -19,9 +19,12 @@ export async function buildExtensionZip(dir = DIR): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** On a router of its own, like the web app's assets: a download, not an API operation. */
 export function extensionRoutes(app: Router): void {
+  const router = express.Router();
+  app.use(router);
   let zip: Promise<Buffer> | null = null;
-  app.get('/extension.zip', (_req, res, next) => {
+  router.get('/extension.zip', (_req, res, next) => {
     (zip ??= buildExtensionZip())
       .then((body) => {
         res.setHeader('Content-Type', 'application/zip');
