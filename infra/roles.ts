@@ -22,7 +22,7 @@ export type AccountKey = keyof typeof SERVICE_ACCOUNTS;
 
 /**
  * Where a role is granted. `project`; a named resource of the stack: `bucket:artifacts`,
- * `bucket:fn-source`, `topic:<name>`, `subscription:<name>`, `secret:<database-url|redis-url|gemini-api-key>`,
+ * `bucket:fn-source`, `topic:<name>`, `subscription:<name>`, `secret:<database-url|redis-url|cookie-key|gemini-api-key>`,
  * `queue:summaries`, `repo:functions`, `run:<service or function key>`, `sa:<account key>`, and `gcf-sources`:
  * the project, under an IAM condition that limits it to Google's `gcf-v2-sources-{number}-{region}` bucket
  * (Cloud Functions creates that bucket on the first deploy, so there is no bucket to grant on beforehand).
@@ -41,6 +41,11 @@ const dbSecret = (why = 'DATABASE_URL'): Grant => ({
   why,
 });
 const redisSecret: Grant = { role: 'roles/secretmanager.secretAccessor', on: 'secret:redis-url', why: 'REDIS_URL' };
+const cookieSecret: Grant = {
+  role: 'roles/secretmanager.secretAccessor',
+  on: 'secret:cookie-key',
+  why: 'COOKIE_ENCRYPTION_KEY (logged-in capture)',
+};
 const publishChanged: Grant = {
   role: 'roles/pubsub.publisher',
   on: 'topic:article-changed',
@@ -56,6 +61,7 @@ export function minimalRoles(opts: { vertex: boolean; redis?: boolean }): Record
   const worker: Grant[] = [
     dbSecret(),
     ...redis,
+    cookieSecret,
     // objectUser, not objectCreator: a retried capture overwrites its object, which needs delete.
     { role: 'roles/storage.objectUser', on: 'bucket:artifacts', why: 'stream artifacts to articles/{id}/...' },
     publishChanged,
@@ -64,6 +70,7 @@ export function minimalRoles(opts: { vertex: boolean; redis?: boolean }): Record
     api: [
       dbSecret(),
       ...redis,
+      cookieSecret,
       { role: 'roles/pubsub.publisher', on: 'topic:capture-browser', why: 'publish capture jobs' },
       { role: 'roles/pubsub.publisher', on: 'topic:capture-monolith', why: 'publish capture jobs' },
       publishChanged,

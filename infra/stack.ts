@@ -3,6 +3,7 @@
 // functions (app-functions.ts) and returns the stack outputs. index.ts calls it; the mocked tests too.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
+import * as random from '@pulumi/random';
 import { TOPICS } from '../shared/core/messages.ts';
 import { names, timings, type StackConfig } from './config.ts';
 import { Apis } from './components/apis.ts';
@@ -121,6 +122,16 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
     );
   }
 
+  // Logged-in capture: the AES-256 key sealing users' cookies, made once and kept in Secret Manager (API and workers).
+  const cookieKey = new StoredSecret(
+    'cookie-key',
+    {
+      secretId: `${prefix}-cookie-key`,
+      value: new random.RandomBytes('cookie-key-bytes', { length: 32 }, after).base64,
+    },
+    after,
+  );
+
   // ---- IAM, part 1: grants on things that exist before the deployables (secrets must be readable at deploy).
   const project$ = gcp.organizations.getProjectOutput({ projectId: project }, after);
   const serviceAgents = new ServiceAgents('agents', { project }, after);
@@ -132,6 +143,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const secretIds: Record<string, pulumi.Input<string>> = {
     'database-url': db.url.secret.id,
     ...(cache ? { 'redis-url': cache.url.secret.id } : {}),
+    'cookie-key': cookieKey.secret.id,
     ...(gemini ? { 'gemini-api-key': gemini.secret.id } : {}),
   };
   const roles = minimalRoles({ vertex, redis: redisOn });
@@ -158,6 +170,7 @@ export function createStack(cfg: Readonly<StackConfig>, secrets: SecretsInput = 
   const dataSecrets: SecretEnv = {
     DATABASE_URL: { secret: db.url.secretId, version: db.url.versionNumber },
     ...(cache ? { REDIS_URL: { secret: cache.url.secretId, version: cache.url.versionNumber } } : {}),
+    COOKIE_ENCRYPTION_KEY: { secret: cookieKey.secretId, version: cookieKey.versionNumber },
   };
   const common: Env = {
     GOOGLE_CLOUD_PROJECT: project,

@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/core/logger.ts';
 import type { PermanentError } from '../../shared/core/errors.ts';
 import type { BrowserFormat } from '../../shared/core/formats.ts';
 import type { ConsentMode, ConsentOutcome } from './consent.ts';
+import type { SiteCookie } from '../../shared/cookies/types.ts';
 
 export const VIEWPORT = { width: 1280, height: 800 } as const;
 
@@ -79,6 +80,8 @@ export interface PageCaptureOptions {
   blockTrackers?: boolean;
   /** Also return the rendered DOM (serialized after scrolling, before SingleFile) as `dom`. */
   dom?: boolean;
+  /** The owner's cookies for the site (logged-in capture), set in the job's context before navigating. */
+  cookies?: SiteCookie[];
 }
 
 export interface CaptureMeta {

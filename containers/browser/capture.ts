@@ -46,6 +46,7 @@ export async function capturePage(pool: BrowserPool, req: PageCaptureOptions): P
         consent: req.consent ?? 'optout',
         blockTrackers: !!req.blockTrackers,
         proxyServer: pool.proxyServer,
+        cookies: req.cookies,
         logger: log,
       });
       try {

@@ -5,13 +5,14 @@ import { BROWSER_FORMATS, isBrowserFormat, renderedDomKey, type Format } from '.
 import type { BlobStore } from '../../shared/core/ports.ts';
 import type { ArticleMeta } from '../../shared/db/articles.ts';
 import type { BrowserPool } from './browser-pool.ts';
-import { capturePage, type CaptureLimits, type CaptureTimeouts } from './capture.ts';
+import { capturePage, type CaptureLimits, type CaptureResult, type CaptureTimeouts } from './capture.ts';
 import type { ConsentMode } from './consent.ts';
 import { MAX_TEXT_CHARS, type ReadableDoc } from './readable.ts';
 import { runTextTask } from './text-pool.ts';
 import { PermanentError } from '../../shared/core/errors.ts';
 import type { GuardOptions } from '../../shared/net/ssrf.ts';
 import { probe, teeBounded, mediaType } from './probe.ts';
+import { renderUploadedPage } from './render-upload.ts';
 
 export interface BrowserEngineOptions {
   pool: BrowserPool;
@@ -48,6 +49,18 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
     formats: BROWSER_FORMATS,
     async capture(req: CaptureRequest): Promise<EngineResult> {
       const formats = req.formats.filter((f): f is (typeof BROWSER_FORMATS)[number] => isBrowserFormat(f as Format));
+      if (req.upload) {
+        const res = await renderUploadedPage(opts.pool, {
+          html: await req.upload.html(),
+          url: req.url.href,
+          formats,
+          timeouts: opts.timeouts,
+          limits: opts.limits,
+          signal: req.signal,
+          logger: req.logger,
+        });
+        return storeResults(req, formats, res, { title: res.meta.title, lang: res.meta.lang });
+      }
       if (opts.guard) {
         const p = await probe(req.url.href, { guard: opts.guard, signal: req.signal, logger: req.logger });
         if (p.kind === 'original') return storeOriginal(req, formats, p, opts.maxTextExtractBytes ?? 50 * 1024 * 1024);
@@ -60,6 +73,7 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         consent: opts.consent,
         blockTrackers: opts.blockTrackers,
         dom: !!opts.renderedDom,
+        cookies: req.cookies,
         signal: req.signal,
         logger: req.logger,
       });
@@ -83,28 +97,7 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           req.logger.warn({ err }, 'rendered DOM not stored');
         }
       }
-      const outcomes: EngineResult['outcomes'] = {};
-      for (const f of formats) {
-        const r = res.results[f];
-        if (!r) continue;
-        if (!r.ok) {
-          outcomes[f] = { ok: false, error: r.error };
-          continue;
-        }
-        try {
-          if (f === 'readable') {
-            const doc = JSON.parse(r.body.toString('utf8')) as ReadableDoc;
-            Object.assign(meta, metaFromReadable(doc), {
-              title: doc.title || res.meta.title,
-              lang: doc.lang ?? res.meta.lang,
-            });
-          }
-          outcomes[f] = { ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome;
-        } catch (err) {
-          outcomes[f] = { ok: false, error: err };
-        }
-      }
-      return { meta, outcomes, warnings: res.warnings, ...(await storeThumbnail(req, res.thumbnail, outcomes)) };
+      return storeResults(req, formats, res, meta);
     },
   };
 }
@@ -122,6 +115,37 @@ async function storeThumbnail(
     req.logger.warn({ err }, 'thumbnail not stored');
     return {};
   }
+}
+
+/** Streams each format's result to storage; the readable document fills the article's columns. */
+async function storeResults(
+  req: CaptureRequest,
+  formats: Array<(typeof BROWSER_FORMATS)[number]>,
+  res: CaptureResult,
+  meta: ArticleMeta,
+): Promise<EngineResult> {
+  const outcomes: EngineResult['outcomes'] = {};
+  for (const f of formats) {
+    const r = res.results[f];
+    if (!r) continue;
+    if (!r.ok) {
+      outcomes[f] = { ok: false, error: r.error };
+      continue;
+    }
+    try {
+      if (f === 'readable') {
+        const doc = JSON.parse(r.body.toString('utf8')) as ReadableDoc;
+        Object.assign(meta, metaFromReadable(doc), {
+          title: doc.title || res.meta.title,
+          lang: doc.lang ?? res.meta.lang,
+        });
+      }
+      outcomes[f] = { ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome;
+    } catch (err) {
+      outcomes[f] = { ok: false, error: err };
+    }
+  }
+  return { meta, outcomes, warnings: res.warnings, ...(await storeThumbnail(req, res.thumbnail, outcomes)) };
 }
 
 /** A non-HTML URL: the bytes as served become `original`; readable gets the text when there is some. */

@@ -7,6 +7,8 @@ import { VIEWPORT, type CaptureLimits } from './capture-types.ts';
 import { installSingleFile } from './singlefile.ts';
 import { installConsent, type ConsentHandle, type ConsentMode } from './consent.ts';
 import { installNetworkGuard } from './network-guard.ts';
+import type { SiteCookie } from '../../shared/cookies/types.ts';
+import { toCookieParams } from './cookies.ts';
 
 export interface SessionOptions {
   url: string;
@@ -16,6 +18,8 @@ export interface SessionOptions {
   blockTrackers: boolean;
   /** The egress proxy the browser goes through; SingleFile's own fetches use it too. */
   proxyServer?: string;
+  /** Logged-in capture: set scoped to their own domains, so Chromium sends each only where it belongs. */
+  cookies?: SiteCookie[];
   logger: Logger;
 }
 
@@ -58,6 +62,7 @@ export async function openSession(context: BrowserContext, browser: Browser, o: 
     answer.catch((err: unknown) => log.debug({ err }, 'dialog already gone'));
   });
   await page.setViewport(VIEWPORT);
+  if (o.cookies?.length) await page.setCookie(...toCookieParams(o.cookies));
   const disposeSingleFile = o.formats.has('singlefile')
     ? await installSingleFile(cdp, {
         logger: log,

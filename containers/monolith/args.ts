@@ -23,6 +23,8 @@ export interface MonolithArgsOptions {
   noMetadata?: boolean;
   /** -t: per-asset network timeout in whole seconds. Default 30. */
   assetTimeoutSec?: number;
+  /** -C: a Netscape cookies.txt (logged-in capture); monolith sends each cookie only to hosts it matches. */
+  cookieFile?: string;
 }
 
 const DEFAULT_ASSET_TIMEOUT_SEC = 30;
@@ -39,6 +41,8 @@ export function buildMonolithArgs(opts: MonolithArgsOptions): string[] {
   if (!Number.isInteger(t) || t < 1)
     throw new PermanentError('invalid_config', `assetTimeoutSec must be a positive integer, got ${t}`);
   args.push('-t', String(t));
+  // The `=` form: a path is never read as a flag.
+  if (opts.cookieFile) args.push(`--cookie-file=${opts.cookieFile}`);
   if (opts.userAgent) {
     if (/[\r\n\0]/.test(opts.userAgent))
       throw new PermanentError('invalid_config', 'the user agent contains control characters');

@@ -2,9 +2,10 @@
 // stdout to storage. Without a binary the artifact is skipped (`monolith_unavailable`), never retried.
 import type { CaptureEngine, CaptureRequest, EngineResult } from '../../shared/capture/worker.ts';
 import { PermanentError } from '../../shared/core/errors.ts';
-import type { BlobStore } from '../../shared/core/ports.ts';
+import type { BlobStore, StoredObject } from '../../shared/core/ports.ts';
 import { renderedDomKey } from '../../shared/core/formats.ts';
 import { runMonolith } from './monolith.ts';
+import { withCookieFile } from './cookie-file.ts';
 
 export interface MonolithEngineOptions {
   /** Absolute path of the binary, or null when none is installed. */
@@ -71,20 +72,24 @@ export function createMonolithEngine(opts: MonolithEngineOptions): CaptureEngine
           stdinHtml = (await readAll(await opts.blobs.get(key), opts.maxBytes)) ?? undefined;
         req.logger.info({ rendered: !!stdinHtml }, 'monolith input');
       }
+      const binary = opts.binary;
       try {
-        const r = await runMonolith(
-          {
-            binary: opts.binary,
-            url: req.url.href,
-            stdinHtml,
-            proxyUrl: opts.proxyUrl,
-            timeoutMs: opts.timeoutMs,
-            maxBytes: opts.maxBytes,
-            signal: req.signal,
-            logger: req.logger,
-            userAgent: opts.userAgent,
-          },
-          (stdout) => req.store('monolith', stdout, 'text/html; charset=utf-8'),
+        const r = await withCookieFile(req.cookies, (cookieFile) =>
+          runMonolith(
+            {
+              cookieFile,
+              binary,
+              url: req.url.href,
+              stdinHtml,
+              proxyUrl: opts.proxyUrl,
+              timeoutMs: opts.timeoutMs,
+              maxBytes: opts.maxBytes,
+              signal: req.signal,
+              logger: req.logger,
+              userAgent: opts.userAgent,
+            },
+            (stdout): Promise<StoredObject> => req.store('monolith', stdout, 'text/html; charset=utf-8'),
+          ),
         );
         return { outcomes: { monolith: { ok: true, stored: r.value, engineVersion: opts.version } } };
       } catch (err) {

@@ -9,6 +9,8 @@ import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { createLocalBlobStore, type LocalBlobStore } from '../../shared/adapters/local-blob-store.ts';
 import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-process-bus.ts';
 import { createCaptureWorker, type CaptureWorker } from '../../shared/capture/worker.ts';
+import { createCookieStore } from '../../shared/cookies/store.ts';
+import { vaultFromConfig } from '../../shared/cookies/vault.ts';
 import { startEgressProxy, type EgressProxy } from '../../shared/net/egress-proxy.ts';
 import { TOPICS, ArticleChangedV1, decodePush } from '../../shared/core/messages.ts';
 import { startSweeper } from '../../shared/jobs/sweeper.ts';
@@ -109,6 +111,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     closers.push(() => pool.close());
     const hostLimiter: HostLimiter = createMemoryHostLimiter({ maxPerHost: config.HOST_CONCURRENCY });
     const rateLimiter: RateLimiter = createMemoryRateLimiter();
+    // Logged-in capture: the key from COOKIE_ENCRYPTION_KEY, else a 0600 key file made on the first cookie upload.
+    const vault = vaultFromConfig({ key: config.COOKIE_ENCRYPTION_KEY, keyFile: join(dataDir, 'cookies.key') });
+    const cookies = vault ? createCookieStore(db.db, vault) : undefined;
 
     const common = {
       db: db.db,
@@ -120,6 +125,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       leaseSeconds: config.LEASE_SECONDS,
       captureTimeoutMs: config.CAPTURE_TIMEOUT_MS,
       maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
+      cookies,
     };
     const browserWorker = createCaptureWorker({
       ...common,
@@ -242,6 +248,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       config,
       rateLimiter,
       summaries,
+      cookies,
       ...apiSecurity(config, db.db, { mode: 'single-process' }),
       health: async () => ({
         mode: 'embedded',

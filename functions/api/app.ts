@@ -6,6 +6,8 @@ import { Problem } from '../../shared/core/errors.ts';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { admission, bodyParsers } from './middleware.ts';
 import { requestGuards } from './request-guards.ts';
+import { cors } from './cors.ts';
+import { extensionRoutes } from './web/extension-zip.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { mountWebApp } from './web/serve.ts';
 import { errorHandler, problemType, sendProblem } from './problems.ts';
@@ -16,12 +18,16 @@ import { retryOperations, retryRoutes } from './routes/retry.ts';
 import { submitOperations, submitRoutes } from './routes/submit.ts';
 import { summaryOperations, summaryRoutes } from './routes/summary.ts';
 import { shareOperations, shareRoutes, sharedRoutes } from './routes/share.ts';
+import { uploadOperations, uploadRoutes } from './routes/upload.ts';
+import { cookieOperations, cookieRoutes } from './routes/cookies.ts';
 
 export type { ApiDeps, Principal } from './deps.ts';
 
 /** Every operation the app serves, in the document's order. */
 export const operations = [
   ...submitOperations,
+  ...uploadOperations,
+  ...cookieOperations,
   ...archiveOperations,
   ...artifactOperations,
   ...retryOperations,
@@ -41,6 +47,9 @@ export function createApp(deps: ApiDeps): express.Express {
 
   // Before anything runs or is written: a Host we answer to, a same-site Origin, a JSON (or multipart) body.
   if (deps.requestGuards) app.use(requestGuards(deps.requestGuards));
+  // CORS only for the origins the guards trust (the app, the extension); preflights answer before auth.
+  if (deps.requestGuards) app.use(cors(deps.requestGuards.allowedOrigins));
+  extensionRoutes(app);
   // Health and the document answer before admission: probes and clients read them without a key.
   metaRoutes(app, ctx, openApiDocument);
   // The app shell is public (before auth); its data comes through the API.
@@ -50,6 +59,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(admission(deps));
   const { json, optionalJson } = bodyParsers(deps);
   submitRoutes(app, ctx, json);
+  uploadRoutes(app, ctx);
+  cookieRoutes(app, ctx);
   archiveRoutes(app, ctx);
   artifactRoutes(app, ctx);
   retryRoutes(app, ctx, optionalJson);

@@ -11,13 +11,13 @@ const REFUSED = Symbol('htbase.bodyRefused');
 type Marked = IncomingMessage & { [REFUSED]?: Problem };
 
 /** Why a request's body is refused from its headers alone, or undefined when it may be read. */
-export function bodyRefusal(headers: IncomingMessage['headers'], limit: number): Problem | undefined {
+export function bodyRefusal(
+  headers: IncomingMessage['headers'],
+  limit: number,
+  overLimit: (limit: number) => Problem = tooBig,
+): Problem | undefined {
   const length = headers['content-length'];
-  if (length !== undefined) {
-    return Number(length) > limit
-      ? badRequest('body-too-large', `the request body is larger than ${limit} bytes`)
-      : undefined;
-  }
+  if (length !== undefined) return Number(length) > limit ? overLimit(limit) : undefined;
   // A chunked body's size is known only once it has been read, which is what must not happen.
   if (headers['transfer-encoding'] !== undefined) {
     return new Problem(411, problemType('length-required'), 'Length required', 'send the body with a Content-Length');
@@ -25,14 +25,19 @@ export function bodyRefusal(headers: IncomingMessage['headers'], limit: number):
   return undefined;
 }
 
+const tooBig = (limit: number) => badRequest('body-too-large', `the request body is larger than ${limit} bytes`);
+
 /**
  * Marks every incoming request whose body would exceed `limitFor(req)` and hides its body from the parsers
  * (they read only bodies their headers announce); `refused(req)` then answers it. Returns the uninstaller.
  */
-export function limitBodies(limitFor: (req: IncomingMessage) => number): () => void {
+export function limitBodies(
+  limitFor: (req: IncomingMessage) => number,
+  overLimit?: (req: IncomingMessage, limit: number) => Problem,
+): () => void {
   const onStart = (message: unknown) => {
     const req = (message as { request: Marked }).request;
-    const problem = bodyRefusal(req.headers, limitFor(req));
+    const problem = bodyRefusal(req.headers, limitFor(req), overLimit && ((limit) => overLimit(req, limit)));
     if (!problem) return;
     req[REFUSED] = problem;
     delete req.headers['content-length'];

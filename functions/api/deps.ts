@@ -7,6 +7,7 @@ import type { BlobStore, Publisher, RateLimiter } from '../../shared/core/ports.
 import type { GuardOptions } from '../../shared/net/ssrf.ts';
 import type { Authenticator, Principal } from '../../shared/auth/identity.ts';
 import type { RequestGuardOptions } from './request-guards.ts';
+import type { CookieStore } from '../../shared/cookies/store.ts';
 
 export type { Principal };
 
@@ -23,6 +24,8 @@ export interface ApiDeps {
     READ_RATE_LIMIT_PER_MINUTE: number;
     SIGNED_URL_TTL_SECONDS: number;
     LEASE_SECONDS: number;
+    /** POST /archives/upload: the largest file accepted (413 above); default 50 MiB. */
+    UPLOAD_MAX_BYTES?: number;
   };
   /** Resolves the caller to a user before any route runs (throws AuthError): shared/auth/identity.ts. */
   authenticate: Authenticator;
@@ -35,6 +38,8 @@ export interface ApiDeps {
   summaries?: {
     request(articleId: string, opts: { force: boolean }): Promise<'dispatched' | 'duplicate' | 'unchanged'>;
   };
+  /** Logged-in capture: the users' encrypted cookies (shared/cookies); absent: the cookie routes answer 503. */
+  cookies?: CookieStore;
   /** The deployable's own fields for /healthz and /readyz (no database call: /healthz is liveness). */
   health?: () => Promise<Record<string, unknown>>;
 }

@@ -1,6 +1,7 @@
 // Functions Framework entry point of the API (`--target=api`): config (functions/api/config.ts), the shared
 // dependencies (Postgres, Cloud Storage, Pub/Sub, Redis, Cloud Tasks for summaries), API keys, Google and Firebase ID tokens
 // (functions/api/security.ts).
+import type { IncomingMessage } from 'node:http';
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/core/config.ts';
 import { createLogger } from '../../shared/core/logger.ts';
@@ -8,9 +9,16 @@ import { buildCloudDeps, gcsSigner } from '../../shared/adapters/deps.ts';
 import { createSummaryTaskQueue, hasSummaryTasks } from '../../shared/adapters/cloud-tasks.ts';
 import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
 import { createApp } from './app.ts';
-import { apiSecurity } from './security.ts';
+import { apiSecurity, MULTIPART_PATHS } from './security.ts';
 import { CloudApiConfig } from './config.ts';
 import { limitBodies, refused } from './body-limit.ts';
+import { createCookieStore } from '../../shared/cookies/store.ts';
+import { vaultFromConfig } from '../../shared/cookies/vault.ts';
+import { tooLarge } from './multipart.ts';
+import { badRequest } from './problems.ts';
+
+/** Room for a multipart request's boundaries and small fields beside the file itself. */
+const MULTIPART_FRAMING_BYTES = 1024 * 1024;
 
 const config = loadConfig(CloudApiConfig, process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
@@ -25,7 +33,10 @@ const summaries = hasSummaryTasks(config)
     })
   : undefined;
 
+// Logged-in capture: the cookie key from Secret Manager (COOKIE_ENCRYPTION_KEY); unset, the cookie routes answer 503.
+const vault = vaultFromConfig({ key: config.COOKIE_ENCRYPTION_KEY });
 const app = createApp({
+  cookies: vault ? createCookieStore(deps.db.db, vault) : undefined,
   db: deps.db.db,
   blobs: deps.blobs,
   publisher: deps.publisher,
@@ -39,7 +50,17 @@ const app = createApp({
 });
 // The Functions Framework parses bodies itself (up to 1 GB) before the app's parser runs: refuse an oversized
 // body from its headers, before a byte of it is read (body-limit.ts).
-limitBodies(() => config.MAX_BODY_BYTES);
+// A file upload is bounded by its route (UPLOAD_MAX_BYTES, 413 with the cap); its headers may announce the cap plus
+// the multipart framing, and anything past that is refused here the same way, with the cap in the message.
+const isFileRoute = (req: IncomingMessage) =>
+  MULTIPART_PATHS.some((p) => p.test(new URL(req.url ?? '/', 'http://x').pathname));
+limitBodies(
+  (req) => (isFileRoute(req) ? config.UPLOAD_MAX_BYTES + MULTIPART_FRAMING_BYTES : config.MAX_BODY_BYTES),
+  (req, limit) =>
+    isFileRoute(req)
+      ? tooLarge('the upload', config.UPLOAD_MAX_BYTES)
+      : badRequest('body-too-large', `the request body is larger than ${limit} bytes`),
+);
 http('api', (req, res) => {
   if (refused(req, res)) return;
   app(req, res);

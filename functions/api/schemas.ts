@@ -223,6 +223,24 @@ export const ArtifactNotReadyProblem = ProblemBody.extend({
   errorCode: z.string().nullable(),
 });
 
+/** Logged-in capture (routes/cookies.ts): the sites a user has cookies for; values never leave the server. */
+export const CookieSite = z.object({
+  domain: z.string(),
+  cookies: z.int(),
+  expiresAt: Timestamp.nullable(),
+  updatedAt: Timestamp,
+});
+export const CookieSites = z.object({ sites: z.array(CookieSite) });
+export const CookieUploadAnswer = z.object({
+  sites: z.array(CookieSite),
+  /** The domains whose stored cookies this upload replaced. */
+  replaced: z.array(z.string()),
+  /** Lines (cookies.txt, 1-based) or entries (JSON, 0-based) left out, and why. */
+  rejected: z.array(z.object({ at: z.int(), reason: z.string() })),
+});
+export const CookieDomainPath = z.object({ domain: z.string() });
+export type CookieSiteJson = z.infer<typeof CookieSite>;
+
 export type ArchiveViewJson = z.infer<typeof ArchiveView>;
 export type ArtifactViewJson = z.infer<typeof ArtifactView>;
 export type SummaryViewJson = z.infer<typeof SummaryView>;
@@ -257,4 +275,7 @@ export const responseComponents = {
   OpenApiDocument,
   Problem: ProblemBody,
   ArtifactNotReady: ArtifactNotReadyProblem,
+  CookieSite,
+  CookieSites,
+  CookieUploadAnswer,
 };

@@ -7,6 +7,10 @@ import { createAuthenticator, type Authenticator } from '../../shared/auth/ident
 import { createFirebaseIdTokenVerifier } from '../../shared/auth/firebase-id-token.ts';
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { allowedHostsFor, type RequestGuardOptions } from './request-guards.ts';
+import { extensionOrigins } from './cors.ts';
+
+/** The routes that take files (multipart/form-data): the SingleFile upload and the cookie upload. */
+export const MULTIPART_PATHS = [/^\/archives\/upload$/, /^\/cookies$/];
 
 const list = (v: string | undefined) =>
   (v ?? '')
@@ -63,7 +67,12 @@ export function apiSecurity(
             publicUrl: config.PUBLIC_URL,
             extra: list(config.ALLOWED_HOSTS),
           }),
-    allowedOrigins: [...(publicOrigin ? [publicOrigin] : []), ...list(config.ALLOWED_ORIGINS)],
+    allowedOrigins: [
+      ...(publicOrigin ? [publicOrigin] : []),
+      ...list(config.ALLOWED_ORIGINS),
+      ...extensionOrigins(list(config.ALLOWED_EXTENSION_IDS)),
+    ],
+    multipartPaths: MULTIPART_PATHS,
   };
   return { authenticate, requestGuards, trustProxy: trustProxySetting(config.TRUST_PROXY) };
 }

@@ -5,6 +5,8 @@ import { createLogger } from '../core/logger.ts';
 import { buildCloudDeps } from '../adapters/deps.ts';
 import { startEgressProxy, type EgressProxyOptions } from '../net/egress-proxy.ts';
 import { createCaptureWorker, type CaptureEngine } from './worker.ts';
+import { createCookieStore } from '../cookies/store.ts';
+import { vaultFromConfig } from '../cookies/vault.ts';
 import { createPushServer, trapShutdown } from './push-server.ts';
 import { pushVerifierFromConfig } from '../auth/oidc.ts';
 import type { BlobStore } from '../core/ports.ts';
@@ -60,7 +62,10 @@ export async function runWorker<C extends WorkerConfig>(
     blobs: deps.blobs,
     db: deps.db.db,
   });
+  // Logged-in capture in the cloud: COOKIE_ENCRYPTION_KEY from Secret Manager; without it captures are anonymous.
+  const vault = vaultFromConfig({ key: config.COOKIE_ENCRYPTION_KEY });
   const worker = createCaptureWorker({
+    cookies: vault ? createCookieStore(deps.db.db, vault) : undefined,
     db: deps.db.db,
     blobs: deps.blobs,
     publisher: deps.publisher,

@@ -21,6 +21,8 @@ import type { BlobStore, HostLimiter, Publisher, StoredObject } from '../core/po
 import type { Logger } from '../core/logger.ts';
 import { checkUrl, type GuardOptions } from '../net/ssrf.ts';
 import type { Readable } from 'node:stream';
+import { isUploaded } from '../db/uploads.ts';
+import type { CookieSource, SiteCookie } from '../cookies/types.ts';
 
 export type EngineOutcome =
   { ok: true; stored: StoredObject; engineVersion?: string | null } | { ok: false; error: unknown; skip?: boolean };
@@ -39,6 +41,10 @@ export interface CaptureRequest {
   formats: Format[];
   signal: AbortSignal;
   logger: Logger;
+  /** An uploaded page (POST /archives/upload): the engine renders these bytes offline and fetches nothing. */
+  upload?: { html(): Promise<Buffer> };
+  /** The owner's cookies that domain-match the target (logged-in capture). Secret: never logged or stored. */
+  cookies?: SiteCookie[];
   /** Streams one format's bytes to storage under its key, with metadata and the size cap. */
   store(format: ArtifactFormat, body: Readable | Buffer | string, contentType?: string): Promise<StoredObject>;
 }
@@ -60,6 +66,8 @@ export interface CaptureWorkerDeps {
   leaseSeconds: number;
   captureTimeoutMs: number;
   maxArtifactBytes: number;
+  /** Per-user cookies for logged-in capture (shared/cookies); absent: captures are anonymous. */
+  cookies?: CookieSource;
 }
 
 export interface PushOutcome {
@@ -78,6 +86,22 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
   async function failAll(job: CaptureJob, formats: Format[], err: PermanentError): Promise<void> {
     for (const f of formats)
       await changed(job.articleId, await markFailed(deps.db, job.articleId, f, err.code, err.message));
+  }
+
+  /** The owner's cookies for the target; a store that cannot be read degrades to an anonymous capture. */
+  async function siteCookies(articleId: string, target: URL, jl: Logger): Promise<SiteCookie[]> {
+    if (!deps.cookies) return [];
+    try {
+      const found = await deps.cookies.forTarget(articleId, target);
+      if (found.length) jl.info({ cookieCount: found.length }, 'capturing with the owner cookies for this site');
+      return found;
+    } catch (err) {
+      jl.error(
+        { code: (err as { code?: string }).code ?? 'cookies_unreadable' },
+        'owner cookies unreadable; capturing without',
+      );
+      return [];
+    }
   }
 
   async function handleJob(job: CaptureJob, messageId: string): Promise<PushOutcome> {
@@ -106,9 +130,11 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       return { status: 200, detail: 'nothing to do' };
     }
 
+    // An uploaded page is rendered from its stored file: its URL is a label, never fetched (nor resolved here).
+    const uploaded = await isUploaded(deps.db, job.articleId);
     let target: URL;
     try {
-      target = (await checkUrl(job.url, deps.guard)).url;
+      target = uploaded ? new URL(job.url) : (await checkUrl(job.url, deps.guard)).url;
     } catch (err) {
       if (isPermanent(err)) {
         jl.warn({ code: err.code }, 'target refused');
@@ -142,8 +168,11 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     let result: EngineResult;
     const started = Date.now();
     try {
-      release = await deps.hostLimiter?.acquire(target.hostname, ac.signal);
+      if (!uploaded) release = await deps.hostLimiter?.acquire(target.hostname, ac.signal);
+      const cookies = uploaded ? [] : await siteCookies(job.articleId, target, jl);
       result = await deps.engine.capture({
+        ...(uploaded ? { upload: { html: () => readAll(deps.blobs, storageKey(job.articleId, 'singlefile')) } } : {}),
+        ...(cookies.length ? { cookies } : {}),
         articleId: job.articleId,
         url: target,
         formats: claimed,
@@ -269,3 +298,9 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
 }
 
 export type CaptureWorker = ReturnType<typeof createCaptureWorker>;
+
+async function readAll(blobs: BlobStore, key: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of await blobs.get(key)) parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(parts);
+}

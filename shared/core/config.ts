@@ -38,6 +38,9 @@ export const BaseConfig = z.object({
     .default(''),
   /** Postgres connections per instance; infra sizes it from the Cloud SQL tier's max_connections. */
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).optional(),
+  /** Logged-in capture: the AES-256 key (base64) sealing users' cookies; the cloud sets it from Secret Manager.
+   *  Unset in the single process: a key file in HTBASE_DATA_DIR (cookies.key, 0600) made on first use. */
+  COOKIE_ENCRYPTION_KEY: optStr,
 });
 
 export const ApiConfig = BaseConfig.extend({
@@ -46,6 +49,8 @@ export const ApiConfig = BaseConfig.extend({
   /** A new POST for a URL archived (or in progress) within this window returns that snapshot. */
   DEDUP_WINDOW_SECONDS: int(3600),
   MAX_BODY_BYTES: int(16 * 1024, 1024),
+  /** POST /archives/upload (a page saved by SingleFile): the largest file accepted; larger answers 413. */
+  UPLOAD_MAX_BYTES: int(50 * 1024 * 1024, 1024),
   /** Writes (POST, DELETE: they start captures) per minute per client (API key or address); 0 disables. */
   RATE_LIMIT_PER_MINUTE: int(120),
   /** Reads (status polling, search, downloads) per minute per client; 0 disables. */
@@ -66,6 +71,8 @@ export const ApiConfig = BaseConfig.extend({
   ALLOWED_HOSTS: optStr,
   /** Origins allowed to call the API from a browser besides its own, comma-separated (the browser extension). */
   ALLOWED_ORIGINS: optStr,
+  /** The browser extension's installs allowed to call the API (CORS): Chrome ids and/or Firefox UUIDs, comma-separated. */
+  ALLOWED_EXTENSION_IDS: optStr,
   /** Express `trust proxy`: unset, X-Forwarded-For is ignored; `loopback`, a hop count or proxy addresses. */
   TRUST_PROXY: optStr,
 });

@@ -12,6 +12,17 @@ import { http } from '../support/embedded.ts';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.ts';
 import { contractOf, createContract, ContractError, type Contract } from '../support/openapi-contract.ts';
 import { AuthError } from '../../shared/auth/jwt.ts';
+import { randomBytes } from 'node:crypto';
+import { createCookieStore } from '../../shared/cookies/store.ts';
+import { createVault } from '../../shared/cookies/vault.ts';
+
+/** A multipart body with one file (and optional fields), as browsers and SingleFile send it. */
+function form(file: string | null, fields: Record<string, string> = {}, name = 'page.html'): FormData {
+  const f = new FormData();
+  if (file !== null) f.append('file', new File([file], name, { type: 'text/html' }));
+  for (const [k, v] of Object.entries(fields)) f.append(k, v);
+  return f;
+}
 
 let harness: ApiHarness;
 let contract: Contract;
@@ -200,6 +211,29 @@ test('every operation gives every answer it documents, each one matching the doc
   await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
   await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
   await call(base, `/shared/${link.token}`);
+  // Upload (SingleFile) and cookies (logged-in capture).
+  const page = '<!doctype html><title>Saved</title><p>saved page</p>';
+  await call(base, '/archives/upload', { method: 'POST', body: form(page, { url: 'https://contract.test/up' }) });
+  await call(base, '/archives/upload', { method: 'POST', body: form(page) });
+  await call(base, '/archives/upload', { method: 'POST', json: { url: 'https://contract.test/up' } });
+  const small = await harness.serve({ config: { UPLOAD_MAX_BYTES: 1024 } });
+  await call(small, '/archives/upload', {
+    method: 'POST',
+    body: form('x'.repeat(4096), { url: 'https://contract.test/' }),
+  });
+  const cookies = await harness.serve({
+    cookies: createCookieStore(db.db, async () => createVault(randomBytes(32))),
+  });
+  await call(base, '/cookies', { method: 'POST', body: form('example.com\tFALSE\t/\tFALSE\t0\ta\tb\n') });
+  await call(cookies, '/cookies', { method: 'POST', body: form('example.com\tFALSE\t/\tFALSE\t0\ta\tb\n') });
+  await call(cookies, '/cookies', { method: 'POST', body: form('not a cookie file') });
+  await call(cookies, '/cookies', { method: 'POST', json: {} });
+  await call(cookies, '/cookies', { method: 'POST', body: form('#'.repeat(1024 * 1024 + 10)) });
+  await call(cookies, '/cookies');
+  await call(base, '/cookies');
+  await call(base, '/cookies/example.com', { method: 'DELETE' });
+  await call(cookies, '/cookies/example.com', { method: 'DELETE' });
+  await call(cookies, '/cookies/example.com', { method: 'DELETE' });
   await call(base, '/healthz');
   await call(base, '/readyz');
   await call(base, '/openapi.json');
@@ -217,7 +251,10 @@ test('every operation gives every answer it documents, each one matching the doc
     rateLimiter: { hit: async () => ({ allowed: false, retryAfterSeconds: 7 }) },
     config: { RATE_LIMIT_PER_MINUTE: 1, READ_RATE_LIMIT_PER_MINUTE: 1 },
   });
-  const broken = await harness.serve({ db: gone.db });
+  const broken = await harness.serve({
+    db: gone.db,
+    cookies: createCookieStore(gone.db, async () => createVault(randomBytes(32))),
+  });
   const refused = await harness.serve({
     authenticate: async () => {
       throw new AuthError(403, 'not_allowed', 'this account has no user on this HT Base');
@@ -234,6 +271,10 @@ test('every operation gives every answer it documents, each one matching the doc
     [`/archives/${noText}/summary`, { method: 'POST' }],
     [`/archives/${noText}/share`, { method: 'POST' }],
     [`/archives/${noText}/share/sl_000000000000`, { method: 'DELETE' }],
+    ['/archives/upload', { method: 'POST', body: form('<p>x</p>', { url: 'https://contract.test/u' }) }],
+    ['/cookies', {}],
+    ['/cookies', { method: 'POST', body: form('example.com\tFALSE\t/\tFALSE\t0\ta\tb\n') }],
+    ['/cookies/example.com', { method: 'DELETE' }],
   ];
   for (const [path, init] of requests) {
     assert.equal((await call(locked, path, init)).status, 401);

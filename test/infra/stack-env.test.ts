@@ -35,6 +35,7 @@ const SECRET_VALUES: Record<string, string> = {
   DATABASE_URL: 'postgres://htbase:pw@10.99.0.3:5432/htbase',
   REDIS_URL: 'redis://:auth@10.99.16.4:6379',
   GEMINI_API_KEY: 'AIza-test-key',
+  COOKIE_ENCRYPTION_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
 };
 
 function runtimeEnv(r: Recorded): Record<string, string> {

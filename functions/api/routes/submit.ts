@@ -35,7 +35,7 @@ export const submitOperations: Operation[] = [
 ];
 
 /** Parses and guards the target URL. A name that does not resolve is accepted: the worker records it as dns_not_found. */
-async function targetUrl(ctx: RouteContext, raw: string): Promise<URL> {
+export async function targetUrl(ctx: RouteContext, raw: string): Promise<URL> {
   try {
     const url = parseTargetUrl(raw.trim());
     await checkHost(url.hostname, ctx.deps.guard);

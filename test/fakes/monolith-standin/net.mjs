@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
 
 function proxyFor(url) {
   const env = process.env;
@@ -24,11 +25,43 @@ function proxyFor(url) {
   return new URL(raw);
 }
 
+// -C <file>: a Netscape cookies.txt; each request carries the cookies that domain-match (RFC 6265: the exact host
+// for host-only lines, the domain and its subdomains for TRUE/leading-dot lines), path-match and fit its scheme.
+let jar = null;
+function cookieHeader(url, file) {
+  if (!file) return '';
+  jar ??= readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^#HttpOnly_/, ''))
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t'))
+    .filter((f) => f.length === 7)
+    .map(([domain, sub, path, secure, expires, name, value]) => ({
+      domain: domain.toLowerCase().replace(/^\./, ''),
+      subdomains: sub === 'TRUE' || domain.startsWith('.'),
+      path,
+      secure: secure === 'TRUE',
+      expires: Number(expires),
+      name,
+      value,
+    }));
+  const host = url.hostname.toLowerCase();
+  const now = Date.now() / 1000;
+  return jar
+    .filter((c) => host === c.domain || (c.subdomains && host.endsWith(`.${c.domain}`)))
+    .filter((c) => url.pathname.startsWith(c.path) && (!c.secure || url.protocol === 'https:'))
+    .filter((c) => c.expires === 0 || c.expires > now)
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
+}
+
 function requestOnce(url, opts) {
   return new Promise((resolve, reject) => {
     const proxy = proxyFor(url);
     const headers = { 'user-agent': opts.userAgent, accept: '*/*' };
     if (opts.referer) headers.referer = opts.referer;
+    const cookie = cookieHeader(url, opts.cookie_file);
+    if (cookie) headers.cookie = cookie;
     const port = url.port || (url.protocol === 'https:' ? 443 : 80);
     const onResponse = (res) => {
       const chunks = [];

@@ -7,6 +7,7 @@ import { AddForm } from './add.ts';
 import { Library } from './library.ts';
 import { filtersFromHash } from './filters.ts';
 import { Reader } from './reader.ts';
+import { CaptureTools } from './capture-tools.ts';
 import './styles.css';
 import './views.css';
 
@@ -112,6 +113,7 @@ function App() {
         : [
             h(AddForm, { key: 'add', shared, onChanged: changed }),
             h(Library, { key: `lib${where.filters}`, refresh, initial: filtersFromHash(where.filters) }),
+            h(CaptureTools, { key: 'tools' }),
           ],
     ),
   );
