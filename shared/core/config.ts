@@ -31,6 +31,18 @@ export const BaseConfig = z.object({
   REDIS_URL: optStr,
   /** Seconds a worker's claim on an artifact lasts before the sweeper may hand it to another. */
   LEASE_SECONDS: int(300, 10),
+  /** The message bus: Pub/Sub (cloud), or `postgres`, the pg-boss job queue in DATABASE_URL (one VPS). */
+  QUEUE: z.enum(['pubsub', 'postgres']).default('pubsub'),
+  /** Postgres job queue tuning (QUEUE=postgres); every process of one deployment must agree on the first three. */
+  QUEUE_MAX_DELIVERY_ATTEMPTS: int(5, 1),
+  QUEUE_MIN_BACKOFF_MS: int(10_000, 1000),
+  QUEUE_MAX_BACKOFF_MS: int(600_000, 1000),
+  /** Seconds a delivery may run before its job is redelivered (a killed worker's lease); default LEASE_SECONDS. */
+  QUEUE_ACK_DEADLINE_SECONDS: z.coerce.number().int().min(1).optional(),
+  QUEUE_POLL_SECONDS: z.coerce.number().min(0.5).default(2),
+  QUEUE_MAINTENANCE_SECONDS: int(30, 1),
+  /** Deliveries one process runs at once per subscription (scale with processes: --scale browser=3). */
+  QUEUE_CONCURRENCY: int(1, 1),
 });
 
 export const ApiConfig = BaseConfig.extend({
