@@ -1,5 +1,5 @@
 # The HT Base application image of the compose deployment (infra/compose/compose.yaml): the API with its web app,
-# summarize and the sweeper, one image with a command per service. Build from the repository root:
+# summarize and the sweeper, one image with a command per service, and the htbase CLI. Build from the repository root:
 #   docker build -f infra/compose/app.Dockerfile -t htbase-app .
 
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -20,11 +20,14 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
-# The shared library and the functions; no container code (the layering keeps functions from importing it).
+# The shared library and the functions; containers/ for the htbase CLI only (users, keys, backup, restore), which
+# the services never load (the layering keeps functions from importing container code).
 COPY shared ./shared
 COPY functions ./functions
-# The artifact volume's mount point, owned by the unprivileged user the services run as.
-RUN mkdir -p /data && chown node:node /data
+COPY containers ./containers
+# The artifact volume's mount point, owned by the unprivileged user the services run as; `htbase` on PATH.
+RUN mkdir -p /data && chown node:node /data \
+ && ln -s /app/containers/standalone/cli/htbase.js /usr/local/bin/htbase
 ENV NODE_ENV=production \
     HTBASE_DATA_DIR=/data \
     PORT=8080
