@@ -38,7 +38,7 @@ export const BaseConfig = z.object({
   QUEUE_MIN_BACKOFF_MS: int(10_000, 1000),
   QUEUE_MAX_BACKOFF_MS: int(600_000, 1000),
   /** Seconds a delivery may run before its job is redelivered (a killed worker's lease); default LEASE_SECONDS. */
-  QUEUE_ACK_DEADLINE_SECONDS: z.coerce.number().int().min(1).optional(),
+  QUEUE_ACK_DEADLINE_SECONDS: optStr.pipe(z.coerce.number<string | undefined>().int().min(1).optional()),
   QUEUE_POLL_SECONDS: z.coerce.number().min(0.5).default(2),
   QUEUE_MAINTENANCE_SECONDS: int(30, 1),
   /** Deliveries one process runs at once per subscription (scale with processes: --scale browser=3). */
