@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/core/logger.ts';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { createLocalBlobStore, type LocalBlobStore } from '../../shared/adapters/local-blob-store.ts';
 import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-process-bus.ts';
+import { createHtbaseQueue } from '../../shared/adapters/pg-queue-wiring.ts';
 import { createCaptureWorker, type CaptureWorker } from '../../shared/capture/worker.ts';
 import { createCookieStore } from '../../shared/cookies/store.ts';
 import { vaultFromConfig } from '../../shared/cookies/vault.ts';
@@ -89,12 +90,16 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir });
     closers.push(() => db.close());
     const blobs = createLocalBlobStore({ root: join(dataDir, 'blobs') });
-    const bus = createInProcessBus({
-      logger,
-      maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
-      minBackoffMs: opts.busBackoffMs?.min ?? 1000,
-      maxBackoffMs: opts.busBackoffMs?.max ?? 60_000,
-    });
+    // QUEUE=postgres (the all-in-one image): jobs live in PostgreSQL and survive a restart of the container.
+    const bus =
+      config.QUEUE === 'postgres'
+        ? await createHtbaseQueue(config, logger)
+        : createInProcessBus({
+            logger,
+            maxDeliveryAttempts: config.MAX_DELIVERY_ATTEMPTS,
+            minBackoffMs: opts.busBackoffMs?.min ?? 1000,
+            maxBackoffMs: opts.busBackoffMs?.max ?? 60_000,
+          });
     closers.push(() => bus.close());
     const proxy = await startEgressProxy({
       allowPrivateNetworks: guard.allowPrivateNetworks,
@@ -189,11 +194,13 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     });
     bus.subscribe(TOPICS.captureMonolithDead, 'capture-monolith-dead-letter', push(monolithWorker.handleDeadLetter));
     // No Firestore when embedded: article-changed has no replica to feed, but it is validated like in the cloud.
-    bus.subscribe(TOPICS.articleChanged, 'article-changed-log', async (body) => {
-      const ev = decodePush(ArticleChangedV1, body).data;
-      logger.debug({ articleId: ev.articleId, version: ev.version }, 'article changed');
-      return 204;
-    });
+    // The Postgres queue declares the topic without subscribers (HTBASE_TOPOLOGY), so nothing piles up.
+    if (config.QUEUE !== 'postgres')
+      bus.subscribe(TOPICS.articleChanged, 'article-changed-log', async (body) => {
+        const ev = decodePush(ArticleChangedV1, body).data;
+        logger.debug({ articleId: ev.articleId, version: ev.version }, 'article changed');
+        return 204;
+      });
 
     // Summaries: finalized readable.json -> named task -> in-process queue (rate limited) -> summarizer.
     const chosen = createSummarizers(config, logger);

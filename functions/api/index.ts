@@ -8,6 +8,7 @@ import { createLogger } from '../../shared/core/logger.ts';
 import { buildCloudDeps, gcsSigner } from '../../shared/adapters/deps.ts';
 import { createSummaryTaskQueue, hasSummaryTasks } from '../../shared/adapters/cloud-tasks.ts';
 import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
+import { queueTaskQueue } from '../../shared/adapters/pg-queue-wiring.ts';
 import { createApp } from './app.ts';
 import { apiSecurity, MULTIPART_PATHS } from './security.ts';
 import { CloudApiConfig } from './config.ts';
@@ -23,15 +24,14 @@ const MULTIPART_FRAMING_BYTES = 1024 * 1024;
 const config = loadConfig(CloudApiConfig, process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
 const deps = await buildCloudDeps(config, logger, { signer: gcsSigner(config) });
-// POST /archives/{id}/summary enqueues on the summaries queue; without its settings it answers 503.
-const summaries = hasSummaryTasks(config)
-  ? createSummaryRequester({
-      db: deps.db.db,
-      blobs: deps.blobs,
-      tasks: createSummaryTaskQueue(config, deps.tasksClient(), logger),
-      logger,
-    })
-  : undefined;
+// POST /archives/{id}/summary enqueues on the summaries queue (Cloud Tasks, or the Postgres job queue on a
+// VPS); without either it answers 503.
+const tasks = deps.bus
+  ? queueTaskQueue(deps.bus)
+  : hasSummaryTasks(config)
+    ? createSummaryTaskQueue(config, deps.tasksClient(), logger)
+    : undefined;
+const summaries = tasks ? createSummaryRequester({ db: deps.db.db, blobs: deps.blobs, tasks, logger }) : undefined;
 
 // Logged-in capture: the cookie key from Secret Manager (COOKIE_ENCRYPTION_KEY); unset, the cookie routes answer 503.
 const vault = vaultFromConfig({ key: config.COOKIE_ENCRYPTION_KEY });
@@ -46,7 +46,11 @@ const app = createApp({
   ...apiSecurity(config, deps.db.db, { mode: 'cloud' }),
   rateLimiter: deps.rateLimiter,
   summaries,
-  health: async () => ({ mode: 'cloud', redis: deps.redis ? deps.redis.status : 'none' }),
+  health: async () => ({
+    mode: deps.bus ? 'vps' : 'cloud',
+    queue: config.QUEUE,
+    redis: deps.redis ? deps.redis.status : 'none',
+  }),
 });
 // The Functions Framework parses bodies itself (up to 1 GB) before the app's parser runs: refuse an oversized
 // body from its headers, before a byte of it is read (body-limit.ts).

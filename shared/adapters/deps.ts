@@ -20,6 +20,8 @@ import { createPubSubPublisher } from './pubsub.ts';
 import { connectRedis, createRedisHostLimiter, createRedisRateLimiter } from './redis.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from './memory-coordination.ts';
 import { createPgRateLimiter } from './pg-rate-limiter.ts';
+import { announcingBlobStore, createHtbaseQueue } from './pg-queue-wiring.ts';
+import type { PgQueueBus } from './pg-queue.ts';
 import type { BlobStore, HostLimiter, Publisher, RateLimiter, ReplicaWriter } from '../core/ports.ts';
 
 type Base = z.infer<typeof BaseConfig>;
@@ -73,6 +75,8 @@ export interface CloudDeps {
   db: DatabaseHandle;
   blobs: BlobStore;
   publisher: Publisher;
+  /** The Postgres job queue (QUEUE=postgres): the publisher, and what this process subscribes on. */
+  bus: PgQueueBus | null;
   redis: Redis | null;
   rateLimiter: RateLimiter;
   hostLimiter(maxPerHost: number): HostLimiter;
@@ -142,13 +146,28 @@ export async function buildCloudDeps(
     maxConnections: config.DB_POOL_SIZE ?? opts.dbPoolSize ?? 5,
   });
   closers.push(() => db.close());
-  const blobs = blobStoreFor(config, logger, opts.signer);
-  const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
-  const publisher = createPubSubPublisher({ pubsub, logger, topicPrefix: config.PUBSUB_TOPIC_PREFIX });
-  closers.push(async () => {
-    await publisher.close();
-    await pubsub.close();
-  });
+  let blobs = blobStoreFor(config, logger, opts.signer);
+  let publisher: Publisher;
+  let bus: PgQueueBus | null = null;
+  if (config.QUEUE === 'postgres') {
+    // One VPS: the job queue on the same database carries the messages, and the store announces its objects.
+    const queue = await createHtbaseQueue(config, logger).catch(async (err) => {
+      await db.close();
+      throw err;
+    });
+    closers.push(() => queue.close());
+    bus = queue;
+    publisher = queue;
+    blobs = announcingBlobStore(blobs, queue, config.ARTIFACTS_BUCKET ?? 'local');
+  } else {
+    const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+    const pubsubPublisher = createPubSubPublisher({ pubsub, logger, topicPrefix: config.PUBSUB_TOPIC_PREFIX });
+    closers.push(async () => {
+      await pubsubPublisher.close();
+      await pubsub.close();
+    });
+    publisher = pubsubPublisher;
+  }
   const redis = config.REDIS_URL && opts.coordination !== false ? connectRedis(config.REDIS_URL) : null;
   if (redis) closers.push(() => redis.quit());
   const firestore = lazy(
@@ -169,6 +188,7 @@ export async function buildCloudDeps(
     db,
     blobs,
     publisher,
+    bus,
     redis,
     // Without Redis the database that is already there holds the counts, exact across instances (issue 18).
     rateLimiter: redis

@@ -11,7 +11,7 @@ import type { SubscriptionOptions } from './in-process-bus.ts';
  */
 export interface DeclaredSubscription extends Pick<
   SubscriptionOptions,
-  'deadLetterTopic' | 'maxDeliveryAttempts' | 'minBackoffMs'
+  'deadLetterTopic' | 'maxDeliveryAttempts' | 'minBackoffMs' | 'maxBackoffMs'
 > {
   /** Seconds a delivery may run before its job counts as lost and is redelivered (pg-boss expireInSeconds). */
   ackDeadlineSeconds?: number;
@@ -23,6 +23,7 @@ export type PgQueueTopology = Partial<Record<TopicName, Record<string, DeclaredS
 export interface TopologyDefaults {
   maxDeliveryAttempts: number;
   minBackoffMs: number;
+  maxBackoffMs: number;
   ackDeadlineSeconds: number;
 }
 
@@ -37,6 +38,8 @@ export interface ResolvedSubscription {
   deadLetterTopic: TopicName | null;
   maxDeliveryAttempts: number;
   minBackoffMs: number;
+  /** The longest wait before a redelivery (pg-boss 10 has no cap of its own: pg-queue.ts applies it per job). */
+  maxBackoffMs: number;
   ackDeadlineSeconds: number;
 }
 
@@ -66,6 +69,7 @@ export function resolveTopology(topology: PgQueueTopology, defaults: TopologyDef
         deadLetterTopic: dl,
         maxDeliveryAttempts: d.maxDeliveryAttempts ?? defaults.maxDeliveryAttempts,
         minBackoffMs: d.minBackoffMs ?? defaults.minBackoffMs,
+        maxBackoffMs: Math.max(d.maxBackoffMs ?? defaults.maxBackoffMs, d.minBackoffMs ?? defaults.minBackoffMs),
         ackDeadlineSeconds: d.ackDeadlineSeconds ?? defaults.ackDeadlineSeconds,
       };
       if (!Number.isInteger(r.maxDeliveryAttempts) || r.maxDeliveryAttempts < 1)
@@ -80,7 +84,7 @@ export function resolveTopology(topology: PgQueueTopology, defaults: TopologyDef
 
 /**
  * pg-boss settings of a subscription's queue. Attempt n is retried after minBackoff * 2^(n-1) .. 2^n (pg-boss
- * adds jitter); pg-boss has no upper bound short of 2^16, so the attempt limit is what bounds the wait.
+ * adds jitter); pg-boss 10 has no upper bound short of 2^16, so pg-queue.ts caps it at maxBackoffMs per job.
  */
 export function queueOptions(s: ResolvedSubscription): Omit<PgBoss.Queue, 'name'> {
   return {

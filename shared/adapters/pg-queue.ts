@@ -31,6 +31,8 @@ export interface PgQueueBusOptions {
   /** Defaults for subscriptions that do not set their own, as createInProcessBus takes them. */
   maxDeliveryAttempts?: number;
   minBackoffMs?: number;
+  /** Longest wait before a redelivery. Default 600 s (Pub/Sub's maximum backoff). */
+  maxBackoffMs?: number;
   /** Default ack deadline in seconds (wire LEASE_SECONDS here): a job held longer is redelivered. Default 600. */
   ackDeadlineSeconds?: number;
   /** How often an idle consumer looks for jobs (pg-boss minimum 0.5). Default 2. */
@@ -83,6 +85,7 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
   const subs = resolveTopology(opts.topology, {
     maxDeliveryAttempts: opts.maxDeliveryAttempts ?? 5,
     minBackoffMs: opts.minBackoffMs ?? 1000,
+    maxBackoffMs: opts.maxBackoffMs ?? 600_000,
     ackDeadlineSeconds: opts.ackDeadlineSeconds ?? 600,
   });
   const byName = new Map(subs.map((s) => [s.name, s]));
@@ -192,8 +195,29 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
     if (status >= 200 && status < 300) return;
     if (s.deadLetterTopic && attempt >= s.maxDeliveryAttempts) {
       log.warn({ subscription: s.name, messageId: job.id, attempts: attempt }, 'delivery attempts used up');
-    } else counters.redelivered++;
+    } else {
+      counters.redelivered++;
+      await capBackoff(s, job);
+    }
     throw new DeliveryRefused(`push endpoint answered ${status}`);
+  }
+
+  /**
+   * pg-boss 10 waits up to retryDelay * 2^(retries+1) before the next attempt, with no maximum. Once that could
+   * pass maxBackoffMs, the job's own row is switched to a fixed delay of maxBackoffMs, which pg-boss's failure
+   * step then applies: a message retried forever (no dead-letter topic) is retried every maxBackoffMs.
+   */
+  async function capBackoff(s: ResolvedSubscription, job: Job): Promise<void> {
+    const maxSeconds = Math.max(1, Math.floor(s.maxBackoffMs / 1000));
+    const worst = job.retryDelay * 2 ** Math.min(16, job.retryCount + 1);
+    if (!job.retryBackoff || worst <= maxSeconds) return;
+    await db
+      .executeSql(`UPDATE ${schema}.job SET retry_backoff = false, retry_delay = $3 WHERE name = $1 AND id = $2`, [
+        s.queue,
+        job.id,
+        maxSeconds,
+      ])
+      .catch((err) => log.warn({ err, subscription: s.name, messageId: job.id }, 'capping the backoff failed'));
   }
 
   /** pg-boss moved jobs that used up their attempts to the dead-letter queue: publish them to the topic. */
@@ -245,10 +269,9 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
     const clash =
       (so.deadLetterTopic !== undefined && so.deadLetterTopic !== s.deadLetterTopic) ||
       (so.maxDeliveryAttempts !== undefined && so.maxDeliveryAttempts !== s.maxDeliveryAttempts) ||
-      (so.minBackoffMs !== undefined && so.minBackoffMs !== s.minBackoffMs);
+      (so.minBackoffMs !== undefined && so.minBackoffMs !== s.minBackoffMs) ||
+      (so.maxBackoffMs !== undefined && so.maxBackoffMs !== s.maxBackoffMs);
     if (clash) throw new Error(`subscribe(${name}) options differ from the declared topology`);
-    if (so.maxBackoffMs !== undefined)
-      log.warn({ subscription: name }, 'maxBackoffMs is not supported by pg-boss; the attempt limit bounds backoff');
     if (workerIds.has(s.queue)) throw new Error(`subscription ${name} is already consumed by this bus`);
     return s;
   }

@@ -4,7 +4,7 @@ import type { WorkerConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { buildCloudDeps } from '../adapters/deps.ts';
 import { startEgressProxy, type EgressProxyOptions } from '../net/egress-proxy.ts';
-import { createCaptureWorker, type CaptureEngine } from './worker.ts';
+import { createCaptureWorker, type CaptureEngine, type CaptureWorker } from './worker.ts';
 import { createCookieStore } from '../cookies/store.ts';
 import { vaultFromConfig } from '../cookies/vault.ts';
 import { createPushServer, trapShutdown } from './push-server.ts';
@@ -13,6 +13,9 @@ import type { BlobStore } from '../core/ports.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { Logger } from '../core/logger.ts';
+import { TOPICS } from '../core/messages.ts';
+import { SUBSCRIPTIONS } from '../adapters/pg-queue-wiring.ts';
+import type { PgQueueBus } from '../adapters/pg-queue.ts';
 
 export interface EngineSetup {
   engine: CaptureEngine;
@@ -77,19 +80,40 @@ export async function runWorker<C extends WorkerConfig>(
     captureTimeoutMs: config.CAPTURE_TIMEOUT_MS,
     maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
   });
+  if (deps.bus) consumeQueue(name, deps.bus, worker, config.QUEUE_CONCURRENCY);
   const push = createPushServer({ worker, logger, verifier, health: setup.health });
   await new Promise<void>((res, rej) => {
     push.server.once('error', rej);
     push.server.listen(config.PORT, config.HOST, () => res());
   });
-  logger.info({ port: config.PORT, engine: name, verifyOidc: !!verifier }, 'worker listening');
+  logger.info({ port: config.PORT, engine: name, verifyOidc: !!verifier, queue: config.QUEUE }, 'worker listening');
+  let busClosed: Promise<void> | undefined;
   trapShutdown(push, worker, {
     graceMs: config.SHUTDOWN_GRACE_MS,
     logger,
+    // The queue stops fetching at once; the job in flight finishes (or is aborted and redelivered).
+    onDraining: () => void (busClosed = deps.bus?.close()),
     onClosed: async () => {
+      await busClosed;
       await setup.close();
       await proxy.close();
       await deps.close();
     },
   });
+}
+
+/**
+ * QUEUE=postgres: the worker pulls its topic and its dead-letter topic from the Postgres job queue, with the same
+ * handlers the push server runs (2xx acknowledges, anything else is retried, then dead-lettered).
+ */
+function consumeQueue(name: 'browser' | 'monolith', bus: PgQueueBus, worker: CaptureWorker, concurrency: number) {
+  const [topic, dead, sub, deadSub] =
+    name === 'browser'
+      ? [TOPICS.captureBrowser, TOPICS.captureBrowserDead, SUBSCRIPTIONS.browser, SUBSCRIPTIONS.browserDead]
+      : [TOPICS.captureMonolith, TOPICS.captureMonolithDead, SUBSCRIPTIONS.monolith, SUBSCRIPTIONS.monolithDead];
+  bus.subscribe(topic, sub, async (body) => (await worker.handlePush(body)).status, {
+    deadLetterTopic: dead,
+    concurrency,
+  });
+  bus.subscribe(dead, deadSub, async (body) => (await worker.handleDeadLetter(body)).status);
 }

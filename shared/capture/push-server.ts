@@ -99,13 +99,14 @@ export function createPushServer(opts: PushServerOptions): PushServer {
 export function trapShutdown(
   push: PushServer,
   worker: CaptureWorker,
-  opts: { graceMs: number; logger: Logger; onClosed: () => Promise<void> },
+  opts: { graceMs: number; logger: Logger; onDraining?: () => void; onClosed: () => Promise<void> },
 ): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     push.startDraining();
+    opts.onDraining?.();
     opts.logger.info({ signal, inFlight: worker.inFlight() }, 'draining');
     const deadline = Date.now() + opts.graceMs;
     while (worker.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -41,6 +41,18 @@ export const BaseConfig = z.object({
   /** Logged-in capture: the AES-256 key (base64) sealing users' cookies; the cloud sets it from Secret Manager.
    *  Unset in the single process: a key file in HTBASE_DATA_DIR (cookies.key, 0600) made on first use. */
   COOKIE_ENCRYPTION_KEY: optStr,
+  /** The message bus: Pub/Sub (cloud), or `postgres`, the pg-boss job queue in DATABASE_URL (one VPS). */
+  QUEUE: z.enum(['pubsub', 'postgres']).default('pubsub'),
+  /** Postgres job queue tuning (QUEUE=postgres); every process of one deployment must agree on the first three. */
+  QUEUE_MAX_DELIVERY_ATTEMPTS: int(5, 1),
+  QUEUE_MIN_BACKOFF_MS: int(10_000, 1000),
+  QUEUE_MAX_BACKOFF_MS: int(600_000, 1000),
+  /** Seconds a delivery may run before its job is redelivered (a killed worker's lease); default LEASE_SECONDS. */
+  QUEUE_ACK_DEADLINE_SECONDS: optStr.pipe(z.coerce.number<string | undefined>().int().min(1).optional()),
+  QUEUE_POLL_SECONDS: z.coerce.number().min(0.5).default(2),
+  QUEUE_MAINTENANCE_SECONDS: int(30, 1),
+  /** Deliveries one process runs at once per subscription (scale with processes: --scale browser=3). */
+  QUEUE_CONCURRENCY: int(1, 1),
 });
 
 export const ApiConfig = BaseConfig.extend({

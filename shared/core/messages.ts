@@ -10,7 +10,15 @@ export const TOPICS = {
   captureMonolithDead: 'capture-monolith-dead',
   articleChangedDead: 'article-changed-dead',
 } as const;
-export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+/**
+ * Topics of the one-VPS deployment only (the Postgres job queue): in the cloud, Eventarc carries object-finalized
+ * events and Cloud Tasks the summary tasks, so Pub/Sub and infra create TOPICS alone.
+ */
+export const QUEUE_TOPICS = {
+  objectFinalized: 'object-finalized',
+  summaryTasks: 'summary-tasks',
+} as const;
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS] | (typeof QUEUE_TOPICS)[keyof typeof QUEUE_TOPICS];
 
 export const CaptureJobV1 = z.object({
   v: z.literal(1),
@@ -42,6 +50,8 @@ export interface TopicPayloads {
   'capture-browser-dead': CaptureJob;
   'capture-monolith-dead': CaptureJob;
   'article-changed-dead': ArticleChanged;
+  'object-finalized': ObjectFinalizedEvent;
+  'summary-tasks': SummaryTask;
 }
 
 /** Pub/Sub push body. The emulator sends both camelCase and snake_case keys; we read camelCase. */
@@ -106,3 +116,15 @@ export const SummaryTaskV1 = z.object({
   requestedAt: z.string().datetime(),
 });
 export type SummaryTask = z.infer<typeof SummaryTaskV1>;
+
+/** An object landed in the artifact store (the Eventarc event, on the one-VPS queue). */
+export const ObjectFinalizedV1 = z.object({
+  eventId: z.string().min(1),
+  bucket: z.string(),
+  name: z.string().min(1),
+  contentType: z.string().optional(),
+  size: z.number().int().nonnegative(),
+  metadata: z.record(z.string(), z.string()),
+  time: z.string(),
+});
+export type ObjectFinalizedEvent = z.infer<typeof ObjectFinalizedV1>;

@@ -16,6 +16,10 @@ export async function bumpArticle(
   articleId: string,
   set: ArticleUpdate = {},
 ): Promise<Transition | null> {
+  // The article's row lock first: two changes at once (a summary's touch while a worker marks an artifact) would
+  // otherwise each derive the status from what they read before the other committed, and the later write would
+  // put back a stale status ('running' over 'complete'). Under READ COMMITTED the read below then sees the other.
+  await trx.selectFrom('articles').select('id').where('id', '=', articleId).forUpdate().execute();
   const rows = await trx.selectFrom('artifacts').select('status').where('article_id', '=', articleId).execute();
   const status = deriveArticleStatus(rows.map((r) => r.status));
   const row = await trx

@@ -15,6 +15,8 @@ const USAGE = `Usage:
   htbase doctor
 ${ACCOUNTS_USAGE}
   htbase verify [--json]   every stored artifact re-hashed against its recorded sha256
+  htbase backup FILE       the database and every artifact, from one snapshot (stop the server first on PGlite)
+  htbase restore FILE      into an empty instance (a new database and data directory)
   (user and apikey use DATABASE_URL or the data directory)
 
 Without --server (or HTBASE_SERVER) the CLI uses a server already running on 127.0.0.1:$PORT,
@@ -193,6 +195,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'verify') {
     const { runVerifyCommand } = await import('./verify.ts');
     return runVerifyCommand(argv.slice(1), out);
+  }
+  if (argv[0] === 'backup' || argv[0] === 'restore') {
+    const { runBackupCommand } = await import('./backup.ts');
+    return runBackupCommand(argv[0], argv.slice(1), out);
   }
   if (argv[0] === 'apikey' || argv[0] === 'user') {
     const { runAccountsCommand } = await import('./accounts.ts');
