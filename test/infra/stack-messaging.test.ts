@@ -159,7 +159,7 @@ describe('workers (Cloud Run)', () => {
       assert.deepEqual(invokers(`htbase-${w}`), [`serviceAccount:${sa('pubsub-invoker')}`]);
       assert.equal(s.inputs.template.serviceAccount, sa(w));
       assert.equal(s.inputs.template.vpcAccess.egress, 'PRIVATE_RANGES_ONLY');
-      assert.deepEqual(Object.keys(secretEnvOf(s)).sort(), ['DATABASE_URL', 'REDIS_URL']);
+      assert.deepEqual(Object.keys(secretEnvOf(s)).sort(), ['COOKIE_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL']);
     });
   }
 });
