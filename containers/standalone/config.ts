@@ -4,8 +4,9 @@ import { ApiConfig, WorkerConfig, int } from '../../shared/core/config.ts';
 import { SummarizerEnv } from '../../functions/summarize/config.ts';
 import { BrowserWorkerConfig } from '../browser/config.ts';
 import { MonolithWorkerConfig } from '../monolith/config.ts';
+import { ImportConfig } from '../../shared/imports/config.ts';
 
-export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
+export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend(ImportConfig.shape).extend({
   CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
   NAVIGATION_TIMEOUT_MS: BrowserWorkerConfig.shape.NAVIGATION_TIMEOUT_MS,
   MAX_ARTIFACT_BYTES: WorkerConfig.shape.MAX_ARTIFACT_BYTES,

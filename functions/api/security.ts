@@ -7,6 +7,7 @@ import { createAuthenticator, type Authenticator } from '../../shared/auth/ident
 import { createFirebaseIdTokenVerifier } from '../../shared/auth/firebase-id-token.ts';
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { allowedHostsFor, type RequestGuardOptions } from './request-guards.ts';
+import { IMPORT_MULTIPART_PATHS } from './routes/imports.ts';
 
 const list = (v: string | undefined) =>
   (v ?? '')
@@ -64,6 +65,7 @@ export function apiSecurity(
             extra: list(config.ALLOWED_HOSTS),
           }),
     allowedOrigins: [...(publicOrigin ? [publicOrigin] : []), ...list(config.ALLOWED_ORIGINS)],
+    multipartPaths: [...IMPORT_MULTIPART_PATHS],
   };
   return { authenticate, requestGuards, trustProxy: trustProxySetting(config.TRUST_PROXY) };
 }

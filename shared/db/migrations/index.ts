@@ -5,6 +5,7 @@ import * as m0002 from './0002_summary_failures.ts';
 import * as m0003 from './0003_rate_limits.ts';
 import * as m0004 from './0004_owners.ts';
 import * as m0005 from './0005_search.ts';
+import * as m0008 from './0008_imports.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_rate_limits': m0003,
   '0004_owners': m0004,
   '0005_search': m0005,
+  '0008_imports': m0008,
 };
