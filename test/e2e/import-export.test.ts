@@ -11,6 +11,8 @@ import yauzl from 'yauzl';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { http, startTestEmbedded, tempDir } from '../support/embedded.ts';
 import { keyFor } from '../support/owners.ts';
+import { createApiKey } from '../../shared/auth/api-keys.ts';
+import { findUserByRef } from '../../shared/db/users.ts';
 import type { Embedded } from '../../containers/standalone/app.ts';
 
 const FIXTURE = new URL('../fixtures/site/', import.meta.url).pathname;
@@ -175,6 +177,12 @@ test("owners: another user's import is a 404, their export holds none of it, a r
   assert.equal((await http(app.url, `/imports/${r.body.id}`)).status, 401);
   const exp = (await http(app.url, '/export?format=json', { headers: auth(bob) })).body;
   assert.deepEqual(exp.archives, []);
+  const aliceId = (await findUserByRef(app.db.db, 'alice'))!.id;
+  const reader = (await createApiKey(app.db.db, 'alice reader', { userId: aliceId, scope: 'read' })).key;
+  const readOnly = await postImport(app.url, reader, await sample('urls.txt'), 'urls.txt');
+  assert.equal(readOnly.status, 403);
+  assert.match(readOnly.body.type, /insufficient-scope/);
+  assert.equal((await http(app.url, `/imports/${r.body.id}`, { headers: auth(reader) })).status, 200);
   const bad = await http(app.url, '/export?format=pdf', { headers: auth(alice) });
   assert.equal(bad.status, 400);
   await waitImport(app.url, alice, r.body.id);
