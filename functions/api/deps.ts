@@ -23,6 +23,8 @@ export interface ApiDeps {
     READ_RATE_LIMIT_PER_MINUTE: number;
     SIGNED_URL_TTL_SECONDS: number;
     LEASE_SECONDS: number;
+    /** Largest import file (POST /imports); absent: routes/imports.ts's default. */
+    IMPORT_MAX_BYTES?: number;
   };
   /** Resolves the caller to a user before any route runs (throws AuthError): shared/auth/identity.ts. */
   authenticate: Authenticator;

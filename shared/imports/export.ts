@@ -185,6 +185,8 @@ function hashing(onEnd: (r: { sha256: string; bytes: number }) => void): Transfo
 export function zipExport(opts: { db: Db; blobs: BlobStore; ownerId: string; logger: Logger }): Readable {
   const zip = new yazl.ZipFile();
   const sums: Array<{ path: string; sha256: string; bytes: number }> = [];
+  // Recorded as succeeded, but the bytes are gone from storage (GET .../artifacts answers 410 for these).
+  const missing: string[] = [];
   const out = new PassThrough();
   const add = (path: string, open: () => Promise<NodeJS.ReadableStream>, compress: boolean) => {
     zip.addReadStreamLazy(path, { compress }, (cb) => {
@@ -194,7 +196,10 @@ export function zipExport(opts: { db: Db; blobs: BlobStore; ownerId: string; log
           src.on('error', (err) => h.destroy(err));
           cb(null, src.pipe(h));
         },
-        (err) => cb(err, undefined as never),
+        (err: Error) => {
+          opts.logger.error({ err, object: path }, 'zip export: reading an artifact failed');
+          out.destroy(err);
+        },
       );
     });
   };
@@ -206,11 +211,15 @@ export function zipExport(opts: { db: Db; blobs: BlobStore; ownerId: string; log
       for (const a of r.artifacts)
         if (a.file) {
           const key = a.file;
+          if (!(await opts.blobs.stat(key))) {
+            missing.push(key);
+            continue;
+          }
           // Already-compressed formats are stored as they are: deflating a PNG or PDF again costs CPU for nothing.
           add(key, () => opts.blobs.get(key), !/\.(png|pdf)$/.test(key));
         }
     zip.addReadStreamLazy('manifest.json', (cb) =>
-      cb(null, Readable.from([JSON.stringify({ algorithm: 'sha256', files: sums }, null, 1)])),
+      cb(null, Readable.from([JSON.stringify({ algorithm: 'sha256', files: sums, missing }, null, 1)])),
     );
     zip.addReadStreamLazy('SHA256SUMS', (cb) =>
       cb(null, Readable.from([sums.map((s) => `${s.sha256}  ${s.path}\n`).join('')])),

@@ -44,6 +44,8 @@ export function exportRoutes(app: Router, ctx: RouteContext): void {
       if (!q.success) throw zodProblem(q.error, 'unknown-export-format');
       const format = q.data.format ?? 'json';
       const ownerId = await ownerScope(deps.db, req, principalOf(res));
+      // Before the 200 goes out: a database that cannot answer is a 500, not a truncated download.
+      await deps.db.selectFrom('articles').select('id').where('owner_id', '=', ownerId).limit(1).execute();
       const day = new Date().toISOString().slice(0, 10);
       res.status(200);
       res.setHeader('Content-Type', TYPES[format].type);

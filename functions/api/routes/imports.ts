@@ -106,7 +106,7 @@ function readUpload(req: Request, max: number): Promise<Upload> {
 
 export function importRoutes(app: Router, ctx: RouteContext): void {
   const { deps, log } = ctx;
-  const max = (deps.config as { IMPORT_MAX_BYTES?: number }).IMPORT_MAX_BYTES ?? DEFAULT_IMPORT_MAX_BYTES;
+  const max = deps.config.IMPORT_MAX_BYTES ?? DEFAULT_IMPORT_MAX_BYTES;
   app.post(
     '/imports',
     route(async (req, res) => {
