@@ -89,7 +89,7 @@ async function claim(deps: ImportQueuerDeps, n: number): Promise<Item[]> {
   // Compare-and-set: another queuer (another instance) may have claimed some of them meanwhile.
   const claimed = await sql<Item>`
     update import_items i set state = 'claimed',
-      claimed_until = now() + make_interval(secs => ${deps.claimSeconds ?? 120})
+      claimed_until = now() + make_interval(secs => ${deps.claimSeconds ?? 30})
     from imports m
     where m.id = i.import_id and i.id in (${sql.join(picked)}) and i.state = 'waiting'
     returning i.*, m.owner_id, m.formats`.execute(db);

@@ -201,7 +201,8 @@ test('an import interrupted by a restart resumes where it stopped, never more th
   }
   assert.ok(seen.archived >= 1 && seen.waiting > 0, `stopped in the middle: ${JSON.stringify(seen)}`);
   await app.close();
-  app = await startTestEmbedded(dir.path, ENV);
+  // The bus is in process: a capture cut off by the restart is republished by the sweeper once its lease expires.
+  app = await startTestEmbedded(dir.path, { ...ENV, SWEEP_INTERVAL_SECONDS: '2', LEASE_SECONDS: '30' });
   const v = await waitImport(app.url, alice, r.body.id, (b) => {
     maxCapturing = Math.max(maxCapturing, b.capturing);
     return b.status === 'done';
