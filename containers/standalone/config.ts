@@ -6,24 +6,24 @@ import { BrowserWorkerConfig } from '../browser/config.ts';
 import { MonolithWorkerConfig } from '../monolith/config.ts';
 import { ImportConfig } from '../../shared/imports/config.ts';
 
-export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape)
-  .extend(ImportConfig.shape)
-  .extend({
-    CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
-    NAVIGATION_TIMEOUT_MS: BrowserWorkerConfig.shape.NAVIGATION_TIMEOUT_MS,
-    MAX_ARTIFACT_BYTES: WorkerConfig.shape.MAX_ARTIFACT_BYTES,
-    MAX_RESOURCE_BYTES: BrowserWorkerConfig.shape.MAX_RESOURCE_BYTES,
-    CONSENT_MODE: BrowserWorkerConfig.shape.CONSENT_MODE,
-    BLOCK_TRACKERS: BrowserWorkerConfig.shape.BLOCK_TRACKERS,
-    HOST_CONCURRENCY: WorkerConfig.shape.HOST_CONCURRENCY,
-    CHROME_PATH: BrowserWorkerConfig.shape.CHROME_PATH,
-    MONOLITH_PATH: MonolithWorkerConfig.shape.MONOLITH_PATH,
-    MONOLITH_MODE: WorkerConfig.shape.MONOLITH_MODE,
-    /** Summary tasks dispatched per second and at once (the Cloud Tasks queue's limits, in process). */
-    SUMMARY_RATE_PER_SECOND: z.coerce.number().positive().default(1),
-    SUMMARY_MAX_CONCURRENT: int(2, 1),
-    /** Push delivery attempts before a message goes to the dead-letter topic. */
-    MAX_DELIVERY_ATTEMPTS: int(5, 1),
-    SWEEP_INTERVAL_SECONDS: int(60, 1),
-  });
+export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
+  CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
+  NAVIGATION_TIMEOUT_MS: BrowserWorkerConfig.shape.NAVIGATION_TIMEOUT_MS,
+  MAX_ARTIFACT_BYTES: WorkerConfig.shape.MAX_ARTIFACT_BYTES,
+  MAX_RESOURCE_BYTES: BrowserWorkerConfig.shape.MAX_RESOURCE_BYTES,
+  CONSENT_MODE: BrowserWorkerConfig.shape.CONSENT_MODE,
+  BLOCK_TRACKERS: BrowserWorkerConfig.shape.BLOCK_TRACKERS,
+  HOST_CONCURRENCY: WorkerConfig.shape.HOST_CONCURRENCY,
+  CHROME_PATH: BrowserWorkerConfig.shape.CHROME_PATH,
+  MONOLITH_PATH: MonolithWorkerConfig.shape.MONOLITH_PATH,
+  MONOLITH_MODE: WorkerConfig.shape.MONOLITH_MODE,
+  /** Summary tasks dispatched per second and at once (the Cloud Tasks queue's limits, in process). */
+  SUMMARY_RATE_PER_SECOND: z.coerce.number().positive().default(1),
+  SUMMARY_MAX_CONCURRENT: int(2, 1),
+  /** Push delivery attempts before a message goes to the dead-letter topic. */
+  MAX_DELIVERY_ATTEMPTS: int(5, 1),
+  SWEEP_INTERVAL_SECONDS: int(60, 1),
+  // POST /imports and the import queuer (shared/imports/config.ts).
+  ...ImportConfig.shape,
+});
 export type EmbeddedConfig = z.infer<typeof EmbeddedConfig>;
