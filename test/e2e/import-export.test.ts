@@ -25,6 +25,8 @@ const ENV = {
   IMPORT_MAX_IN_FLIGHT: '3',
   IMPORT_MAX_PER_HOST: '2',
   IMPORT_MAX_BYTES: '65536',
+  // Short leases: after the restart below, a capture it cut off is swept again within seconds, not minutes.
+  LEASE_SECONDS: '30',
 };
 // Readable text only: a real browser capture per page, at a third of the cost of every format.
 const FORMATS = 'readable';
@@ -202,7 +204,7 @@ test('an import interrupted by a restart resumes where it stopped, never more th
   assert.ok(seen.archived >= 1 && seen.waiting > 0, `stopped in the middle: ${JSON.stringify(seen)}`);
   await app.close();
   // The bus is in process: a capture cut off by the restart is republished by the sweeper once its lease expires.
-  app = await startTestEmbedded(dir.path, { ...ENV, SWEEP_INTERVAL_SECONDS: '2', LEASE_SECONDS: '30' });
+  app = await startTestEmbedded(dir.path, { ...ENV, SWEEP_INTERVAL_SECONDS: '2' });
   const v = await waitImport(app.url, alice, r.body.id, (b) => {
     maxCapturing = Math.max(maxCapturing, b.capturing);
     return b.status === 'done';
