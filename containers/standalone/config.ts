@@ -4,6 +4,7 @@ import { ApiConfig, WorkerConfig, int } from '../../shared/core/config.ts';
 import { SummarizerEnv } from '../../functions/summarize/config.ts';
 import { BrowserWorkerConfig } from '../browser/config.ts';
 import { MonolithWorkerConfig } from '../monolith/config.ts';
+import { ImportConfig } from '../../shared/imports/config.ts';
 
 export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
   CAPTURE_TIMEOUT_MS: WorkerConfig.shape.CAPTURE_TIMEOUT_MS,
@@ -24,5 +25,7 @@ export const EmbeddedConfig = ApiConfig.extend(SummarizerEnv.shape).extend({
   /** Push delivery attempts before a message goes to the dead-letter topic. */
   MAX_DELIVERY_ATTEMPTS: int(5, 1),
   SWEEP_INTERVAL_SECONDS: int(60, 1),
+  // POST /imports and the import queuer (shared/imports/config.ts).
+  ...ImportConfig.shape,
 });
 export type EmbeddedConfig = z.infer<typeof EmbeddedConfig>;

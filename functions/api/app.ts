@@ -20,6 +20,8 @@ import { summaryOperations, summaryRoutes } from './routes/summary.ts';
 import { shareOperations, shareRoutes, sharedRoutes } from './routes/share.ts';
 import { uploadOperations, uploadRoutes } from './routes/upload.ts';
 import { cookieOperations, cookieRoutes } from './routes/cookies.ts';
+import { importOperations, importRoutes } from './routes/imports.ts';
+import { exportOperations, exportRoutes } from './routes/export.ts';
 
 export type { ApiDeps, Principal } from './deps.ts';
 
@@ -33,6 +35,8 @@ export const operations = [
   ...retryOperations,
   ...summaryOperations,
   ...shareOperations,
+  ...importOperations,
+  ...exportOperations,
   ...metaOperations,
 ];
 export const openApiDocument = buildOpenApiDocument(operations);
@@ -66,6 +70,8 @@ export function createApp(deps: ApiDeps): express.Express {
   retryRoutes(app, ctx, optionalJson);
   summaryRoutes(app, ctx, optionalJson);
   shareRoutes(app, ctx);
+  importRoutes(app, ctx);
+  exportRoutes(app, ctx);
 
   app.use((req, res) =>
     sendProblem(res, new Problem(404, problemType('not-found'), 'Not found', `no route ${req.method} ${req.path}`)),

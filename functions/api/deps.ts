@@ -26,6 +26,8 @@ export interface ApiDeps {
     LEASE_SECONDS: number;
     /** POST /archives/upload: the largest file accepted (413 above); default 50 MiB. */
     UPLOAD_MAX_BYTES?: number;
+    /** Largest import file (POST /imports); absent: routes/imports.ts's default. */
+    IMPORT_MAX_BYTES?: number;
   };
   /** Resolves the caller to a user before any route runs (throws AuthError): shared/auth/identity.ts. */
   authenticate: Authenticator;

@@ -16,6 +16,7 @@ import { limitBodies, refused } from './body-limit.ts';
 import { createCookieStore } from '../../shared/cookies/store.ts';
 import { vaultFromConfig } from '../../shared/cookies/vault.ts';
 import { tooLarge } from './multipart.ts';
+import { DEFAULT_IMPORT_MAX_BYTES, IMPORT_MULTIPART_PATHS } from './routes/imports.ts';
 import { badRequest } from './problems.ts';
 
 /** Room for a multipart request's boundaries and small fields beside the file itself. */
@@ -56,14 +57,26 @@ const app = createApp({
 // body from its headers, before a byte of it is read (body-limit.ts).
 // A file upload is bounded by its route (UPLOAD_MAX_BYTES, 413 with the cap); its headers may announce the cap plus
 // the multipart framing, and anything past that is refused here the same way, with the cap in the message.
-const isFileRoute = (req: IncomingMessage) =>
-  MULTIPART_PATHS.some((p) => p.test(new URL(req.url ?? '/', 'http://x').pathname));
+const pathOf = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://x').pathname;
+/** A route's own file cap (413 with it in the message), or undefined for the JSON routes. */
+function fileCap(req: IncomingMessage): { what: string; max: number } | undefined {
+  const path = pathOf(req);
+  if (IMPORT_MULTIPART_PATHS.some((p) => p.test(path)))
+    return { what: 'the import file', max: DEFAULT_IMPORT_MAX_BYTES };
+  if (MULTIPART_PATHS.some((p) => p.test(path))) return { what: 'the upload', max: config.UPLOAD_MAX_BYTES };
+  return undefined;
+}
 limitBodies(
-  (req) => (isFileRoute(req) ? config.UPLOAD_MAX_BYTES + MULTIPART_FRAMING_BYTES : config.MAX_BODY_BYTES),
-  (req, limit) =>
-    isFileRoute(req)
-      ? tooLarge('the upload', config.UPLOAD_MAX_BYTES)
-      : badRequest('body-too-large', `the request body is larger than ${limit} bytes`),
+  (req) => {
+    const cap = fileCap(req);
+    return cap ? cap.max + MULTIPART_FRAMING_BYTES : config.MAX_BODY_BYTES;
+  },
+  (req, limit) => {
+    const cap = fileCap(req);
+    return cap
+      ? tooLarge(cap.what, cap.max)
+      : badRequest('body-too-large', `the request body is larger than ${limit} bytes`);
+  },
 );
 http('api', (req, res) => {
   if (refused(req, res)) return;

@@ -2,6 +2,7 @@
 // openapi.ts renders /openapi.json from these same objects, so the document cannot drift from the code.
 import { z } from 'zod';
 import { FORMATS } from '../../shared/core/formats.ts';
+import { importResponseComponents } from './import-schemas.ts';
 
 // ---- Shared vocabulary ----
 
@@ -278,4 +279,5 @@ export const responseComponents = {
   CookieSite,
   CookieSites,
   CookieUploadAnswer,
+  ...importResponseComponents,
 };

@@ -8,9 +8,10 @@ import { createFirebaseIdTokenVerifier } from '../../shared/auth/firebase-id-tok
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { allowedHostsFor, type RequestGuardOptions } from './request-guards.ts';
 import { extensionOrigins } from './cors.ts';
+import { IMPORT_MULTIPART_PATHS } from './routes/imports.ts';
 
-/** The routes that take files (multipart/form-data): the SingleFile upload and the cookie upload. */
-export const MULTIPART_PATHS = [/^\/archives\/upload$/, /^\/cookies$/];
+/** The routes that take files (multipart/form-data): the SingleFile upload, the cookie upload and imports. */
+export const MULTIPART_PATHS = [/^\/archives\/upload$/, /^\/cookies$/, ...IMPORT_MULTIPART_PATHS];
 
 const list = (v: string | undefined) =>
   (v ?? '')

@@ -129,6 +129,40 @@ export interface RateLimitTable {
   expires_ms: BigIntNumber;
 }
 
+/** An uploaded import file (migration 0008). */
+export interface ImportTable {
+  id: string;
+  owner_id: string;
+  format: string;
+  filename: string | null;
+  formats: ColumnType<string[], string[], string[]>;
+  total: number;
+  merged: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+}
+
+export type ImportItemState = 'waiting' | 'claimed' | 'queued' | 'archived' | 'duplicate' | 'failed';
+/** One page (or bad line) of an import, with what the person's tool knew about it. */
+export interface ImportItemTable {
+  id: Generated<string>;
+  import_id: string;
+  position: number;
+  line: number;
+  merged_lines: ColumnType<number[], number[] | undefined, number[]>;
+  url: string;
+  normalized_url: string | null;
+  host: string | null;
+  title: string | null;
+  saved_at: Date | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  note: string | null;
+  state: ImportItemState;
+  reason: string | null;
+  claimed_until: Date | null;
+  article_id: string | null;
+  queued_at: Date | null;
+}
+
 export interface Database {
   articles: ArticleTable;
   artifacts: ArtifactTable;
@@ -139,6 +173,8 @@ export interface Database {
   rate_limits: RateLimitTable;
   users: UserTable;
   share_links: ShareLinkTable;
+  imports: ImportTable;
+  import_items: ImportItemTable;
 }
 
 export type Article = Selectable<ArticleTable>;

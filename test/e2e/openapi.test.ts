@@ -238,6 +238,23 @@ test('every operation gives every answer it documents, each one matching the doc
   await call(base, '/readyz');
   await call(base, '/openapi.json');
   await call(base, `/archives/${id}`, { method: 'DELETE' });
+  // Imports and export: stored, bad field, too large, unknown format, corrupt; progress; each export answer.
+  const upload = (text: string, fields: Record<string, string> = {}) => {
+    const f = new FormData();
+    for (const [k, v] of Object.entries(fields)) f.set(k, v);
+    f.set('file', new Blob([text]), 'bookmarks.txt');
+    return { method: 'POST', body: f };
+  };
+  const imported = await call(base, '/imports', upload('https://contract.test/imported\nftp://contract.test/\n'));
+  await call(base, '/imports', upload('https://contract.test/', { format: 'nope' }));
+  const smallImports = await harness.serve({ config: { IMPORT_MAX_BYTES: 1024 } });
+  await call(smallImports, '/imports', upload(`https://contract.test/\n${'#'.repeat(4096)}`));
+  await call(base, '/imports', upload('plain prose, no bookmarks'));
+  await call(base, '/imports', upload('{"bookmarks": ['));
+  await call(base, `/imports/${imported.body.id}`);
+  await call(base, `/imports/${missing}`);
+  await call(base, '/export?format=zip');
+  await call(base, '/export?format=pdf');
 
   // Admission and internal errors, on every operation: no credentials, no budget, a database that is gone.
   const gone = await openDatabase({ memory: true });
@@ -275,6 +292,9 @@ test('every operation gives every answer it documents, each one matching the doc
     ['/cookies', {}],
     ['/cookies', { method: 'POST', body: form('example.com\tFALSE\t/\tFALSE\t0\ta\tb\n') }],
     ['/cookies/example.com', { method: 'DELETE' }],
+    ['/imports', upload('https://contract.test/c\n')],
+    [`/imports/${missing}`, {}],
+    ['/export', {}],
   ];
   for (const [path, init] of requests) {
     assert.equal((await call(locked, path, init)).status, 401);

@@ -7,12 +7,14 @@ import { EmbeddedConfig } from '../config.ts';
 import { createLogger, silentLogger } from '../../../shared/core/logger.ts';
 import type { Embedded } from '../app.ts';
 import { ACCOUNTS_USAGE } from './accounts.ts';
+import { TRANSFER_USAGE } from './transfer.ts';
 
 const USAGE = `Usage:
   htbase archive <url> [--formats singlefile,pdf,...] [--force] [--no-wait] [--server URL] [--json]
   htbase list [--q TEXT] [--url URL] [--status S] [--limit N] [--server URL] [--json]
   htbase show <id> [--server URL] [--json]
   htbase doctor
+${TRANSFER_USAGE}
 ${ACCOUNTS_USAGE}
   htbase verify [--json]   every stored artifact re-hashed against its recorded sha256
   htbase backup FILE       the database and every artifact, from one snapshot (stop the server first on PGlite)
@@ -199,6 +201,11 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'backup' || argv[0] === 'restore') {
     const { runBackupCommand } = await import('./backup.ts');
     return runBackupCommand(argv[0], argv.slice(1), out);
+  }
+  if (argv[0] === 'import' || argv[0] === 'export') {
+    const { runTransferCommand } = await import('./transfer.ts');
+    const tty = Boolean(process.stderr.isTTY);
+    return runTransferCommand(argv[0], argv.slice(1), { connect, apiKey: process.env.HTBASE_API_KEY, out, err, tty });
   }
   if (argv[0] === 'apikey' || argv[0] === 'user') {
     const { runAccountsCommand } = await import('./accounts.ts');

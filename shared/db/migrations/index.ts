@@ -7,6 +7,7 @@ import * as m0004 from './0004_owners.ts';
 import * as m0005 from './0005_search.ts';
 import * as m0006 from './0006_capture_role.ts';
 import * as m0007 from './0007_library.ts';
+import * as m0008 from './0008_imports.ts';
 import * as m0010 from './0010_cookies_uploads.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0005_search': m0005,
   '0006_capture_role': m0006,
   '0007_library': m0007,
+  '0008_imports': m0008,
   '0010_cookies_uploads': m0010,
 };
