@@ -74,7 +74,8 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
     database: { tier: 'db-f1-micro', diskSizeGb: 10, availability: 'ZONAL', backupRetainedCount: 7, pitrDays: 7 },
     redis: { memoryGb: 1, tier: 'BASIC' },
     network: { subnetCidr: '10.20.0.0/24', psaPrefixLength: 20 },
-    browser: { cpu: '2', memory: '2Gi', concurrency: 1, maxInstances: 10, minInstances: 0 },
+    // concurrency 2: one Chromium on 2 vCPU peaks at 2 captures at once (npm run bench:concurrency, README).
+    browser: { cpu: '2', memory: '2Gi', concurrency: 2, maxInstances: 10, minInstances: 0 },
     monolith: { cpu: '1', memory: '1Gi', concurrency: 2, maxInstances: 5, minInstances: 0 },
     captureTimeoutSeconds: 120,
     maxDeliveryAttempts: 5,
