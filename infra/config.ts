@@ -122,7 +122,8 @@ export function defaults(project: string, region = 'us-central1'): StackConfig {
     redis: { enabled: false, memoryGb: 1, tier: 'BASIC' },
     network: { subnetCidr: '10.20.0.0/24', psaPrefixLength: 20 },
     // Instance caps fit db-f1-micro's 25 connections (pools.ts): raise them together with database.tier.
-    browser: { cpu: '2', memory: '2Gi', concurrency: 1, maxInstances: 5, minInstances: 0 },
+    // concurrency 2: one Chromium on 2 vCPU peaks at 2 captures at once (npm run bench:concurrency, README).
+    browser: { cpu: '2', memory: '2Gi', concurrency: 2, maxInstances: 5, minInstances: 0 },
     monolith: { cpu: '1', memory: '1Gi', concurrency: 2, maxInstances: 3, minInstances: 0 },
     captureTimeoutSeconds: 120,
     maxDeliveryAttempts: 5,

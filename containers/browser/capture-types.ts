@@ -14,7 +14,11 @@ export interface CaptureTimeouts {
   navigation: number;
   /** After DOMContentLoaded: wait for `load` and network idle, then capture anyway (pages that never go idle). */
   settle: number;
-  /** Quiet time that counts as network idle. */
+  /**
+   * Quiet time (no request in flight) that counts as network idle, awaited once after the scroll. 250 ms: a page
+   * that fetches more after load does so from a script whose own request just ended, well within that; 500 ms
+   * (puppeteer's networkidle0) cost a quarter second on every capture (issue 17) and moved no corpus page.
+   */
   networkIdle: number;
   /** After settling: for a consent banner that was found, until autoconsent has dismissed it. */
   consent: number;
@@ -44,7 +48,7 @@ export interface CaptureLimits {
 export const DEFAULT_TIMEOUTS: CaptureTimeouts = {
   navigation: 30_000,
   settle: 10_000,
-  networkIdle: 500,
+  networkIdle: 250,
   consent: 6_000,
   scroll: 8_000,
   fonts: 3_000,
@@ -98,12 +102,14 @@ export type FormatResult =
   { ok: true; body: Buffer; contentType: string } | { ok: false; error: PermanentError | Error };
 
 export const STAGES = [
+  'open',
   'navigate',
   'settle',
   'consent',
   'scroll',
   'fonts',
   'top',
+  'inspect',
   'screenshot',
   'pdf',
   'readable',

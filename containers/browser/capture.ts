@@ -37,8 +37,10 @@ export async function capturePage(pool: BrowserPool, req: PageCaptureOptions): P
   const limits = { ...DEFAULT_LIMITS, ...req.limits };
   const formats = new Set(req.formats);
   const log = req.logger.child({ url: req.url });
+  const started = performance.now();
   return pool.withContext(
     async (context, browser) => {
+      const opening = performance.now();
       const session = await openSession(context, browser, {
         url: req.url,
         formats,
@@ -49,8 +51,9 @@ export async function capturePage(pool: BrowserPool, req: PageCaptureOptions): P
         cookies: req.cookies,
         logger: log,
       });
+      const openMs = Math.round(performance.now() - opening);
       try {
-        return await session.race(runSteps(session, req, t, limits, log, !!pool.proxyServer));
+        return await session.race(runSteps(session, req, t, limits, log, !!pool.proxyServer, { started, openMs }));
       } finally {
         session.dispose();
       }
@@ -67,11 +70,13 @@ async function runSteps(
   limits: CaptureLimits,
   log: Logger,
   proxied: boolean,
+  clock: { started: number; openMs: number },
 ): Promise<CaptureResult> {
   const { page } = s;
   const formats = new Set(req.formats);
   const run = createStepRunner({ ...s, formats, limits, signal: req.signal, logger: log });
   const warnings = new Set<CaptureWarning>();
+  run.timings.open = clock.openMs;
 
   const response = await run.timed('navigate', () => navigate(page, req.url, t.navigation, { ...s, proxied }));
   const httpStatus = response.status();
@@ -87,8 +92,11 @@ async function runSteps(
   const consent = await consentWait();
   if (consent && !consent.handled) warnings.add('consent_not_dismissed');
   await run.timed('top', () => settleAtTop(page, log));
-  const meta = await readMeta(page, req.url, response, log);
-  for (const w of await detectWarnings(page, meta, log)) warnings.add(w);
+  const meta = await run.timed('inspect', async () => {
+    const m = await readMeta(page, req.url, response, log);
+    for (const w of await detectWarnings(page, m, log)) warnings.add(w);
+    return m;
+  });
 
   // Order: the screenshot first (it sees the page as scrolled and settled), then the steps that only
   // read the DOM, PDF last. PLATFORM-NOTES put PDF before SingleFile because SingleFile's own lazy
@@ -110,7 +118,14 @@ async function runSteps(
     .filter(([, r]) => r?.ok)
     .map(([f]) => f);
   log.info(
-    { timings: run.timings, httpStatus, warnings: [...warnings], blocked: s.guard.stats.blocked, ok },
+    {
+      timings: run.timings,
+      totalMs: Math.round(performance.now() - clock.started),
+      httpStatus,
+      warnings: [...warnings],
+      blocked: s.guard.stats.blocked,
+      ok,
+    },
     'page captured',
   );
   return {

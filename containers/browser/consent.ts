@@ -48,9 +48,10 @@ export interface ConsentOutcome {
 export interface ConsentHandle {
   /**
    * Waits (at most `ms`) for the frames that found a consent popup to finish dismissing it. Frames that
-   * found nothing are not waited for: a page without a banner costs no time here.
+   * found nothing are not waited for: a page without a banner costs no time here. With `firstPass`, frames whose
+   * first two detection passes have not yet run are waited for too (a banner present soon after load is seen).
    */
-  settle(ms: number): Promise<ConsentOutcome>;
+  settle(ms: number, o?: { firstPass?: boolean }): Promise<ConsentOutcome>;
   dispose(): void;
 }
 
@@ -60,6 +61,12 @@ interface FrameState {
   result: boolean | null;
   /** The grace period after dismissal was already waited for. */
   waited?: boolean;
+  /** A CMP's rule matched; whether its popup is open is still being checked. */
+  detected?: string;
+  /** When detection started (lifecycle `started`), Date.now(). */
+  startedAt?: number;
+  /** Detection passes begun (autoconsent's findCmpAttempts): the first ended when the second begins. */
+  attempts?: number;
 }
 
 /**
@@ -110,7 +117,13 @@ export async function installConsent(
 
   const onBinding = (event: Protocol.Runtime.BindingCalledEvent) => {
     if (event.name !== BINDING) return;
-    let msg: { type?: string; cmp?: string; result?: boolean; state?: { lifecycle?: string }; details?: unknown };
+    let msg: {
+      type?: string;
+      cmp?: string;
+      result?: boolean;
+      state?: { lifecycle?: string; findCmpAttempts?: number };
+      details?: unknown;
+    };
     try {
       msg = JSON.parse(event.payload) as typeof msg;
     } catch {
@@ -122,6 +135,9 @@ export async function installConsent(
     switch (msg.type) {
       case 'init':
         void reply(id, { type: 'initResp', config, rules });
+        break;
+      case 'cmpDetected':
+        frame.detected = msg.cmp ?? 'unknown';
         break;
       case 'popupFound':
         frame.popup = msg.cmp ?? 'unknown';
@@ -140,11 +156,26 @@ export async function installConsent(
         break;
       case 'report':
         if (msg.state?.lifecycle) frame.lifecycle = msg.state.lifecycle;
+        if (frame.lifecycle === 'started') frame.startedAt ??= Date.now();
+        if (msg.state?.findCmpAttempts !== undefined) frame.attempts = msg.state.findCmpAttempts;
         break;
     }
     wake();
   };
   cdp.on('Runtime.bindingCalled', onBinding);
+  // A document that went away (the blank page before the navigation, a replaced iframe) has nothing left to wait for.
+  const onDestroyed = (e: Protocol.Runtime.ExecutionContextDestroyedEvent) => {
+    const f = frames.get(e.executionContextId);
+    if (f && !f.popup) frames.delete(e.executionContextId);
+    wake();
+  };
+  cdp.on('Runtime.executionContextDestroyed', onDestroyed);
+  // A navigation clears every context at once (Chromium sends this, not one event per context).
+  const onCleared = () => {
+    for (const [id, f] of frames) if (!f.popup) frames.delete(id);
+    wake();
+  };
+  cdp.on('Runtime.executionContextsCleared', onCleared);
   // The binding arrives as a function that serializes its argument: the content script passes objects.
   await cdp.send('Runtime.enable');
   await cdp.send('Runtime.addBinding', { name: BINDING });
@@ -153,18 +184,36 @@ export async function installConsent(
   await cdp.send('Page.enable');
   await cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: `${wrapper}\n${script}`, runImmediately: true });
 
-  const pending = () => [...frames.values()].filter((f) => f.popup && !FINISHED.has(f.lifecycle) && f.result === null);
+  // A frame whose CMP was detected is waited for too: its popup check is under way (the capture no longer idles
+  // 500 ms after load, so the check can still be running when the first wait comes).
+  const pending = () =>
+    [...frames.values()].filter((f) => (f.popup || f.detected) && !FINISHED.has(f.lifecycle) && f.result === null);
+  // Frames whose first two detection passes have not ended: autoconsent starts when the page is idle (at most
+  // 500 ms after its init) and retries every 500 ms; a banner a CMP's SDK injects shortly after load is seen by the
+  // second pass. The second has ended when the third begins, or at most EARLY_PASSES_MS after the start.
+  const EARLY_PASSES_MS = 1_500;
+  const undetected = () =>
+    [...frames.values()].filter(
+      (f) =>
+        !f.popup &&
+        !f.detected &&
+        !FINISHED.has(f.lifecycle) &&
+        (f.attempts ?? 0) < 3 &&
+        (f.startedAt === undefined || Date.now() - f.startedAt < EARLY_PASSES_MS),
+    );
   return {
-    async settle(ms) {
+    async settle(ms, o = {}) {
       const deadline = Date.now() + ms;
-      while (pending().length && Date.now() < deadline) {
+      const waiting = () => pending().length > 0 || (!!o.firstPass && undetected().length > 0);
+      while (waiting() && Date.now() < deadline) {
         await new Promise<void>((resolve) => {
           const done = () => {
             waiters.delete(done);
             clearTimeout(timer);
             resolve();
           };
-          const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
+          // Polled as well as woken: the first-pass condition changes with time, not with a message.
+          const timer = setTimeout(done, Math.max(1, Math.min(50, deadline - Date.now())));
           waiters.add(done);
         });
       }
@@ -181,6 +230,8 @@ export async function installConsent(
     },
     dispose() {
       cdp.off('Runtime.bindingCalled', onBinding);
+      cdp.off('Runtime.executionContextDestroyed', onDestroyed);
+      cdp.off('Runtime.executionContextsCleared', onCleared);
       wake();
     },
   };

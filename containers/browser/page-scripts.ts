@@ -3,27 +3,42 @@
 // helper that does not exist in the page, so a function serialized with toString() would throw there.
 
 /**
- * Scrolls down in viewport steps for `budgetMs` or `maxSteps`, then back to the top. Every jump is instant: with
- * CSS `scroll-behavior: smooth` (Bootstrap 5 sets it) a plain scrollTo animates, and the way back up would still
- * be under way while the formats are taken.
+ * Scrolls down from `fromY` in viewport steps for `budgetMs` or `maxSteps`. Each step waits two frames (scroll
+ * handlers, IntersectionObserver callbacks, native lazy loading) and at least STEP_MS (scroll handlers throttled or
+ * debounced that long). At the bottom it waits a moment for an endless list to append; if nothing came, it returns
+ * `bottom: true` and the caller waits for the network (content fetched on scroll) before asking again. Every jump is
+ * instant: with CSS `scroll-behavior: smooth` (Bootstrap 5 sets it) a plain scrollTo animates.
  */
-export const SCROLL_SCRIPT = `async (budgetMs, maxSteps) => {
+export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY) => {
+  const STEP_MS = 50;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
   const root = document.scrollingElement || document.documentElement;
   const jump = (top) => scrollTo({ top, left: 0, behavior: 'instant' });
   const start = performance.now();
   const stepPx = Math.max(200, Math.floor(innerHeight * 0.85));
-  let y = 0;
-  for (let i = 0; i < maxSteps && performance.now() - start < budgetMs; i++) {
+  const atBottom = (y) => y + innerHeight >= root.scrollHeight;
+  let y = fromY, steps = 0;
+  if (atBottom(y)) return { y, steps, bottom: true };
+  while (steps < maxSteps && performance.now() - start < budgetMs) {
+    const t = performance.now();
     y += stepPx;
+    steps++;
     jump(y);
-    await sleep(120);
-    if (y + innerHeight >= root.scrollHeight) {
-      await sleep(400); // an infinite list may append more
-      if (y + innerHeight >= root.scrollHeight) break;
+    await frame();
+    await frame();
+    const left = STEP_MS - (performance.now() - t);
+    if (left > 0) await sleep(left);
+    if (atBottom(y)) {
+      // An endless list appends on reaching the bottom (often after a short timer): two more frames and
+      // STEP_MS; what comes later or over the network is the caller's network-idle wait.
+      await frame();
+      await frame();
+      await sleep(STEP_MS);
+      if (atBottom(y)) return { y, steps, bottom: true };
     }
   }
-  jump(0);
+  return { y, steps, bottom: false };
 }`;
 
 /**

@@ -186,7 +186,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       (await handler(body)).status;
     bus.subscribe(TOPICS.captureBrowser, 'capture-browser-push', push(browserWorker.handlePush), {
       deadLetterTopic: TOPICS.captureBrowserDead,
-      concurrency: 2,
+      concurrency: 2, // one Chromium peaks at 2 captures at once (npm run bench:concurrency, README)
     });
     bus.subscribe(TOPICS.captureBrowserDead, 'capture-browser-dead-letter', push(browserWorker.handleDeadLetter));
     bus.subscribe(TOPICS.captureMonolith, 'capture-monolith-push', push(monolithWorker.handlePush), {

@@ -23,6 +23,7 @@ import { loadCorpus, SUBSETS, type BenchPage } from './fidelity/corpus.ts';
 import { keepWorst, printResults } from './fidelity/output.ts';
 import { BASELINE, HTBASE, htmlReport, summarize, type PageResult } from './fidelity/report.ts';
 import { scorePage, type PageImages } from './fidelity/score.ts';
+import { versusBaseline } from './fidelity/versus.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const { values: args } = parseArgs({
@@ -256,6 +257,7 @@ async function main(): Promise<void> {
       notes,
       selfCheck: 'passed (every original scored 0 against itself)',
       summary,
+      versus: tools.includes(BASELINE) ? versusBaseline(results) : null,
       pages: results,
     };
     writeFileSync(jsonPath, JSON.stringify(report, null, 2));

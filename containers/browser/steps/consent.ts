@@ -15,10 +15,12 @@ export function consentWaiter(
 ): () => Promise<ConsentOutcome | null> {
   const deadline = Date.now() + budgetMs;
   let spent = 0;
+  let calls = 0;
   return async () => {
     if (!consent) return null;
     const start = Date.now();
-    const outcome = await consent.settle(Math.max(0, deadline - Date.now()));
+    // The second call (before the formats) also waits for frames whose first detection pass has not run.
+    const outcome = await consent.settle(Math.max(0, deadline - Date.now()), { firstPass: ++calls > 1 });
     timings.consent = spent += Date.now() - start;
     return outcome;
   };

@@ -34,9 +34,11 @@ export async function navigate(
   return response;
 }
 
-/** Waits for `load`, then network idle; never fails: a page that does not settle is captured as it is. */
+/**
+ * Waits for `load`; never fails: a page that does not load in time is captured as it is. Network idle is not
+ * awaited here but once, after the scroll (steps/scroll.ts), which covers both.
+ */
 export async function settle(page: Page, t: CaptureTimeouts, log: Logger): Promise<void> {
-  const deadline = Date.now() + t.settle;
   await bestEffort(
     page.evaluate(() =>
       document.readyState === 'complete'
@@ -47,13 +49,4 @@ export async function settle(page: Page, t: CaptureTimeouts, log: Logger): Promi
     log,
     'load event did not fire in time; capturing anyway',
   );
-  const left = deadline - Date.now();
-  if (left > t.networkIdle) {
-    await bestEffort(
-      page.waitForNetworkIdle({ idleTime: t.networkIdle, timeout: left, concurrency: 0 }),
-      left + 500,
-      log,
-      'network never idle; capturing anyway',
-    );
-  }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Archive } from './capture.ts';
 import { BASELINE, HTBASE, pageTable, summaryTable, type PageResult, type Summary } from './report.ts';
 import type { PageImages } from './score.ts';
+import { versusBaseline, versusText } from './versus.ts';
 
 /** Writes the text report through `out` and returns the two tables, which the HTML report repeats. */
 export function printResults(
@@ -40,6 +41,8 @@ export function printResults(
   out('\ntargets (issue 4):');
   for (const t of summary.targets) out(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.detail}`);
   for (const n of notes) out(`note: ${n}`);
+  if (tools.includes(BASELINE))
+    out(`\nfull-page difference, ${HTBASE} beside ${BASELINE} (issue 19):\n` + versusText(versusBaseline(results)));
   return { pageText, summaryText };
 }
 
