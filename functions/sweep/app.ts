@@ -8,7 +8,7 @@ import { AuthError } from '../../shared/auth/jwt.ts';
 export interface SweepHandlerDeps {
   /** Null only by explicit configuration (SWEEP_VERIFY_OIDC=false). */
   verifier: PushVerifier | null;
-  sweep: () => Promise<{ republished: number; failed: number }>;
+  sweep: () => Promise<{ republished: number; failed: number } & Record<string, unknown>>;
   logger: Logger;
 }
 

@@ -2,6 +2,7 @@
 // and when a stuck artifact is given up on; verification on needs its audience and caller (a refinement).
 import { z } from 'zod';
 import { BaseConfig, optStr, bool } from '../../shared/core/config.ts';
+import { ImportConfig } from '../../shared/imports/config.ts';
 
 export const SweepConfig = BaseConfig.extend({
   /** Verify the scheduler's OIDC token. Off only by explicit configuration (local topology without an issuer). */
@@ -14,6 +15,9 @@ export const SweepConfig = BaseConfig.extend({
   OIDC_JWKS_URL: optStr,
   /** Claims after which a stuck artifact is failed with `stuck` instead of republished. */
   SWEEP_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(7),
+  /** Each run also hands waiting import lines to the workers (shared/imports): this many seconds' worth. */
+  SWEEP_IMPORT_SECONDS: z.coerce.number().int().min(1).default(60),
+  ...ImportConfig.shape,
 }).superRefine((c, ctx) => {
   if (!c.SWEEP_VERIFY_OIDC) return;
   for (const k of ['SWEEP_AUDIENCE', 'SWEEP_INVOKER_SA'] as const) {

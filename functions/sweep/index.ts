@@ -6,6 +6,7 @@ import { createLogger } from '../../shared/core/logger.ts';
 import { buildCloudDeps } from '../../shared/adapters/deps.ts';
 import { pushVerifierFromConfig } from '../../shared/auth/oidc.ts';
 import { sweepOnce } from '../../shared/jobs/sweeper.ts';
+import { queueImportsOnce } from '../../shared/imports/queuer.ts';
 import { createSweepHandler } from './app.ts';
 import { SweepConfig } from './config.ts';
 
@@ -24,18 +25,34 @@ const verifier = pushVerifierFromConfig(
 );
 const deps = await buildCloudDeps(config, logger, { dbPoolSize: 2, coordination: false });
 
+const importDeps = {
+  db: deps.db.db,
+  publisher: deps.publisher,
+  logger,
+  guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
+  leaseSeconds: config.LEASE_SECONDS,
+  ratePerSecond: config.IMPORT_RATE_PER_SECOND,
+  maxInFlight: config.IMPORT_MAX_IN_FLIGHT,
+  maxPerHost: config.IMPORT_MAX_PER_HOST,
+};
+
 http(
   'sweep',
   createSweepHandler({
     verifier,
     logger,
-    sweep: () =>
-      sweepOnce({
+    sweep: async () => {
+      const swept = await sweepOnce({
         db: deps.db.db,
         publisher: deps.publisher,
         logger,
         leaseSeconds: config.LEASE_SECONDS,
         maxAttempts: config.SWEEP_MAX_ATTEMPTS,
-      }),
+      });
+      // No process stays up in the cloud to drain imports: each scheduled run queues the lines the rate allows
+      // until the next one (the bounds per host and in flight hold as in the single process).
+      const imports = await queueImportsOnce(importDeps, config.IMPORT_RATE_PER_SECOND * config.SWEEP_IMPORT_SECONDS);
+      return { ...swept, imports };
+    },
   }),
 );

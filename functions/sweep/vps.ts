@@ -6,6 +6,8 @@ import { createLogger } from '../../shared/core/logger.ts';
 import { buildCloudDeps } from '../../shared/adapters/deps.ts';
 import { startSweeper } from '../../shared/jobs/sweeper.ts';
 import { startQueueProcess } from '../../shared/jobs/queue-process.ts';
+import { ImportConfig } from '../../shared/imports/config.ts';
+import { startImportQueuer } from '../../shared/imports/queuer.ts';
 
 const VpsSweepConfig = BaseConfig.extend({
   PORT: int(8080),
@@ -13,6 +15,7 @@ const VpsSweepConfig = BaseConfig.extend({
   SWEEP_INTERVAL_SECONDS: int(60, 1),
   /** Claims after which a stuck artifact is failed with `stuck` instead of republished. */
   SWEEP_MAX_ATTEMPTS: int(7, 1),
+  ...ImportConfig.shape,
 }).superRefine((c, ctx) => {
   if (c.QUEUE !== 'postgres')
     ctx.addIssue({ code: 'custom', path: ['QUEUE'], message: 'this entry point runs on QUEUE=postgres only' });
@@ -38,6 +41,17 @@ const sweeper = startSweeper(
   },
   config.SWEEP_INTERVAL_SECONDS * 1000,
 );
+// Imports drain from their table at a bounded rate, here as in the single process (shared/imports/queuer.ts).
+const importQueuer = startImportQueuer({
+  db: deps.db.db,
+  publisher: deps.publisher,
+  logger,
+  guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
+  leaseSeconds: config.LEASE_SECONDS,
+  ratePerSecond: config.IMPORT_RATE_PER_SECOND,
+  maxInFlight: config.IMPORT_MAX_IN_FLIGHT,
+  maxPerHost: config.IMPORT_MAX_PER_HOST,
+});
 await startQueueProcess({
   port: config.PORT,
   host: config.HOST,
@@ -45,6 +59,7 @@ await startQueueProcess({
   health: async () => ({ intervalSeconds: config.SWEEP_INTERVAL_SECONDS }),
   close: async () => {
     await sweeper.stop();
+    await importQueuer.stop();
     await deps.close();
   },
 });

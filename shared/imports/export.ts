@@ -57,7 +57,10 @@ const PAGE = 200;
 export async function* exportRecords(db: Db, ownerId: string): AsyncGenerator<ExportedArchive> {
   let cursor: { createdAt: Date; id: string } | null = null;
   for (;;) {
-    let q = db.selectFrom('articles').select(ARTICLE_VIEW_COLUMNS).where('owner_id', '=', ownerId);
+    let q = db
+      .selectFrom('articles')
+      .select([...ARTICLE_VIEW_COLUMNS, 'tags_edited'])
+      .where('owner_id', '=', ownerId);
     if (cursor) {
       const c: { createdAt: Date; id: string } = cursor;
       q = q.where((eb) =>
@@ -89,8 +92,9 @@ export async function* exportRecords(db: Db, ownerId: string): AsyncGenerator<Ex
         lang: a.lang,
         excerpt: a.excerpt,
         wordCount: a.word_count,
-        tags: m?.tags ?? [],
-        note: m?.notes.length ? m.notes.join('\n\n') : null,
+        // The archive's own tags and note (set by the person or by an import); before 0007 they lived on the lines.
+        tags: a.tags_edited ? a.tags : (m?.tags ?? []),
+        note: a.note ?? (m?.notes.length ? m.notes.join('\n\n') : null),
         summary: s
           ? {
               provider: s.provider,

@@ -9,7 +9,8 @@ import type { Publisher } from '../core/ports.ts';
 import type { Format } from '../core/formats.ts';
 import { PermanentError } from '../core/errors.ts';
 import { checkHost, type GuardOptions } from '../net/ssrf.ts';
-import { createArticle, updateArticleMeta } from '../db/articles.ts';
+import { createArticle, updateArticleMeta, updateArticleNotes } from '../db/articles.ts';
+import type { Transition } from '../db/transition.ts';
 import { publishJobs } from '../jobs/publish.ts';
 import { announceChange } from '../jobs/article-changed.ts';
 
@@ -139,6 +140,8 @@ async function queueLine(deps: ImportQueuerDeps, item: Item): Promise<'queued' |
       .orderBy('created_at', 'desc')
       .executeTakeFirst();
     if (existing) {
+      // The duplicate's tags and note merge into the archive already there rather than being lost.
+      await mergeNotes(deps, existing.id, item);
       await finish(db, item.id, { state: 'duplicate', article_id: existing.id });
       return 'duplicate';
     }
@@ -160,7 +163,9 @@ async function queueLine(deps: ImportQueuerDeps, item: Item): Promise<'queued' |
   if (result.kind === 'created') {
     const changes = { publisher: deps.publisher, logger: log };
     // The title the person's tool knew, shown until the capture reads the page's own.
-    const t = item.title ? await updateArticleMeta(db, a.id, { title: item.title }) : null;
+    let t = item.title ? await updateArticleMeta(db, a.id, { title: item.title }) : null;
+    // The person's tags (folders included) and note become the archive's own, shown and searched in the library.
+    if (item.tags.length || item.note) t = (await mergeNotes(deps, a.id, item)) ?? t;
     const errors = await publishJobs(deps.publisher, a.id, a.url, formats, 'submit');
     if (errors.length)
       log.error({ articleId: a.id, err: errors[0] }, 'capture publish failed; the sweeper will republish');
@@ -168,6 +173,29 @@ async function queueLine(deps: ImportQueuerDeps, item: Item): Promise<'queued' |
   }
   await finish(db, item.id, { state: 'queued', article_id: a.id, queued_at: new Date() });
   return 'queued';
+}
+
+/** Unions a line's tags into the archive's own and appends its note when the archive lacks it; null: nothing to do. */
+async function mergeNotes(
+  deps: ImportQueuerDeps,
+  articleId: string,
+  item: { tags: string[]; note: string | null },
+): Promise<Transition | null> {
+  if (!item.tags.length && !item.note) return null;
+  const a = await deps.db
+    .selectFrom('articles')
+    .select(['tags', 'tags_edited', 'note'])
+    .where('id', '=', articleId)
+    .executeTakeFirst();
+  if (!a) return null;
+  const tags = [...new Set([...(a.tags_edited ? a.tags : []), ...item.tags])];
+  const note = !item.note || a.note?.includes(item.note) ? a.note : a.note ? `${a.note}\n\n${item.note}` : item.note;
+  const edit = { ...(item.tags.length ? { tags } : {}), ...(note !== a.note ? { note } : {}) };
+  if (!Object.keys(edit).length) return null;
+  const t = await updateArticleNotes(deps.db, articleId, edit);
+  if (t)
+    await announceChange({ publisher: deps.publisher, logger: deps.logger }, { articleId, version: Number(t.version) });
+  return t;
 }
 
 /** Settles finished lines, then queues up to `budget` waiting ones. */

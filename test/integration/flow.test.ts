@@ -224,10 +224,42 @@ test('the scheduler-driven sweep republishes a pending artifact whose publish wa
   for (const a of done.artifacts) assert.equal(a.status, 'succeeded');
   // A second sweep finds nothing stuck.
   const again = await topo.invokeSweep();
-  assert.deepEqual(again.body, { republished: 0, failed: 0 });
+  assert.deepEqual(again.body, {
+    republished: 0,
+    failed: 0,
+    imports: { settled: 0, queued: 0, duplicates: 0, failed: 0 },
+  });
   // Its readable text is summarized too, which bumps the version once more: compare the replica after that.
   await until('the swept article to be summarized', async () => (await pgArticle(topo.db, id)).summary);
   await waitForReplica(topo.db, topo.firestore, id);
+});
+
+test('an import on the cloud API is handed to the workers by the scheduled sweep, and its line ends archived', async () => {
+  const form = new FormData();
+  form.set('file', new Blob([`${site.origin}/index.html?imported=1\nftp://example.com/nope\n`]), 'urls.txt');
+  const posted = await fetch(`${topo.apiUrl}/imports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: form,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const accepted = (await posted.json()) as { id: string };
+  assert.equal(posted.status, 202, JSON.stringify(accepted));
+  // Nothing in the cloud drains imports but the sweep that Cloud Scheduler runs.
+  const swept = await topo.invokeSweep();
+  assert.equal(swept.status, 200, JSON.stringify(swept.body));
+  assert.equal((swept.body as { imports: { queued: number } }).imports.queued, 1, JSON.stringify(swept.body));
+  const progress = await until(
+    'the imported line to be archived',
+    async () => {
+      await topo.invokeSweep(); // settles finished lines
+      const r = await api(topo.apiUrl, key, `/imports/${accepted.id}`);
+      return r.body.archived === 1 ? r.body : undefined;
+    },
+    150_000,
+  );
+  assert.equal(progress.total, 2, JSON.stringify(progress));
+  assert.equal(progress.failed, 1, JSON.stringify(progress));
 });
 
 test('the API refuses requests without a valid key with 401 problem+json', async () => {
