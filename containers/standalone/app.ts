@@ -15,7 +15,7 @@ import { vaultFromConfig } from '../../shared/cookies/vault.ts';
 import { startEgressProxy, type EgressProxy } from '../../shared/net/egress-proxy.ts';
 import { TOPICS, ArticleChangedV1, decodePush } from '../../shared/core/messages.ts';
 import { startSweeper } from '../../shared/jobs/sweeper.ts';
-import { startImportQueuer } from '../../shared/imports/queuer.ts';
+import { importQueuerDeps, startImportQueuer } from '../../shared/imports/queuer.ts';
 import { browserCaptureInProgress } from '../../shared/db/artifacts.ts';
 import type { GuardOptions } from '../../shared/net/ssrf.ts';
 import type { HostLimiter, RateLimiter, Summarizer } from '../../shared/core/ports.ts';
@@ -247,16 +247,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     );
     closers.push(() => sweeper.stop());
     // Imports drain from their table at a bounded rate; a restart resumes from the rows (shared/imports).
-    const importQueuer = startImportQueuer({
-      db: db.db,
-      publisher: bus,
-      logger,
-      guard,
-      leaseSeconds: config.LEASE_SECONDS,
-      ratePerSecond: config.IMPORT_RATE_PER_SECOND,
-      maxInFlight: config.IMPORT_MAX_IN_FLIGHT,
-      maxPerHost: config.IMPORT_MAX_PER_HOST,
-    });
+    const importQueuer = startImportQueuer(importQueuerDeps(config, { db: db.db, publisher: bus, logger, guard }));
     closers.push(() => importQueuer.stop());
 
     const app = createApp({

@@ -6,7 +6,7 @@ import { createLogger } from '../../shared/core/logger.ts';
 import { buildCloudDeps } from '../../shared/adapters/deps.ts';
 import { pushVerifierFromConfig } from '../../shared/auth/oidc.ts';
 import { sweepOnce } from '../../shared/jobs/sweeper.ts';
-import { queueImportsOnce } from '../../shared/imports/queuer.ts';
+import { importQueuerDeps, queueImportsOnce } from '../../shared/imports/queuer.ts';
 import { createSweepHandler } from './app.ts';
 import { SweepConfig } from './config.ts';
 
@@ -25,16 +25,7 @@ const verifier = pushVerifierFromConfig(
 );
 const deps = await buildCloudDeps(config, logger, { dbPoolSize: 2, coordination: false });
 
-const importDeps = {
-  db: deps.db.db,
-  publisher: deps.publisher,
-  logger,
-  guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
-  leaseSeconds: config.LEASE_SECONDS,
-  ratePerSecond: config.IMPORT_RATE_PER_SECOND,
-  maxInFlight: config.IMPORT_MAX_IN_FLIGHT,
-  maxPerHost: config.IMPORT_MAX_PER_HOST,
-};
+const importDeps = importQueuerDeps(config, { db: deps.db.db, publisher: deps.publisher, logger });
 
 http(
   'sweep',

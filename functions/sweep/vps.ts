@@ -7,7 +7,7 @@ import { buildCloudDeps } from '../../shared/adapters/deps.ts';
 import { startSweeper } from '../../shared/jobs/sweeper.ts';
 import { startQueueProcess } from '../../shared/jobs/queue-process.ts';
 import { ImportConfig } from '../../shared/imports/config.ts';
-import { startImportQueuer } from '../../shared/imports/queuer.ts';
+import { importQueuerDeps, startImportQueuer } from '../../shared/imports/queuer.ts';
 
 const VpsSweepConfig = BaseConfig.extend({
   PORT: int(8080),
@@ -42,16 +42,7 @@ const sweeper = startSweeper(
   config.SWEEP_INTERVAL_SECONDS * 1000,
 );
 // Imports drain from their table at a bounded rate, here as in the single process (shared/imports/queuer.ts).
-const importQueuer = startImportQueuer({
-  db: deps.db.db,
-  publisher: deps.publisher,
-  logger,
-  guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
-  leaseSeconds: config.LEASE_SECONDS,
-  ratePerSecond: config.IMPORT_RATE_PER_SECOND,
-  maxInFlight: config.IMPORT_MAX_IN_FLIGHT,
-  maxPerHost: config.IMPORT_MAX_PER_HOST,
-});
+const importQueuer = startImportQueuer(importQueuerDeps(config, { db: deps.db.db, publisher: deps.publisher, logger }));
 await startQueueProcess({
   port: config.PORT,
   host: config.HOST,

@@ -11,6 +11,7 @@ import { PermanentError } from '../core/errors.ts';
 import { checkHost, type GuardOptions } from '../net/ssrf.ts';
 import { createArticle, updateArticleMeta, updateArticleNotes } from '../db/articles.ts';
 import type { Transition } from '../db/transition.ts';
+import type { ImportConfig } from './config.ts';
 import { publishJobs } from '../jobs/publish.ts';
 import { announceChange } from '../jobs/article-changed.ts';
 
@@ -28,6 +29,21 @@ export interface ImportQueuerDeps {
   maxPerHost: number;
   /** How long a claimed line may stay claimed before another queuer takes it over (a crash mid-line). */
   claimSeconds?: number;
+}
+
+/** The queuer's deps from a deployable's settings (ImportConfig plus the lease and the SSRF setting). */
+export function importQueuerDeps(
+  config: ImportConfig & { LEASE_SECONDS: number; HTBASE_ALLOW_PRIVATE_NETWORKS: boolean },
+  io: { db: Kysely<Database>; publisher: Publisher; logger: Logger; guard?: GuardOptions },
+): ImportQueuerDeps {
+  return {
+    ...io,
+    guard: io.guard ?? { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
+    leaseSeconds: config.LEASE_SECONDS,
+    ratePerSecond: config.IMPORT_RATE_PER_SECOND,
+    maxInFlight: config.IMPORT_MAX_IN_FLIGHT,
+    maxPerHost: config.IMPORT_MAX_PER_HOST,
+  };
 }
 
 type Item = Selectable<ImportItemTable> & { owner_id: string; formats: string[] };
