@@ -84,8 +84,9 @@ test('POST /archive runs through every deployable and the replica ends equal to 
   );
 
   // Eventarc delivered a CloudEvent per object, summarize acknowledged each, and one task was dispatched.
+  // Five formats and the library's thumbnail: six objects.
   const events = topo.finalizeDeliveries.filter((e) => e.object.startsWith(`articles/${fixtureId}/`));
-  assert.equal(events.length, 5);
+  assert.equal(events.length, 6);
   for (const e of events) assert.ok(e.status >= 200 && e.status < 300, `${e.object} event answered ${e.status}`);
   const tasks = topo.services.tasks.tasks.filter((t) => t.body.toString().includes(fixtureId));
   assert.equal(tasks.length, 1, 'one summary task');

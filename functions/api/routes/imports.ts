@@ -100,7 +100,10 @@ function readUpload(req: Request, max: number): Promise<Upload> {
       if (!file) return reject(badRequest('missing-file', 'send the file in a multipart field named `file`'));
       resolve({ file, filename, fields });
     });
-    req.pipe(bb);
+    // In the cloud the Functions Framework has read the body already (multipart.ts says why).
+    const raw = (req as Request & { rawBody?: Buffer }).rawBody;
+    if (raw) bb.end(raw);
+    else req.pipe(bb);
   });
 }
 
