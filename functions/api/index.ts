@@ -9,7 +9,7 @@ import { createSummaryTaskQueue, hasSummaryTasks } from '../../shared/adapters/c
 import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
 import { createApp } from './app.ts';
 import { apiSecurity } from './security.ts';
-import { CloudApiConfig } from './config.ts';
+import { CloudApiConfig, firebaseWebSettings } from './config.ts';
 import { limitBodies, refused } from './body-limit.ts';
 
 const config = loadConfig(CloudApiConfig, process.env);
@@ -32,7 +32,8 @@ const app = createApp({
   logger,
   guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
   config,
-  ...apiSecurity(config, deps.db.db, { mode: 'cloud' }),
+  ...apiSecurity(config, deps.db.db, { mode: 'cloud', firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST }),
+  firebaseWeb: firebaseWebSettings(config),
   rateLimiter: deps.rateLimiter,
   summaries,
   health: async () => ({ mode: 'cloud', redis: deps.redis ? deps.redis.status : 'none' }),
