@@ -97,6 +97,7 @@ function App({ initialUser }: { initialUser: SignedIn | null }) {
     setAsking(false);
     changed();
   };
+  const who = user?.uid ?? '';
   const signedIn = (who: SignedIn) => {
     setUser(who);
     keyDone();
@@ -137,10 +138,11 @@ function App({ initialUser }: { initialUser: SignedIn | null }) {
       { id: 'main', tabIndex: -1 },
       asking && h(KeyPrompt, { onDone: keyDone, onSignedIn: signedIn }),
       where.name === 'reader'
-        ? h(Reader, { key: where.id, id: where.id })
+        ? h(Reader, { key: `${who}${where.id}`, id: where.id })
         : [
-            h(AddForm, { key: 'add', shared, onChanged: changed }),
-            h(Library, { key: `lib${where.filters}`, refresh, initial: filtersFromHash(where.filters) }),
+            // Keyed by who is signed in: signing out (or in as another) drops the last person's list and progress.
+            h(AddForm, { key: `add${who}`, shared, onChanged: changed }),
+            h(Library, { key: `lib${who}${where.filters}`, refresh, initial: filtersFromHash(where.filters) }),
           ],
     ),
   );
