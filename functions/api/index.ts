@@ -14,6 +14,9 @@ import { limitBodies, refused } from './body-limit.ts';
 
 const config = loadConfig(CloudApiConfig, process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
+// Unsigned emulator tokens are accepted with this set: say so loudly, it must never reach production.
+if (config.FIREBASE_AUTH_EMULATOR_HOST)
+  logger.warn({ emulator: config.FIREBASE_AUTH_EMULATOR_HOST }, 'Firebase Auth emulator tokens are accepted');
 const deps = await buildCloudDeps(config, logger, { signer: gcsSigner(config) });
 // POST /archives/{id}/summary enqueues on the summaries queue; without its settings it answers 503.
 const summaries = hasSummaryTasks(config)

@@ -12,6 +12,7 @@ import {
   GoogleSignIn,
   googleSignInOffered,
   loadSignInSettings,
+  onGoogleUserChange,
   restoreGoogleSession,
   signOutOfGoogle,
   type SignedIn,
@@ -90,6 +91,7 @@ function App({ initialUser }: { initialUser: SignedIn | null }) {
     };
     window.addEventListener('hashchange', onHash);
     onUnauthorized(() => setAsking(true));
+    onGoogleUserChange(setUser);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 

@@ -30,6 +30,11 @@ const hint = {
 
 let settings: FirebaseWebSettings | null = null;
 let session: Promise<GoogleSession> | null = null;
+/** The app shell's setter of who is signed in: the SDK may end a session itself (a revoked or disabled account). */
+let onUserChange: (who: SignedIn | null) => void = () => {};
+export function onGoogleUserChange(fn: (who: SignedIn | null) => void): void {
+  onUserChange = fn;
+}
 
 /** Reads the server's sign-in settings once; null (no button) when it offers none or cannot say. */
 export async function loadSignInSettings(): Promise<FirebaseWebSettings | null> {
@@ -51,6 +56,12 @@ function googleSession(): Promise<GoogleSession> {
     (m) => {
       const started = m.startGoogleSession(s);
       setIdTokenSource(started.token);
+      void started.ready.then(() =>
+        started.onChange((who) => {
+          if (!who) hint.set(false);
+          onUserChange(who);
+        }),
+      );
       return started;
     },
     (err: unknown) => {
