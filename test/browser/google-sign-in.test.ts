@@ -30,6 +30,8 @@ describe('Google sign-in (Firebase Auth)', () => {
   let page: Page;
   let errors: string[] = [];
   const jsBytes = new Map<string, number>();
+  /** The Authorization header of every API call the page makes, in order. */
+  const sent: string[] = [];
 
   before(async () => {
     fake = await startFakeFirebaseAuth({ projectId: PROJECT, tokenLifetimeSeconds: TOKEN_LIFETIME });
@@ -114,6 +116,7 @@ describe('Google sign-in (Firebase Auth)', () => {
     assert.equal(await page.$(`::-p-aria(${BOB_TITLE})`), null, 'another user’s archive is not listed');
     assert.equal(await page.$('::-p-aria(Sign in with Google)'), null, 'the card is gone');
     assert.equal(fake.counts.signIns, 1);
+    assert.equal(sent.at(-1), `Bearer ${fake.minted.at(-1)}`, 'the ID token is sent as Bearer');
     const chunk = [...jsBytes.keys()].find((u) => jsBytes.get(u)! > 20 * 1024 && /\/app\/chunk-/.test(u));
     assert.ok(chunk, `the SDK came as a split chunk: ${[...jsBytes.keys()].join(', ')}`);
     // The user's row now carries the Firebase uid: the same uid the mobile app's sign-in gives.
@@ -140,6 +143,8 @@ describe('Google sign-in (Firebase Auth)', () => {
     assert.ok(fake.counts.refreshes >= 1, `refreshes: ${fake.counts.refreshes}`);
     assert.ok(fake.minted.length > tokens, 'a new ID token was minted');
     assert.equal(fake.counts.signIns, 1, 'no second sign-in');
+    assert.equal(sent.at(-1), `Bearer ${fake.minted.at(-1)}`, 'the refreshed token is the one sent');
+    assert.notEqual(sent.at(-1), `Bearer ${fake.minted[tokens - 1]}`, 'not the old one');
     assert.deepEqual(errors, []);
   });
 
@@ -165,6 +170,22 @@ describe('Google sign-in (Firebase Auth)', () => {
       .where('email', '=', 'carol@example.net')
       .executeTakeFirst();
     assert.equal(carol, undefined, 'no user was created');
+  });
+
+  test('another user sees theirs only; a session ended by Google signs the app out', async () => {
+    await page.locator('::-p-aria(Sign out)').click();
+    await page.locator('::-p-aria(Emulator account email)').fill('bob@example.org');
+    await page.locator('::-p-aria(Sign in with Google)').click();
+    await page.waitForSelector(`::-p-aria(Archives) ::-p-aria(${BOB_TITLE})`);
+    assert.equal(await page.$(`::-p-aria(${ALICE_TITLE})`), null, 'Alice’s archive is not Bob’s');
+    assert.equal(sent.at(-1), `Bearer ${fake.minted.at(-1)}`, 'a second sign-in in the same page sends its token');
+    fake.revoke('bob@example.org');
+    await new Promise((r) => setTimeout(r, 2500)); // the token is now due for a refresh, which Google refuses
+    await page.locator('::-p-aria(Search)').fill('recipe');
+    await page.waitForSelector('::-p-aria(Sign in with Google)');
+    assert.equal(await page.$('::-p-aria(Sign out)'), null, 'the header no longer says signed in');
+    assert.equal(await page.$(`::-p-aria(${BOB_TITLE})`), null);
+    assert.deepEqual(errors, []);
     await page.close();
   });
 
@@ -175,6 +196,9 @@ describe('Google sign-in (Firebase Auth)', () => {
     p.on('pageerror', (err) => seen.push(String(err)));
     p.on('console', (m) => {
       if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) seen.push(m.text());
+    });
+    p.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/archives')) sent.push(r.headers()['authorization'] ?? '');
     });
     p.on('response', (r) => {
       const path = new URL(r.url()).pathname;

@@ -14,6 +14,8 @@ export interface FakeFirebaseAuth {
   /** Every ID token minted so far, in order (sign-ins and refreshes). */
   minted: string[];
   counts: { signIns: number; refreshes: number; lookups: number };
+  /** Ends an account's sessions, as disabling it or revoking its tokens does: refreshes answer TOKEN_EXPIRED. */
+  revoke(email: string): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startFakeFirebaseAuth(opts: {
   const accounts = new Map<string, Account>();
   const refreshTokens = new Map<string, Account>();
   const minted: string[] = [];
+  const revoked = new Set<string>();
   const counts = { signIns: 0, refreshes: 0, lookups: 0 };
   const uidFor = (email: string) => `uid${createHash('sha256').update(email).digest('hex').slice(0, 24)}`;
 
@@ -99,6 +102,7 @@ export async function startFakeFirebaseAuth(opts: {
       if (post.get('providerId') !== 'google.com') return [400, fail('INVALID_PROVIDER_ID')];
       const email = String(claims.email ?? '').toLowerCase();
       if (!claims.sub || !email) return [400, fail('INVALID_IDP_RESPONSE : sub and email are required')];
+      revoked.delete(email); // a new sign-in starts a new session
       const isNewUser = !accounts.has(email);
       if (isNewUser) accounts.set(email, { uid: uidFor(email), email, sub: claims.sub, createdAt: Date.now() });
       const a = accounts.get(email)!;
@@ -131,6 +135,7 @@ export async function startFakeFirebaseAuth(opts: {
       const form = new URLSearchParams(raw);
       const a = refreshTokens.get(form.get('refresh_token') ?? '');
       if (form.get('grant_type') !== 'refresh_token' || !a) return [400, fail('INVALID_REFRESH_TOKEN')];
+      if (revoked.has(a.email)) return [400, fail('TOKEN_EXPIRED')];
       counts.refreshes++;
       const token = idToken(a);
       return [
@@ -179,6 +184,7 @@ export async function startFakeFirebaseAuth(opts: {
     uidFor,
     minted,
     counts,
+    revoke: (email) => void revoked.add(email.toLowerCase()),
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();

@@ -89,7 +89,7 @@ export async function restoreGoogleSession(): Promise<SignedIn | null> {
 export async function signOutOfGoogle(): Promise<void> {
   const s = await session;
   hint.set(false);
-  setIdTokenSource(null);
+  // The token source stays: it answers null while no one is signed in, and the next sign-in's token after.
   await s?.signOut();
 }
 
