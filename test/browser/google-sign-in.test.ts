@@ -101,6 +101,7 @@ describe('Google sign-in (Firebase Auth)', () => {
     assert.ok(firstLoad > 0 && firstLoad < 150 * 1024, `first-load JS gzipped: ${firstLoad} bytes`);
     assert.ok(firstLoad < 60 * 1024, `the Firebase SDK is not in the first load (${firstLoad} bytes gzipped)`);
     assert.deepEqual(await seriousViolations(page), [], 'axe on the sign-in card');
+    await waitForText(page, '::-p-aria(Library)', 'Sign in to continue: with Google, or paste an API key.', 10_000);
 
     // Bad input gets a clear sentence, and no request.
     await page.locator('::-p-aria(Emulator account email)').fill('not-an-address');

@@ -124,11 +124,17 @@ interface Problem {
   detail?: string;
 }
 
+let unauthorizedText = 'The API needs a key: paste an API key to continue.';
+/** What a 401 tells the person: set by signin.ts when the server also offers Google sign-in. */
+export function setUnauthorizedText(text: string): void {
+  unauthorizedText = text;
+}
+
 /** One sentence per refusal the API gives (functions/api/problems.ts and the routes' problem types). */
 export function describeProblem(status: number, p: Problem, retryAfter: number | null): string {
   const slug = (p.type ?? '').replace('urn:htbase:problem:', '');
   const detail = p.detail ? ` (${p.detail})` : '';
-  if (status === 401) return 'The API needs a key: paste an API key to continue.';
+  if (status === 401) return unauthorizedText;
   if (status === 403) return `This account is not allowed to do that${detail}.`;
   if (status === 429)
     return `Too many requests: try again in ${retryAfter ?? 60} second${retryAfter === 1 ? '' : 's'}.`;

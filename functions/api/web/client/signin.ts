@@ -3,7 +3,7 @@
 // the first load of a keyless or key-pasting user never carries it.
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
-import { setIdTokenSource, type FirebaseWebSettings } from './api.ts';
+import { setIdTokenSource, setUnauthorizedText, type FirebaseWebSettings } from './api.ts';
 import type { GoogleSession, SignedIn } from './firebase.ts';
 
 export type { SignedIn };
@@ -41,6 +41,7 @@ export async function loadSignInSettings(): Promise<FirebaseWebSettings | null> 
   try {
     const res = await fetch('/app/config.json');
     if (res.ok) settings = ((await res.json()) as { firebase?: FirebaseWebSettings | null }).firebase ?? null;
+    if (settings) setUnauthorizedText('Sign in to continue: with Google, or paste an API key.');
   } catch {
     settings = null;
   }
