@@ -129,6 +129,8 @@ export async function bundleWebClient(clientDir: string, outDir: string): Promis
     bundle: true,
     minify: true,
     format: 'esm',
+    splitting: true, // the Firebase SDK is a chunk of its own, loaded on sign-in (serve.ts)
+    chunkNames: 'chunk-[hash]',
     target: 'es2020',
     legalComments: 'none',
     metafile: true,

@@ -57,7 +57,7 @@ export function createApp(deps: ApiDeps): express.Express {
   // Health and the document answer before admission: probes and clients read them without a key.
   metaRoutes(app, ctx, openApiDocument);
   // The app shell is public (before auth); its data comes through the API.
-  mountWebApp(app, { logger: log });
+  mountWebApp(app, { logger: log, firebase: deps.firebaseWeb });
   // A share link's token is the whole credential of the routes it opens.
   sharedRoutes(app, ctx);
   app.use(admission(deps));

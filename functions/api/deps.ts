@@ -8,6 +8,7 @@ import type { GuardOptions } from '../../shared/net/ssrf.ts';
 import type { Authenticator, Principal } from '../../shared/auth/identity.ts';
 import type { RequestGuardOptions } from './request-guards.ts';
 import type { CookieStore } from '../../shared/cookies/store.ts';
+import type { FirebaseWebSettings } from './web/serve.ts';
 
 export type { Principal };
 
@@ -44,6 +45,8 @@ export interface ApiDeps {
   cookies?: CookieStore;
   /** The deployable's own fields for /healthz and /readyz (no database call: /healthz is liveness). */
   health?: () => Promise<Record<string, unknown>>;
+  /** The web app's Google sign-in (Firebase); absent: the app offers the API key only. */
+  firebaseWeb?: FirebaseWebSettings | null;
 }
 
 /** The deps plus what createApp derives once: the API's logger and the article-changed announcer's needs. */

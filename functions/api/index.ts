@@ -11,7 +11,7 @@ import { createSummaryRequester } from '../../shared/jobs/summary-request.ts';
 import { queueTaskQueue } from '../../shared/adapters/pg-queue-wiring.ts';
 import { createApp } from './app.ts';
 import { apiSecurity, MULTIPART_PATHS } from './security.ts';
-import { CloudApiConfig } from './config.ts';
+import { CloudApiConfig, firebaseWebSettings } from './config.ts';
 import { limitBodies, refused } from './body-limit.ts';
 import { createCookieStore } from '../../shared/cookies/store.ts';
 import { vaultFromConfig } from '../../shared/cookies/vault.ts';
@@ -24,6 +24,9 @@ const MULTIPART_FRAMING_BYTES = 1024 * 1024;
 
 const config = loadConfig(CloudApiConfig, process.env);
 const logger = createLogger({ component: 'api', level: config.LOG_LEVEL });
+// Unsigned emulator tokens are accepted with this set: say so loudly, it must never reach production.
+if (config.FIREBASE_AUTH_EMULATOR_HOST)
+  logger.warn({ emulator: config.FIREBASE_AUTH_EMULATOR_HOST }, 'Firebase Auth emulator tokens are accepted');
 const deps = await buildCloudDeps(config, logger, { signer: gcsSigner(config) });
 // POST /archives/{id}/summary enqueues on the summaries queue (Cloud Tasks, or the Postgres job queue on a
 // VPS); without either it answers 503.
@@ -44,7 +47,8 @@ const app = createApp({
   logger,
   guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
   config,
-  ...apiSecurity(config, deps.db.db, { mode: 'cloud' }),
+  ...apiSecurity(config, deps.db.db, { mode: 'cloud', firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST }),
+  firebaseWeb: firebaseWebSettings(config),
   rateLimiter: deps.rateLimiter,
   summaries,
   health: async () => ({

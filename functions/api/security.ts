@@ -35,7 +35,7 @@ export function trustProxySetting(v: string | undefined): boolean | number | str
 export function apiSecurity(
   config: ApiConfig,
   db: Kysely<Database>,
-  opts: { mode: 'cloud' | 'single-process'; firebaseJwksUrl?: string },
+  opts: { mode: 'cloud' | 'single-process'; firebaseJwksUrl?: string; firebaseEmulator?: boolean },
 ): ApiSecurity {
   const allowed = list(config.GOOGLE_ID_TOKEN_ALLOWED_EMAILS);
   const google = config.GOOGLE_ID_TOKEN_AUDIENCE
@@ -46,7 +46,11 @@ export function apiSecurity(
       })
     : null;
   const firebase = config.FIREBASE_PROJECT_ID
-    ? createFirebaseIdTokenVerifier({ projectId: config.FIREBASE_PROJECT_ID, jwksUrl: opts.firebaseJwksUrl })
+    ? createFirebaseIdTokenVerifier({
+        projectId: config.FIREBASE_PROJECT_ID,
+        jwksUrl: opts.firebaseJwksUrl,
+        emulator: opts.firebaseEmulator,
+      })
     : null;
   const authenticate = createAuthenticator({
     db,

@@ -5,6 +5,7 @@ import {
   createLocalJWKSet,
   createRemoteJWKSet,
   jwtVerify,
+  UnsecuredJWT,
   errors,
   type JSONWebKeySet,
   type JWTPayload,
@@ -71,6 +72,22 @@ export async function verifyJwt(token: string, keys: JWTVerifyGetKey, opts: Veri
       clockTolerance: opts.clockToleranceSeconds ?? 60,
     });
     return payload;
+  } catch (err) {
+    throw mapJoseError(err);
+  }
+}
+
+/**
+ * Checks an unsigned (`alg: none`) token's issuer, expiry and audience: only for the Firebase Auth emulator,
+ * which mints such tokens, and only when a deployment turns the emulator on explicitly.
+ */
+export function verifyUnsignedJwt(token: string, opts: VerifyOptions): JWTPayload {
+  try {
+    return UnsecuredJWT.decode(token, {
+      issuer: opts.issuers,
+      audience: opts.audience,
+      clockTolerance: opts.clockToleranceSeconds ?? 60,
+    }).payload;
   } catch (err) {
     throw mapJoseError(err);
   }

@@ -29,6 +29,37 @@ export const APP_CSP = [
   "form-action 'self'",
 ].join('; ');
 
+/** Firebase's public web settings for "Sign in with Google" (functions/api/config.ts firebaseWebSettings). */
+export interface FirebaseWebSettings {
+  apiKey: string;
+  authDomain: string;
+  projectId: string;
+  /** A Firebase Auth emulator's origin (tests, local development): the SDK talks to it instead of Google. */
+  emulatorUrl: string | null;
+}
+
+/**
+ * APP_CSP plus only what Firebase Authentication needs: its two REST hosts (or the emulator), Google's gapi
+ * loader the popup flow uses, and the project's auth domain, which hosts the popup's handler iframe.
+ */
+export function appCsp(firebase: FirebaseWebSettings | null | undefined): string {
+  if (!firebase) return APP_CSP;
+  const connect = firebase.emulatorUrl
+    ? [firebase.emulatorUrl]
+    : ['https://identitytoolkit.googleapis.com', 'https://securetoken.googleapis.com'];
+  const extra: Record<string, string[]> = {
+    'script-src': firebase.emulatorUrl ? [] : ['https://apis.google.com'],
+    'frame-src': [firebase.emulatorUrl ?? `https://${firebase.authDomain}`],
+    'connect-src': connect,
+  };
+  return APP_CSP.split('; ')
+    .map((d) => {
+      const name = d.slice(0, d.indexOf(' '));
+      return extra[name]?.length ? `${d} ${extra[name].join(' ')}` : d;
+    })
+    .join('; ');
+}
+
 export interface WebAppOptions {
   logger: Logger;
   /** Where the client sources are; defaults to ./client next to this file. */
@@ -38,6 +69,8 @@ export interface WebAppOptions {
    * running module, where infra/build-functions.ts writes it beside the cloud function's bundled index.js.
    */
   prebuiltDir?: string;
+  /** Google sign-in through Firebase; absent or null: the app offers the API key only. */
+  firebase?: FirebaseWebSettings | null;
 }
 
 interface Asset {
@@ -104,7 +137,11 @@ function prebuilt(dir: string): Record<string, Asset> | null {
   return files;
 }
 
-/** Bundles client/main.ts (+ its CSS) and client/sw.ts into memory; minified ESM, no files written. */
+/**
+ * Bundles client/main.ts (+ its CSS) and client/sw.ts into memory; minified ESM, no files written. Code
+ * splitting puts what main.ts imports dynamically (the Firebase SDK) in chunk files beside app.js, loaded only
+ * when Google sign-in is used, so the first load stays small.
+ */
 async function bundle(clientDir: string): Promise<Record<string, Asset>> {
   const { build } = await import('esbuild');
   const out = await build({
@@ -114,6 +151,8 @@ async function bundle(clientDir: string): Promise<Record<string, Asset>> {
     bundle: true,
     minify: true,
     format: 'esm',
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     target: 'es2020',
     legalComments: 'none',
     logLevel: 'silent',
@@ -150,6 +189,9 @@ export function mountWebApp(parent: express.Express, opts: WebAppOptions): void 
     '/app/icon-512.png': asset(iconPng(512), 'image/png'),
   };
   const shell = asset(SHELL, 'text/html; charset=utf-8');
+  const csp = appCsp(opts.firebase);
+  // What the client needs to offer Google sign-in; `firebase: null` hides the button.
+  fixed['/app/config.json'] = asset(JSON.stringify({ firebase: opts.firebase ?? null }), 'application/json');
 
   function send(req: Request, res: Response, a: Asset, cache = 'no-cache'): void {
     res.setHeader('Content-Type', a.type);
@@ -165,13 +207,22 @@ export function mountWebApp(parent: express.Express, opts: WebAppOptions): void 
   }
 
   app.get(['/', '/index.html'], (req, res) => {
-    res.setHeader('Content-Security-Policy', APP_CSP);
+    res.setHeader('Content-Security-Policy', csp);
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('X-Frame-Options', 'DENY');
     send(req, res, shell);
   });
   for (const [path, a] of Object.entries(fixed))
-    app.get(path, (req, res) => send(req, res, a, 'public, max-age=86400'));
+    app.get(path, (req, res) => send(req, res, a, path.endsWith('.json') ? 'no-cache' : 'public, max-age=86400'));
+  // The split chunks: content-hashed names, so they may be cached for good.
+  app.get(/^\/app\/(chunk-[A-Za-z0-9_-]+\.js)$/, (req, res, next) => {
+    const name = req.path.slice('/app/'.length);
+    files().then((f) => {
+      const a = f[name];
+      if (!a) return next();
+      send(req, res, a, 'public, max-age=31536000, immutable');
+    }, next);
+  });
   const bundled: Record<string, string> = { '/app/app.js': 'app.js', '/app/app.css': 'app.css', '/sw.js': 'sw.js' };
   for (const [path, name] of Object.entries(bundled))
     app.get(path, (req, res, next) => {

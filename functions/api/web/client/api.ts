@@ -1,5 +1,6 @@
-// The web app's one door to the JSON API: the pasted API key sent as Bearer, and every problem+json answer
-// turned into a sentence a person can act on (ApiError.message), so no view has to know the problem types.
+// The web app's one door to the JSON API: the signed-in user's Firebase ID token or the pasted API key sent as
+// Bearer, and every problem+json answer turned into a sentence a person can act on (ApiError.message), so no view
+// has to know the problem types.
 
 export interface ArtifactView {
   format: string;
@@ -72,6 +73,34 @@ export function setKey(key: string | null): void {
   else localStorage.removeItem(KEY);
 }
 
+/** Firebase's public web settings, from /app/config.json (functions/api/web/serve.ts FirebaseWebSettings). */
+export interface FirebaseWebSettings {
+  apiKey: string;
+  authDomain: string;
+  projectId: string;
+  emulatorUrl: string | null;
+}
+
+/** The signed-in Google user's ID token, fresh (client/firebase.ts); null when no one is signed in. */
+let idToken: (() => Promise<string | null>) | null = null;
+export function setIdTokenSource(fn: (() => Promise<string | null>) | null): void {
+  idToken = fn;
+}
+
+/** The credential to send: a Firebase ID token when signed in with Google, else the pasted key, else none. */
+async function bearer(): Promise<string | null> {
+  if (idToken) {
+    try {
+      const token = await idToken();
+      if (token) return token;
+    } catch {
+      // The token could not be refreshed (offline, account disabled): the API's 401 asks to sign in again.
+      return null;
+    }
+  }
+  return getKey();
+}
+
 /** Set by the app shell: called whenever the API answers 401, so it can ask for a key. */
 let unauthorized: () => void = () => {};
 export function onUnauthorized(fn: () => void): void {
@@ -95,11 +124,17 @@ interface Problem {
   detail?: string;
 }
 
+let unauthorizedText = 'The API needs a key: paste an API key to continue.';
+/** What a 401 tells the person: set by signin.ts when the server also offers Google sign-in. */
+export function setUnauthorizedText(text: string): void {
+  unauthorizedText = text;
+}
+
 /** One sentence per refusal the API gives (functions/api/problems.ts and the routes' problem types). */
 export function describeProblem(status: number, p: Problem, retryAfter: number | null): string {
   const slug = (p.type ?? '').replace('urn:htbase:problem:', '');
   const detail = p.detail ? ` (${p.detail})` : '';
-  if (status === 401) return 'The API needs a key: paste an API key to continue.';
+  if (status === 401) return unauthorizedText;
   if (status === 403) return `This account is not allowed to do that${detail}.`;
   if (status === 429)
     return `Too many requests: try again in ${retryAfter ?? 60} second${retryAfter === 1 ? '' : 's'}.`;
@@ -117,7 +152,7 @@ export function describeProblem(status: number, p: Problem, retryAfter: number |
 export async function api<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
-  const key = getKey();
+  const key = await bearer();
   if (key) headers.set('Authorization', `Bearer ${key}`);
   if (json !== undefined) headers.set('Content-Type', 'application/json');
   let res: Response;
@@ -142,7 +177,7 @@ export const artifactPath = (id: string, format: string) =>
  * blob: URL, still inside a sandbox="" iframe, so the archived page gets an opaque origin either way.
  */
 export async function artifactSrc(id: string, format: string): Promise<string> {
-  const key = getKey();
+  const key = await bearer();
   if (!key) return artifactPath(id, format);
   const res = await fetch(artifactPath(id, format), { headers: { Authorization: `Bearer ${key}` } });
   if (res.status === 401) unauthorized();

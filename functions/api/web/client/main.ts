@@ -1,5 +1,6 @@
-// The web app's shell: hash routing (#/ library, #/archives/{id} reader), the API-key prompt shown when the
-// API answers 401, the Web Share Target (/?share-url=…) and the service worker registration.
+// The web app's shell: hash routing (#/ library, #/archives/{id} reader), the sign-in card (Google, where the
+// server offers it, or an API key) shown when the API answers 401, the Web Share Target (/?share-url=…) and the
+// service worker registration.
 import { h, render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { getKey, onUnauthorized, setKey } from './api.ts';
@@ -8,6 +9,15 @@ import { Library } from './library.ts';
 import { filtersFromHash } from './filters.ts';
 import { Reader } from './reader.ts';
 import { CaptureTools } from './capture-tools.ts';
+import {
+  GoogleSignIn,
+  googleSignInOffered,
+  loadSignInSettings,
+  onGoogleUserChange,
+  restoreGoogleSession,
+  signOutOfGoogle,
+  type SignedIn,
+} from './signin.ts';
 import './styles.css';
 import './views.css';
 
@@ -25,7 +35,7 @@ function sharedUrl(): string | null {
   return found || null;
 }
 
-function KeyPrompt({ onDone }: { onDone: () => void }) {
+function KeyPrompt({ onDone, onSignedIn }: { onDone: () => void; onSignedIn: (who: SignedIn) => void }) {
   const [value, setValue] = useState('');
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
@@ -38,7 +48,13 @@ function KeyPrompt({ onDone }: { onDone: () => void }) {
     'section',
     { class: 'card key', 'aria-labelledby': 'key-heading' },
     h('h2', { id: 'key-heading' }, 'Sign in'),
-    h('p', null, 'Paste an API key once; it stays in this browser and is sent with every request.'),
+    h(GoogleSignIn, { onSignedIn }),
+    h(
+      'p',
+      null,
+      googleSignInOffered() ? 'Or paste an API key once' : 'Paste an API key once',
+      '; it stays in this browser and is sent with every request.',
+    ),
     h(
       'form',
       { onSubmit: save },
@@ -61,8 +77,9 @@ function KeyPrompt({ onDone }: { onDone: () => void }) {
   );
 }
 
-function App() {
+function App({ initialUser }: { initialUser: SignedIn | null }) {
   const [where, setWhere] = useState(route());
+  const [user, setUser] = useState(initialUser);
   const [asking, setAsking] = useState(false);
   const [refresh, setRefresh] = useState(0);
   const [shared] = useState(sharedUrl);
@@ -75,12 +92,22 @@ function App() {
     };
     window.addEventListener('hashchange', onHash);
     onUnauthorized(() => setAsking(true));
+    onGoogleUserChange(setUser);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
   const keyDone = () => {
     setAsking(false);
     changed();
+  };
+  const who = user?.uid ?? '';
+  const signedIn = (who: SignedIn) => {
+    setUser(who);
+    keyDone();
+  };
+  const signOut = () => {
+    // The library re-asks the API, which answers 401 without a credential: the sign-in card comes back.
+    void signOutOfGoogle().finally(() => (setUser(null), changed()));
   };
   return h(
     'div',
@@ -101,25 +128,34 @@ function App() {
       h(
         'nav',
         { 'aria-label': 'Main' },
-        h('button', { onClick: () => setAsking((v) => !v) }, getKey() ? 'API key ✓' : 'API key'),
+        user
+          ? [
+              h('span', { class: 'who' }, `Signed in as ${user.email ?? 'a Google account'}`),
+              h('button', { onClick: signOut }, 'Sign out'),
+            ]
+          : h('button', { onClick: () => setAsking((v) => !v) }, getKey() ? 'API key ✓' : 'API key'),
       ),
     ),
     h(
       'main',
       { id: 'main', tabIndex: -1 },
-      asking && h(KeyPrompt, { onDone: keyDone }),
+      asking && h(KeyPrompt, { onDone: keyDone, onSignedIn: signedIn }),
       where.name === 'reader'
-        ? h(Reader, { key: where.id, id: where.id })
+        ? h(Reader, { key: `${who}${where.id}`, id: where.id })
         : [
-            h(AddForm, { key: 'add', shared, onChanged: changed }),
-            h(Library, { key: `lib${where.filters}`, refresh, initial: filtersFromHash(where.filters) }),
-            h(CaptureTools, { key: 'tools' }),
+            // Keyed by who is signed in: signing out (or in as another) drops the last person's list and progress.
+            h(AddForm, { key: `add${who}`, shared, onChanged: changed }),
+            h(Library, { key: `lib${who}${where.filters}`, refresh, initial: filtersFromHash(where.filters) }),
+            h(CaptureTools, { key: `tools${who}` }),
           ],
     ),
   );
 }
 
-render(h(App, null), document.getElementById('root')!);
+// A Google session kept from an earlier visit is restored first, so the library's first call already carries it.
+void loadSignInSettings()
+  .then(restoreGoogleSession)
+  .then((who) => render(h(App, { initialUser: who }), document.getElementById('root')!));
 
 if ('serviceWorker' in navigator && location.protocol !== 'file:')
   navigator.serviceWorker

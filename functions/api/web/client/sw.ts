@@ -39,6 +39,22 @@ sw.addEventListener('activate', (e) => {
 sw.addEventListener('fetch', (e) => {
   const url = new URL(e.request.url);
   if (e.request.method !== 'GET' || url.origin !== location.origin) return;
+  // Split chunks (the Firebase SDK, shared helpers) have content-hashed names the shell list cannot know: each is
+  // cached the first time it loads, and a cached one never changes.
+  if (/^\/app\/chunk-[\w-]+\.js$/.test(url.pathname)) {
+    e.respondWith(
+      caches.match(e.request).then(
+        (hit) =>
+          hit ??
+          fetch(e.request).then((res) => {
+            const copy = res.clone();
+            if (res.ok) void caches.open(CACHE).then((c) => c.put(e.request, copy));
+            return res;
+          }),
+      ),
+    );
+    return;
+  }
   const shell = e.request.mode === 'navigate' ? '/' : SHELL.includes(url.pathname) ? url.pathname : null;
   if (!shell) return;
   e.respondWith(fetch(e.request).catch(async () => (await caches.match(shell)) ?? Response.error()));
