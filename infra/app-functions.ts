@@ -122,6 +122,10 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
         HOST: '0.0.0.0',
         ...(cfg.api.idTokenAudience ? { GOOGLE_ID_TOKEN_AUDIENCE: cfg.api.idTokenAudience } : {}),
         ...(cfg.api.allowedEmails ? { GOOGLE_ID_TOKEN_ALLOWED_EMAILS: cfg.api.allowedEmails } : {}),
+        // Firebase ID tokens (the mobile app, the web app's Google sign-in) are issued for this project.
+        FIREBASE_PROJECT_ID: project,
+        ...(cfg.api.firebaseWebApiKey ? { FIREBASE_WEB_API_KEY: cfg.api.firebaseWebApiKey } : {}),
+        ...(cfg.api.firebaseAuthDomain ? { FIREBASE_AUTH_DOMAIN: cfg.api.firebaseAuthDomain } : {}),
         // POST /archives/{id}/summary only enqueues (shared/jobs/summary-request.ts): no Gemini settings.
         ...tasksEnv,
       },

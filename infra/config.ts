@@ -85,7 +85,16 @@ export interface StackConfig {
    */
   functions: { summarize: number; summaryTask: number; sync: number; sweep: number };
   /** Extra API settings passed to functions/api. */
-  api: { maxInstances: number; rateLimitPerMinute: number; idTokenAudience?: string; allowedEmails?: string };
+  api: {
+    maxInstances: number;
+    rateLimitPerMinute: number;
+    idTokenAudience?: string;
+    allowedEmails?: string;
+    /** The Firebase web app's API key (public): the web app then offers Sign in with Google. */
+    firebaseWebApiKey?: string;
+    /** Firebase Auth's domain for the sign-in popup; default `<project>.firebaseapp.com`. */
+    firebaseAuthDomain?: string;
+  };
 }
 
 /** Service-account ids are 6-30 characters; the longest one the stack makes is `${prefix}-${longest key}`. */
