@@ -140,6 +140,10 @@ export async function backup(db: Kysely<any>, blobs: BlobStore, file: string, ou
 export async function restore(db: Kysely<any>, blobs: BlobStore, file: string, out: Out): Promise<void> {
   const known = new Set(Object.keys(migrations));
   const input = createReadStream(file).pipe(createGunzip());
+  // A damaged file can fail the gunzip before the first record is read (while the emptiness check runs): keep
+  // that error for the answer below rather than letting an unheard 'error' event end the process.
+  let inputError: NodeJS.ErrnoException | undefined;
+  input.on('error', (err) => (inputError ??= err));
   let summary = { rows: 0, files: 0, archives: 0 };
   try {
     await db.transaction().execute(async (trx) => {
@@ -187,7 +191,8 @@ export async function restore(db: Kysely<any>, blobs: BlobStore, file: string, o
     });
   } catch (err) {
     input.destroy();
-    if ((err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR' || (err as Error).message === 'unexpected end of file')
+    const cause = (inputError ?? err) as NodeJS.ErrnoException;
+    if (cause.code === 'Z_DATA_ERROR' || cause.message === 'unexpected end of file')
       throw new BackupFormatError('the backup file is damaged or not gzip');
     throw err;
   }
