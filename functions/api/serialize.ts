@@ -2,6 +2,7 @@
 // the z.infer of its schema in schemas.ts, the one /openapi.json is rendered from, so neither can drift alone.
 import type { Article, Artifact, Summary } from '../../shared/db/types.ts';
 import type { ArticleView } from '../../shared/db/articles.ts';
+import { summaryFields } from '../../shared/db/summaries.ts';
 import type { ArchiveListItemJson, ArchiveViewJson, ArtifactViewJson, LinksJson, SummaryViewJson } from './schemas.ts';
 
 // artifacts.format is plain text in the row type; only the repository writes it, from ArtifactFormat values.
@@ -36,12 +37,7 @@ export function artifactJson(x: Artifact): ArtifactViewJson {
 export function summaryJson(s: Summary | undefined): SummaryViewJson | null {
   if (!s) return null;
   return {
-    provider: s.provider,
-    model: s.model,
-    summary: s.summary,
-    keyPoints: s.key_points,
-    tags: s.tags,
-    lang: s.lang,
+    ...summaryFields(s),
     createdAt: new Date(s.created_at).toISOString(),
   };
 }

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
 import { findArticle, listArticles } from '../../shared/db/articles.ts';
 import { listArtifacts } from '../../shared/db/artifacts.ts';
-import { findSummary } from '../../shared/db/summaries.ts';
+import { findSummary, summaryFields } from '../../shared/db/summaries.ts';
 import { findUser } from '../../shared/db/users.ts';
 import type { ArticleReplicaDoc, ReplicaWriter } from '../../shared/core/ports.ts';
 import type { ArticleChanged } from '../../shared/core/messages.ts';
@@ -32,16 +32,7 @@ export async function buildReplicaDoc(db: Kysely<Database>, id: string): Promise
         { status: x.status, sizeBytes: x.size_bytes === null ? null : Number(x.size_bytes), errorCode: x.error_code },
       ]),
     ),
-    summary: s
-      ? {
-          provider: s.provider,
-          model: s.model,
-          summary: s.summary,
-          keyPoints: s.key_points,
-          tags: s.tags,
-          lang: s.lang,
-        }
-      : null,
+    summary: s ? summaryFields(s) : null,
     createdAt: new Date(a.created_at).toISOString(),
     updatedAt: new Date(a.updated_at).toISOString(),
   };

@@ -5,6 +5,18 @@ import type { Database, Db, Summary, SummaryFailure } from './types.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { SummaryResult } from '../core/ports.ts';
 
+/** The summary as every outward shape carries it (the API, the Firestore replica, the export): camelCase. */
+export function summaryFields(s: Summary) {
+  return {
+    provider: s.provider,
+    model: s.model,
+    summary: s.summary,
+    keyPoints: s.key_points,
+    tags: s.tags,
+    lang: s.lang,
+  };
+}
+
 export async function findSummary(db: Db, articleId: string): Promise<Summary | undefined> {
   return db.selectFrom('summaries').selectAll().where('article_id', '=', articleId).executeTakeFirst();
 }

@@ -9,6 +9,7 @@ import type { BlobStore } from '../core/ports.ts';
 import type { Logger } from '../core/logger.ts';
 import { ARTICLE_VIEW_COLUMNS } from '../db/articles.ts';
 import { importedMetaFor } from './store.ts';
+import { summaryFields } from '../db/summaries.ts';
 
 export const EXPORT_FORMATS = ['json', 'netscape', 'zip'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -95,16 +96,7 @@ export async function* exportRecords(db: Db, ownerId: string): AsyncGenerator<Ex
         // The archive's own tags and note (set by the person or by an import); before 0007 they lived on the lines.
         tags: a.tags_edited ? a.tags : (m?.tags ?? []),
         note: a.note ?? (m?.notes.length ? m.notes.join('\n\n') : null),
-        summary: s
-          ? {
-              provider: s.provider,
-              model: s.model,
-              summary: s.summary,
-              keyPoints: s.key_points,
-              tags: s.tags,
-              lang: s.lang,
-            }
-          : null,
+        summary: s ? summaryFields(s) : null,
         artifacts: artifacts
           .filter((x) => x.article_id === a.id)
           .map((x) => ({
