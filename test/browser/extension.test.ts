@@ -82,6 +82,8 @@ test('the extension, loaded into Chromium, archives a page and shows its progres
   const popup = await browser.newPage();
   await popup.goto(`chrome-extension://${EXT_ID}/popup.html`);
   await byLabel(popup, 'Server address', app.url);
+  // Shown with the form (byLabel waited for it): the id the server's ALLOWED_EXTENSION_IDS must list.
+  assert.equal(await popup.$eval('#extid', (e) => e.textContent), EXT_ID, 'the settings show the id to allow');
   await byLabel(popup, 'API key', 'htb_wrong-key-000000000000000000000000');
   await (await popup.waitForSelector('::-p-aria(Save)'))!.click();
   await popup.waitForFunction(() =>
