@@ -115,16 +115,18 @@ test(
     assert.equal(await browser.installExtension(xpi), GECKO_ID, 'Firefox installs the zip under its gecko id');
     await devtools.watchAddon(GECKO_ID);
 
-    // The MV3 background (background.scripts in Firefox) runs, and opens the popup in a tab as a person would open it.
+    // The MV3 background (background.scripts in Firefox) runs; it opens the popup in a tab (headless Firefox has no
+    // toolbar button to click), as the Chromium test opens it.
     const background = await devtools.frame(/_generated_background_page\.html$/);
     await background.evaluate(`browser.tabs.create({ url: 'popup.html' }).then(() => 'ok')`);
     let popup = await devtools.frame(/\/popup\.html$/);
     assert.ok(popup.url.startsWith(`moz-extension://${UUID}/`), popup.url);
-    await until<boolean>(
+    const shown = await until<boolean>(
       popup,
       `document.readyState === 'complete' && !document.getElementById('settings').hidden`,
       Boolean,
     );
+    assert.equal(shown.at(-1), true, 'a first start asks for the server settings');
     assert.equal(
       await popup.evaluate(`document.getElementById('extid').textContent`),
       UUID,
