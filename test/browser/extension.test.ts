@@ -82,6 +82,8 @@ test('the extension, loaded into Chromium, archives a page and shows its progres
   const popup = await browser.newPage();
   await popup.goto(`chrome-extension://${EXT_ID}/popup.html`);
   await byLabel(popup, 'Server address', app.url);
+  // Shown with the form (byLabel waited for it): the id the server's ALLOWED_EXTENSION_IDS must list.
+  assert.equal(await popup.$eval('#extid', (e) => e.textContent), EXT_ID, 'the settings show the id to allow');
   await byLabel(popup, 'API key', 'htb_wrong-key-000000000000000000000000');
   await (await popup.waitForSelector('::-p-aria(Save)'))!.click();
   await popup.waitForFunction(() =>
@@ -89,6 +91,9 @@ test('the extension, loaded into Chromium, archives a page and shows its progres
   );
   await byLabel(popup, 'API key', key);
   await (await popup.waitForSelector('::-p-aria(Save)'))!.click();
+  // Save checks the key against the server before it stores it and shows the archive view; leaving the page before
+  // then (the goto + reload below) would drop the settings, and the reloaded popup would ask for them again.
+  await popup.waitForSelector('::-p-aria(Archive this tab)', { visible: true, timeout: 60_000 });
 
   // The context-menu path: the popup opened for a URL archives it at once.
   const target = `${site.origin}/index.html`;
@@ -103,7 +108,8 @@ test('the extension, loaded into Chromium, archives a page and shows its progres
     if (/^Archived|failed/.test(text)) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  assert.match(text, /^Archived/, [...seen].join(' | '));
+  const view = await popup.$eval('#settings', (f) => ((f as HTMLElement).hidden ? 'archive view' : 'settings form'));
+  assert.match(text, /^Archived/, `${view}; seen: ${[...seen].join(' | ')}`);
   assert.ok(
     [...seen].some((s) => /Archiving… \d of \d formats done/.test(s)),
     `progress was shown: ${[...seen].join(' | ')}`,

@@ -102,7 +102,9 @@ async function showArchive(s) {
 function showSettings(current) {
   $('archive').hidden = true;
   $('settings').hidden = false;
-  $('extid').textContent = api.runtime.id;
+  // The id the server's ALLOWED_EXTENSION_IDS needs is this page's origin host: Chrome's extension id, or in Firefox
+  // the install's UUID (moz-extension://<uuid>), which runtime.id is not (it is the gecko id of the manifest).
+  $('extid').textContent = new URL(api.runtime.getURL('/')).host;
   if (current) {
     $('server').value = current.server;
     $('key').value = current.key;
