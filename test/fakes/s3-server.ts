@@ -34,7 +34,9 @@ export interface S3RequestLog {
 
 export interface S3Fake {
   endpoint: string;
+  /** The first bucket's objects. */
   objects: Map<string, S3Object>;
+  bucket(name: string): Map<string, S3Object>;
   requests: S3RequestLog[];
   /** Multipart uploads started and neither completed nor aborted. */
   openUploads(): number;
@@ -302,6 +304,11 @@ export async function startS3Fake(opts: S3FakeOptions): Promise<S3Fake> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     objects: first,
+    bucket: (name) => {
+      const b = buckets.get(name);
+      if (!b) throw new Error(`the fake has no bucket ${name}`);
+      return b;
+    },
     requests,
     openUploads: () => uploads.size,
     close: () =>
