@@ -149,6 +149,8 @@ export async function buildCloudDeps(
   opts: CloudDepsOptions = {},
 ): Promise<CloudDeps> {
   const closers: Array<() => Promise<unknown>> = [];
+  // A wrong S3 endpoint, key or bucket stops the start here, in one sentence, not at the first capture.
+  if (config.S3_BUCKET) await checkS3Store({ ...config, S3_BUCKET: config.S3_BUCKET });
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: resolve(config.HTBASE_DATA_DIR),
@@ -156,12 +158,6 @@ export async function buildCloudDeps(
     maxConnections: config.DB_POOL_SIZE ?? opts.dbPoolSize ?? 5,
   });
   closers.push(() => db.close());
-  // A wrong S3 endpoint, key or bucket stops the start here, in one sentence, not at the first capture.
-  if (config.S3_BUCKET)
-    await checkS3Store({ ...config, S3_BUCKET: config.S3_BUCKET }).catch(async (err) => {
-      await db.close();
-      throw err;
-    });
   let blobs = blobStoreFor(config, logger, opts.signer);
   let publisher: Publisher;
   let bus: PgQueueBus | null = null;

@@ -15,7 +15,7 @@ import {
   StorageUnavailableError,
   type S3Settings,
 } from '../../shared/adapters/s3-config.ts';
-import { blobStoreFor } from '../../shared/adapters/deps.ts';
+import { blobStoreFor, buildCloudDeps } from '../../shared/adapters/deps.ts';
 import { NotFoundError, type BlobStore } from '../../shared/core/ports.ts';
 import { PermanentError } from '../../shared/core/errors.ts';
 import { BaseConfig, ConfigError, loadConfig } from '../../shared/core/config.ts';
@@ -288,4 +288,22 @@ test('configuration: S3_BUCKET selects the S3 store; with ARTIFACTS_BUCKET, or h
     /S3_ENDPOINT must be an http\(s\) URL/,
   );
   assert.throws(() => loadConfig(BaseConfig, { S3_ENDPOINT: fake.endpoint }), /no S3_BUCKET/);
+});
+
+test('the VPS processes (buildCloudDeps) refuse to start on a wrong S3 secret, before opening anything', async () => {
+  const config = loadConfig(BaseConfig, {
+    S3_BUCKET: BUCKET,
+    S3_ENDPOINT: fake.endpoint,
+    S3_ACCESS_KEY_ID: CREDS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: 'a-wrong-secret',
+    S3_FORCE_PATH_STYLE: 'true',
+    QUEUE: 'postgres',
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none',
+  });
+  await assert.rejects(buildCloudDeps(config, silentLogger()), (e: unknown) => {
+    assert.ok(e instanceof StorageUnavailableError, String(e));
+    assert.match(e.message, /S3_SECRET_ACCESS_KEY is wrong/);
+    assert.doesNotMatch(e.message, /a-wrong-secret/);
+    return true;
+  });
 });
