@@ -30,6 +30,7 @@ export interface S3BlobStoreOptions {
 }
 
 const MiB = 1024 * 1024;
+const MAX_COPY_BYTES = 5 * 1024 * MiB;
 
 /**
  * S3 lower-cases metadata names (they travel as x-amz-meta-* headers) and allows only ASCII values. The store's
@@ -186,6 +187,11 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
         signal.removeEventListener('abort', onAbort);
       }
       const sha256 = sha.digest('hex');
+      if (size > MAX_COPY_BYTES) {
+        // CopyObject stops at 5 GiB: the row and the finalize event carry sha256, the object's metadata does not.
+        log.warn({ key, size }, 'object too large to copy: sha256 left out of its metadata');
+        return { key, size, sha256, contentType: putOpts.contentType };
+      }
       // sha256 is known only now; S3 metadata cannot be patched, so the object is copied onto itself with it.
       await client.send(
         new CopyObjectCommand({
