@@ -1,5 +1,6 @@
 // The S3 store as configured (S3_* settings of BaseConfig): the client, the store, and the start-up check that
 // turns a wrong endpoint, bucket or key into one clear sentence (never the secret, never a stack of SDK internals).
+import { createHash } from 'node:crypto';
 import { S3Client, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Logger } from '../core/logger.ts';
 import type { BlobStore } from '../core/ports.ts';
@@ -18,9 +19,33 @@ export class StorageUnavailableError extends Error {
   override name = 'StorageUnavailableError';
 }
 
+/**
+ * Content-MD5 on DeleteObjects. The SDK sends only an x-amz-checksum-* header there now, which AWS accepts but
+ * several S3-compatible stores refuse (MissingContentMD5); every store accepts Content-MD5.
+ */
+function deleteObjectsContentMd5(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { query?: Record<string, unknown>; headers?: Record<string, string>; body?: unknown };
+      if (req.query && 'delete' in req.query && req.headers && !req.headers['content-md5']) {
+        const body = req.body;
+        if (typeof body === 'string' || body instanceof Uint8Array)
+          req.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'htbaseDeleteObjectsContentMd5', priority: 'low' },
+  );
+}
+
 export function s3ClientFor(config: S3Settings): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: config.S3_REGION,
+    // Other vendors' stores: checksums only where the API requires them. The newer defaults (aws-chunked bodies
+    // with trailing CRC32s) are refused by some of them; the store sends Content-MD5 and signed sha256 instead.
+    ...(config.S3_ENDPOINT
+      ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
+      : {}),
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
     ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
@@ -30,6 +55,8 @@ export function s3ClientFor(config: S3Settings): S3Client {
     // Bounded sockets: a silent endpoint fails the call instead of hanging a worker.
     requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
   });
+  deleteObjectsContentMd5(client);
+  return client;
 }
 
 export function s3StoreFor(config: S3Settings & { S3_BUCKET: string }, logger: Logger): BlobStore {

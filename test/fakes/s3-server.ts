@@ -49,6 +49,11 @@ export interface S3FakeOptions {
   buckets: string[];
   /** S3's minimum part size (5 MiB): every part but the last must reach it. */
   minPartSize?: number;
+  /**
+   * Behave like the S3-compatible stores (older MinIO, Ceph, several clouds) that accept DeleteObjects only with
+   * Content-MD5, not AWS's newer x-amz-checksum-* alternative (MissingContentMD5).
+   */
+  deleteNeedsContentMd5?: boolean;
 }
 
 const MIN_PART = 5 * 1024 * 1024;
@@ -108,7 +113,14 @@ export async function startS3Fake(opts: S3FakeOptions): Promise<S3Fake> {
       if (method === 'GET' && q['list-type'] === '2') return listV2(bucket, bucketName, q, res, log);
       if (method === 'POST' && 'delete' in q) {
         log.op = 'DeleteObjects';
-        const body = (await readPayload(req, sig)).bytes.toString('utf8');
+        const payload = await readPayload(req, sig);
+        const checksummed = Object.keys({ ...req.headers, ...payload.trailers }).some((h) =>
+          /^x-amz-checksum-(?!type)/.test(h),
+        );
+        // AWS requires an integrity check of the list; the strict stores only take Content-MD5.
+        if (!req.headers['content-md5'] && (opts.deleteNeedsContentMd5 || !checksummed))
+          throw new S3Error(400, 'MissingContentMD5', 'Missing required header for this request: Content-Md5.');
+        const body = payload.bytes.toString('utf8');
         const keys = blocks(body, 'Object').map((o) => tag(o, 'Key') ?? '');
         if (keys.length > 1000) throw new S3Error(400, 'MalformedXML', 'more than 1000 keys in one DeleteObjects');
         const quiet = tag(body, 'Quiet') === 'true';

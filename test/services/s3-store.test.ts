@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Fake, type S3Fake } from '../fakes/s3-server.ts';
 import { createS3BlobStore, decodeMetadata, encodeMetadata } from '../../shared/adapters/s3.ts';
 import {
@@ -211,6 +211,29 @@ test('deletePrefix pages ListObjectsV2 and deletes 1000-key batches: 2100 object
   await assert.rejects(store.deletePrefix(''), /non-empty prefix/);
 });
 
+test('DeleteObjects carries Content-MD5, so stores that refuse the newer checksum headers delete too', async () => {
+  const strict = await startS3Fake({ ...CREDS, buckets: [BUCKET], deleteNeedsContentMd5: true });
+  try {
+    const cfg = { ...settings, S3_ENDPOINT: strict.endpoint };
+    const s = createS3BlobStore({ client: s3ClientFor(cfg), bucket: BUCKET });
+    for (let i = 0; i < 3; i++)
+      await s.put(`articles/strict/${i}`, `o${i}`, { contentType: 'text/plain', metadata: {} });
+    assert.equal(await s.deletePrefix('articles/strict/'), 3);
+    assert.equal(strict.objects.size, 0);
+    // The SDK's defaults alone (x-amz-checksum-crc32, no Content-MD5) are what such a store refuses.
+    strict.objects.set('articles/strict/x', { ...fake.objects.get('articles/x/a.txt')! });
+    await assert.rejects(
+      new S3Client({ region: 'us-east-1', endpoint: strict.endpoint, forcePathStyle: true, credentials: CREDS }).send(
+        new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'articles/strict/x' }] } }),
+      ),
+      { name: 'MissingContentMD5' },
+    );
+    assert.ok(strict.objects.has('articles/strict/x'));
+  } finally {
+    await strict.close();
+  }
+});
+
 test('the fake checks SigV4: a wrong secret is refused (SignatureDoesNotMatch), nothing is written', async () => {
   const bad = createS3BlobStore({
     client: s3ClientFor({ ...settings, S3_SECRET_ACCESS_KEY: 'wrong-secret' }),
@@ -229,8 +252,17 @@ test('the fake checks SigV4: a wrong secret is refused (SignatureDoesNotMatch), 
   assert.equal(fake.objects.has('articles/bad/y'), false);
 });
 
+/** The SDK client with AWS's defaults (flexible checksums on), as s3ClientFor makes it for AWS itself. */
+const defaultClient = () =>
+  new S3Client({
+    region: 'us-east-1',
+    endpoint: fake.endpoint,
+    forcePathStyle: true,
+    credentials: CREDS,
+  });
+
 test('the fake decodes what the SDK streams: aws-chunked with a trailing CRC32 checksum', async () => {
-  const client = s3ClientFor(settings);
+  const client = defaultClient();
   const from = fake.requests.length;
   const parts = [Buffer.from('hello '), Buffer.from('chunked '), Buffer.from('world')];
   await client.send(
