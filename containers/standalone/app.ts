@@ -7,6 +7,8 @@ import type { EmbeddedConfig } from './config.ts';
 import type { Logger } from '../../shared/core/logger.ts';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { createLocalBlobStore, type LocalBlobStore } from '../../shared/adapters/local-blob-store.ts';
+import { checkS3Store, s3StoreFor } from '../../shared/adapters/s3-config.ts';
+import { finalizingBlobStore, type FinalizingBlobStore } from '../../shared/adapters/s3-events.ts';
 import { createInProcessBus, type InProcessBus } from '../../shared/adapters/in-process-bus.ts';
 import { createHtbaseQueue } from '../../shared/adapters/pg-queue-wiring.ts';
 import { createCaptureWorker, type CaptureWorker } from '../../shared/capture/worker.ts';
@@ -35,7 +37,8 @@ export interface Embedded {
   url: string;
   server: Server;
   db: DatabaseHandle;
-  blobs: LocalBlobStore;
+  /** The data directory's store, or the S3 bucket (S3_BUCKET), which has no local paths. */
+  blobs: FinalizingBlobStore & Partial<Pick<LocalBlobStore, 'pathOf' | 'root'>>;
   bus: InProcessBus;
   browserWorker: CaptureWorker;
   monolithWorker: CaptureWorker;
@@ -90,7 +93,12 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   try {
     const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir });
     closers.push(() => db.close());
-    const blobs = createLocalBlobStore({ root: join(dataDir, 'blobs') });
+    const s3 = config.S3_BUCKET ? { ...config, S3_BUCKET: config.S3_BUCKET } : null;
+    // A wrong S3 endpoint, key or bucket stops the start with one sentence, before anything is accepted.
+    if (s3) await checkS3Store(s3);
+    const blobs = s3
+      ? finalizingBlobStore(s3StoreFor(s3, logger), s3.S3_BUCKET)
+      : createLocalBlobStore({ root: join(dataDir, 'blobs') });
     // QUEUE=postgres (the all-in-one image): jobs live in PostgreSQL and survive a restart of the container.
     const bus =
       config.QUEUE === 'postgres'

@@ -3,6 +3,7 @@ import { loadConfig, ConfigError } from '../../shared/core/config.ts';
 import { EmbeddedConfig } from './config.ts';
 import { createLogger } from '../../shared/core/logger.ts';
 import { exposureRefusal, startEmbedded } from './app.ts';
+import { StorageUnavailableError } from '../../shared/adapters/s3-config.ts';
 
 const logger = createLogger({ component: 'embedded', level: process.env.LOG_LEVEL });
 let config;
@@ -21,11 +22,17 @@ if (refusal) {
   process.exit(2);
 }
 
-const app = await startEmbedded({ config, logger, searchPath: process.env.PATH });
+const app = await startEmbedded({ config, logger, searchPath: process.env.PATH }).catch((err: unknown) => {
+  // A misconfigured artifact store is the operator's to fix: say which setting, without a stack trace.
+  if (!(err instanceof StorageUnavailableError)) throw err;
+  console.error(err.message);
+  process.exit(2);
+});
 logger.info(
   {
     url: app.url,
     dataDir: config.HTBASE_DATA_DIR,
+    artifacts: config.S3_BUCKET ? `s3://${config.S3_BUCKET}` : 'data directory',
     database: app.db.kind,
     summarizer: app.summarizer.provider,
     monolith: app.monolith.binary

@@ -16,6 +16,7 @@ import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { createFirestoreReplica } from './firestore.ts';
 import { createGcsBlobStore } from './gcs.ts';
 import { createLocalBlobStore } from './local-blob-store.ts';
+import { checkS3Store, s3StoreFor, type S3Settings } from './s3-config.ts';
 import { createPubSubPublisher } from './pubsub.ts';
 import { connectRedis, createRedisHostLimiter, createRedisRateLimiter } from './redis.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from './memory-coordination.ts';
@@ -115,12 +116,21 @@ function lazy<T>(make: () => T, closers: Array<() => Promise<unknown>>, close: (
   };
 }
 
-/** The artifact store the configuration names: the Cloud Storage bucket, or the data directory on disk. */
+/** The artifact store the configuration names: the Cloud Storage or S3 bucket, or the data directory on disk. */
 export function blobStoreFor(
-  config: Pick<DepsConfig, 'ARTIFACTS_BUCKET' | 'GOOGLE_CLOUD_PROJECT' | 'STORAGE_API_ENDPOINT' | 'HTBASE_DATA_DIR'>,
+  config: Pick<DepsConfig, 'ARTIFACTS_BUCKET' | 'GOOGLE_CLOUD_PROJECT' | 'STORAGE_API_ENDPOINT' | 'HTBASE_DATA_DIR'> &
+    Partial<S3Settings>,
   logger: Logger,
   signer?: CloudDepsOptions['signer'],
 ): BlobStore {
+  if (config.S3_BUCKET) {
+    // loadConfig refuses both; a hand-built config must not silently pick one either.
+    if (config.ARTIFACTS_BUCKET) throw new Error('set ARTIFACTS_BUCKET or S3_BUCKET, not both');
+    return s3StoreFor(
+      { S3_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: false, ...config, S3_BUCKET: config.S3_BUCKET },
+      logger,
+    );
+  }
   if (!config.ARTIFACTS_BUCKET) return createLocalBlobStore({ root: join(resolve(config.HTBASE_DATA_DIR), 'blobs') });
   return createGcsBlobStore({
     storage: new Storage({
@@ -139,6 +149,8 @@ export async function buildCloudDeps(
   opts: CloudDepsOptions = {},
 ): Promise<CloudDeps> {
   const closers: Array<() => Promise<unknown>> = [];
+  // A wrong S3 endpoint, key or bucket stops the start here, in one sentence, not at the first capture.
+  if (config.S3_BUCKET) await checkS3Store({ ...config, S3_BUCKET: config.S3_BUCKET });
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: resolve(config.HTBASE_DATA_DIR),
@@ -158,7 +170,7 @@ export async function buildCloudDeps(
     closers.push(() => queue.close());
     bus = queue;
     publisher = queue;
-    blobs = announcingBlobStore(blobs, queue, config.ARTIFACTS_BUCKET ?? 'local');
+    blobs = announcingBlobStore(blobs, queue, config.S3_BUCKET ?? config.ARTIFACTS_BUCKET ?? 'local');
   } else {
     const pubsub = new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
     const pubsubPublisher = createPubSubPublisher({ pubsub, logger, topicPrefix: config.PUBSUB_TOPIC_PREFIX });

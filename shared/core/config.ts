@@ -28,6 +28,16 @@ export const BaseConfig = z.object({
   ARTIFACTS_BUCKET: optStr,
   /** Cloud Storage endpoint override (the fake server in tests). */
   STORAGE_API_ENDPOINT: optStr,
+  /** S3-compatible bucket for the artifacts (AWS, MinIO, R2, Backblaze B2, Wasabi, GCS interoperability). */
+  S3_BUCKET: optStr,
+  /** The service's URL (https://s3.eu-central-1.wasabisys.com, http://minio:9000); unset: AWS for S3_REGION. */
+  S3_ENDPOINT: optStr.pipe(z.url({ protocol: /^https?$/, error: 'S3_ENDPOINT must be an http(s) URL' }).optional()),
+  S3_REGION: z.string().default('us-east-1'),
+  /** Static credentials; unset: the AWS SDK's default chain (AWS_* variables, profile, instance role). */
+  S3_ACCESS_KEY_ID: optStr,
+  S3_SECRET_ACCESS_KEY: optStr,
+  /** Path-style URLs (endpoint/bucket/key), which MinIO and most self-hosted services need. */
+  S3_FORCE_PATH_STYLE: bool(false),
   REDIS_URL: optStr,
   /** Seconds a worker's claim on an artifact lasts before the sweeper may hand it to another. */
   LEASE_SECONDS: int(300, 10),
@@ -128,5 +138,21 @@ export function loadConfig<S extends z.ZodTypeAny>(
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
+  const problems = storageProblems(parsed.data as Record<string, unknown>);
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(parsed.data);
+}
+
+/** Cross-field rules of the artifact store settings (BaseConfig is extended, so they cannot be a refinement). */
+export function storageProblems(c: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (c.S3_BUCKET && c.ARTIFACTS_BUCKET)
+    out.push('ARTIFACTS_BUCKET, S3_BUCKET: set one artifact store, Cloud Storage (ARTIFACTS_BUCKET) or S3 (S3_BUCKET)');
+  if (!c.S3_ACCESS_KEY_ID !== !c.S3_SECRET_ACCESS_KEY)
+    out.push(
+      `${c.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'}: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together`,
+    );
+  if (!c.S3_BUCKET && (c.S3_ENDPOINT || c.S3_ACCESS_KEY_ID))
+    out.push('S3_BUCKET: S3_ENDPOINT or S3 credentials are set but no S3_BUCKET');
+  return out;
 }

@@ -119,7 +119,7 @@ function where(c: Client, a: ArchiveView, format: string): string {
       screenshot: 'screenshot.png',
       readable: 'readable.json',
     }[format];
-    if (file) return c.embedded.blobs.pathOf(`articles/${a.id}/${file}`);
+    if (file && c.embedded.blobs.pathOf) return c.embedded.blobs.pathOf(`articles/${a.id}/${file}`);
   }
   return `${c.base}${a.links.artifacts[format]}`;
 }
