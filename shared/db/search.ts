@@ -75,6 +75,7 @@ function trigramMatch(q: string): RawBuilder<boolean> {
 const WALK_DENSITY = 0.25;
 // The newest-archives window (recentWindow) is sized for this many times the candidates the estimate predicts in it.
 const WINDOW_SLACK = 1.5;
+const MAX_WINDOW_SHARE = 0.5;
 
 /**
  * Which way to find the newest CANDIDATES matches, from the planner's own estimates (htbase_search_estimate):
@@ -98,7 +99,8 @@ export function walkNewest(matches: number, owned: number): boolean {
 export function recentWindow(matches: number, owned: number, wanted: number): number | null {
   if (matches <= 2 * wanted || owned <= 0) return null;
   const size = Math.ceil(((wanted * owned) / matches) * WINDOW_SLACK);
-  return size >= owned ? null : size;
+  // A window of most of the archives saves few rows and costs a walk of its length to find its start.
+  return size > owned * MAX_WINDOW_SHARE ? null : size;
 }
 
 /**
@@ -176,10 +178,10 @@ export async function searchArticles<C extends keyof Article>(
   const window = walk ? null : recentWindow(matches, owned, limit);
   const since = window === null ? null : await windowStart(db, query, window);
   // A materialized CTE is planned for all its rows: the planner cannot walk the date index and test each row.
+  // It keeps the columns it read (the vector as a TOAST pointer): no second visit of the rows it keeps.
   const fromIndex = (bound: RawBuilder<boolean>) => sql`(with m as materialized (
-      select a.id, a.created_at from articles a where ${filters} and ${bound})
-    select ${inner} from (select id from m order by created_at desc, id desc limit ${limit}) as c
-    join articles a on a.id = c.id)`;
+      select ${inner} from articles a where ${filters} and ${bound})
+    select * from m order by m.created_at desc, m.id desc limit ${limit})`;
   const candidates = walk
     ? sql`(select ${inner} from articles a where ${filters} order by a.created_at desc, a.id desc limit ${limit})`
     : since === null
