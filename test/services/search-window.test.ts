@@ -112,6 +112,19 @@ describe('search within the window of newest archives (PostgreSQL 15)', () => {
     );
   });
 
+  test('a long text is headlined around its first match, far into it, and a stemmed match is still marked', async () => {
+    const long = `${'Plain filler sentence without it. '.repeat(500)}The horses were galloping past. ${'Tail. '.repeat(300)}`;
+    await sql`insert into articles (id, url, normalized_url, title, lang, text_content, status, owner_id)
+        values (gen_random_uuid(), 'https://w.example/long', 'https://w.example/long', 'Long read', 'en', ${long},
+          'complete', ${other})`.execute(dbh.db);
+    for (const q of ['galloping', 'gallop horse']) {
+      const [hit] = await listArticles(db, { ownerId: other, q, limit: 5 });
+      assert.equal(hit?.title, 'Long read', q);
+      assert.match(hit!.snippet!, /<mark>galloping<\/mark>/, q);
+      assert.ok(hit!.snippet!.length < 600, 'a snippet, not the text');
+    }
+  });
+
   test('a word found only in older archives: the short window is completed from older ones', async () => {
     sent.length = 0;
     const rows = await allPages({ ownerId: owner, q: OLD_ONLY, limit: 100 });
