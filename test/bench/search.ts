@@ -7,6 +7,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { listArticles, type ListQuery } from '../../shared/db/articles.ts';
 import type { Database } from '../../shared/db/types.ts';
+import type { SearchSort } from '../../shared/db/search.ts';
 import { startPostgres, type PostgresHandle } from '../support/services.ts';
 
 const { values: args } = parseArgs({
@@ -169,14 +170,17 @@ try {
   });
   handles.push(noidx);
 
-  // Words drawn near the head (common), middle and tail (rare) of the skewed draw, two words, a partial URL.
+  // Words drawn near the head (common), middle and tail (rare) of the skewed draw, two words, a partial URL, and
+  // the mid word newest first.
   const words = { common: WORDS[3]!, mid: WORDS[400]!, rare: WORDS[4500]! };
-  const kinds: Array<[string, string]> = [
+  // site40's archives are the light owner's too (ids[1 + i % 10] for i % 500 = 40): both owners find 10.
+  const kinds: Array<[string, string, SearchSort?]> = [
     ['common word', words.common],
     ['mid word', words.mid],
     ['rare word', words.rare],
     ['two words', `${words.mid} ${WORDS[700]}`],
-    ['partial URL', `site42.example/${WORDS[42]!.slice(0, 4)}`],
+    ['partial URL', `site40.example/${WORDS[40]!.slice(0, 4)}`],
+    ['mid, by date', words.mid, 'date'],
   ];
   const owners: Array<[string, string]> = [
     [`heavy owner (${Math.round(ARCHIVES * HEAVY_SHARE)})`, heavy],
@@ -186,8 +190,8 @@ try {
   for (const [who, ownerId] of owners) {
     const indexed: number[] = [];
     const plain: number[] = [];
-    for (const [kind, q] of kinds) {
-      const query: ListQuery = { ownerId, q, limit: 20 };
+    for (const [kind, q, sort] of kinds) {
+      const query: ListQuery = { ownerId, q, sort, limit: 20 };
       const a = await measure(main.db, query, RUNS);
       const b = await measure(noidx.db, query, NOIDX_RUNS);
       indexed.push(...a.samples);
