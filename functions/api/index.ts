@@ -47,7 +47,11 @@ const app = createApp({
   logger,
   guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
   config,
-  ...apiSecurity(config, deps.db.db, { mode: 'cloud', firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST }),
+  ...apiSecurity(config, deps.db.db, {
+    mode: 'cloud',
+    firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST,
+    logger,
+  }),
   firebaseWeb: firebaseWebSettings(config),
   rateLimiter: deps.rateLimiter,
   summaries,
