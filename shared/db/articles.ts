@@ -78,7 +78,7 @@ export function submissionLockKey(ownerId: string, normalizedUrl: string): strin
 }
 
 /** Artifact rows that came back as JSON from the creation statement, with their timestamps as Dates again. */
-function artifactFromJson(a: Record<string, unknown>): Artifact {
+export function artifactFromJson(a: Record<string, unknown>): Artifact {
   const date = (v: unknown) => (v == null ? null : new Date(v as string));
   return {
     ...(a as unknown as Artifact),
