@@ -11,6 +11,7 @@ import { createPgRateLimiter } from '../../shared/adapters/pg-rate-limiter.ts';
 import { createApiKey, verifyApiKey } from '../../shared/auth/api-keys.ts';
 import { createApiKeyCache, listenForRevocations } from '../../shared/auth/key-cache.ts';
 import { createArticle } from '../../shared/db/articles.ts';
+import { createArticleBatcher } from '../../shared/db/article-batch.ts';
 import { checkHost, parseTargetUrl } from '../../shared/net/ssrf.ts';
 import { publishJobs } from '../../shared/jobs/publish.ts';
 import { announceChange } from '../../shared/jobs/article-changed.ts';
@@ -99,6 +100,8 @@ async function main(): Promise<void> {
         .execute();
     });
     await stage('insert: createArticle', (i) => createArticle(db.db, input(i)));
+    const grouped = createArticleBatcher(db.db);
+    await stage('insert: grouped (createArticleBatcher)', (i) => grouped(input(i)));
     if (args.main) {
       const old = (await import(`${args.main}/shared/db/articles.ts`)) as typeof import('../../shared/db/articles.ts');
       await stage(`insert: createArticle of ${args.main}`, (i) => old.createArticle(db.db, input(i)));
