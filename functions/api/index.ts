@@ -18,6 +18,7 @@ import { vaultFromConfig } from '../../shared/cookies/vault.ts';
 import { tooLarge } from './multipart.ts';
 import { DEFAULT_IMPORT_MAX_BYTES, IMPORT_MULTIPART_PATHS } from './routes/imports.ts';
 import { badRequest } from './problems.ts';
+import { cachingResolver } from '../../shared/net/ssrf.ts';
 
 /** Room for a multipart request's boundaries and small fields beside the file itself. */
 const MULTIPART_FRAMING_BYTES = 1024 * 1024;
@@ -45,9 +46,15 @@ const app = createApp({
   blobs: deps.blobs,
   publisher: deps.publisher,
   logger,
-  guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS },
+  // The submission check is advisory (a name that does not resolve is accepted, and the worker checks and pins
+  // the address again at fetch time, so rebinding gains nothing): one lookup per name per 10 s is enough.
+  guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, resolve: cachingResolver(10_000) },
   config,
-  ...apiSecurity(config, deps.db.db, { mode: 'cloud', firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST }),
+  ...apiSecurity(config, deps.db.db, {
+    mode: 'cloud',
+    firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST,
+    logger,
+  }),
   firebaseWeb: firebaseWebSettings(config),
   rateLimiter: deps.rateLimiter,
   summaries,

@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
 import type { ApiConfig } from '../../shared/core/config.ts';
 import { createAuthenticator, type Authenticator } from '../../shared/auth/identity.ts';
+import { createApiKeyCache, listenForRevocations } from '../../shared/auth/key-cache.ts';
+import type { Logger } from '../../shared/core/logger.ts';
 import { createFirebaseIdTokenVerifier } from '../../shared/auth/firebase-id-token.ts';
 import { createGoogleIdTokenVerifier } from '../../shared/auth/google-id-token.ts';
 import { allowedHostsFor, type RequestGuardOptions } from './request-guards.ts';
@@ -35,7 +37,13 @@ export function trustProxySetting(v: string | undefined): boolean | number | str
 export function apiSecurity(
   config: ApiConfig,
   db: Kysely<Database>,
-  opts: { mode: 'cloud' | 'single-process'; firebaseJwksUrl?: string; firebaseEmulator?: boolean },
+  opts: {
+    mode: 'cloud' | 'single-process';
+    firebaseJwksUrl?: string;
+    firebaseEmulator?: boolean;
+    /** Told when the key cache's revocation listener is lost. */
+    logger?: Logger;
+  },
 ): ApiSecurity {
   const allowed = list(config.GOOGLE_ID_TOKEN_ALLOWED_EMAILS);
   const google = config.GOOGLE_ID_TOKEN_AUDIENCE
@@ -52,8 +60,13 @@ export function apiSecurity(
         emulator: opts.firebaseEmulator,
       })
     : null;
+  // On a real Postgres, verified API keys are served from memory while a LISTEN connection hears revocations
+  // (shared/auth/key-cache.ts); PGlite (no DATABASE_URL) has no other process to hear from, and reads every time.
+  const keyCache = config.DATABASE_URL ? createApiKeyCache() : undefined;
+  if (keyCache) listenForRevocations(config.DATABASE_URL!, keyCache, opts.logger);
   const authenticate = createAuthenticator({
     db,
+    keyCache,
     // The cloud never serves a caller without credentials; the single process only on loopback without keys.
     keysRequired: opts.mode === 'cloud' || config.API_KEYS_REQUIRED,
     google,

@@ -1,9 +1,11 @@
 // API keys for `Authorization: Bearer`: random keys with a recognisable prefix, of which only a
 // sha256 hash is stored (table api_keys); created for a user with a scope and an optional expiry, listed and revoked by `htbase apikey ...`.
+// Verified keys may be served from a key cache (key-cache.ts) that revocation notifies.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, KeyScope, Role } from '../db/types.ts';
 import { firstAdmin } from '../db/users.ts';
+import { API_KEY_REVOKED_CHANNEL, type ApiKeyCache } from './key-cache.ts';
 
 export const API_KEY_PREFIX = 'htb_';
 const KEY_RE = /^htb_[A-Za-z0-9_-]{43}$/;
@@ -64,16 +66,25 @@ export async function createApiKey(
   return { id, key, userId, scope, expiresAt: opts.expiresAt ?? null };
 }
 
-/** Revokes by id (`ak_…`) or by the key itself; false when no active key matched. */
+/**
+ * Revokes by id (`ak_…`) or by the key itself; false when no active key matched. The same statement notifies
+ * API_KEY_REVOKED_CHANNEL (delivered on commit), so every API instance's key cache drops the key at once.
+ */
 export async function revokeApiKey(db: Kysely<Database>, idOrKey: string): Promise<boolean> {
   const v = stripBearer(idOrKey);
-  const res = await db
-    .updateTable('api_keys')
-    .set({ revoked_at: new Date() })
-    .where(looksLikeApiKey(v) ? 'key_hash' : 'id', '=', looksLikeApiKey(v) ? hashApiKey(v) : v)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+  const rows = await db
+    .with('r', (q) =>
+      q
+        .updateTable('api_keys')
+        .set({ revoked_at: new Date() })
+        .where(looksLikeApiKey(v) ? 'key_hash' : 'id', '=', looksLikeApiKey(v) ? hashApiKey(v) : v)
+        .where('revoked_at', 'is', null)
+        .returning('id'),
+    )
+    .selectFrom('r')
+    .select(['r.id', sql<string>`pg_notify(${API_KEY_REVOKED_CHANNEL}, r.id)`.as('notified')])
+    .execute();
+  return rows.length > 0;
 }
 
 /** The live key (not revoked, not expired) for an `Authorization` value (`Bearer htb_…` or the bare key). */
@@ -81,10 +92,14 @@ export async function verifyApiKey(
   db: Kysely<Database>,
   bearer: string | null | undefined,
   now = new Date(),
+  cache?: ApiKeyCache,
 ): Promise<VerifiedKey | null> {
   if (!bearer) return null;
   const key = stripBearer(bearer);
   if (!looksLikeApiKey(key)) return null;
+  const hash = hashApiKey(key);
+  const cached = cache?.get(hash, now.getTime());
+  if (cached) return cached;
   const row = await db
     .selectFrom('api_keys')
     .innerJoin('users', 'users.id', 'api_keys.user_id')
@@ -94,16 +109,20 @@ export async function verifyApiKey(
       'api_keys.user_id',
       'api_keys.scope',
       'api_keys.last_used_at',
+      'api_keys.expires_at',
       'users.role',
     ])
-    .where('api_keys.key_hash', '=', hashApiKey(key))
+    .where('api_keys.key_hash', '=', hash)
     .where('api_keys.revoked_at', 'is', null)
     .where((eb) => eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]))
     .executeTakeFirst();
   if (!row) return null;
   if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() >= LAST_USED_GRANULARITY_MS)
     await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
-  return { id: row.id, name: row.name, userId: row.user_id, role: row.role, scope: row.scope };
+  const verified: VerifiedKey = { id: row.id, name: row.name, userId: row.user_id, role: row.role, scope: row.scope };
+  // Only what was read here is cached (never a refusal): an unknown key costs a read each time, as before.
+  cache?.set(hash, verified, row.expires_at ? new Date(row.expires_at) : null, now.getTime());
+  return verified;
 }
 
 export interface ApiKeyListing {

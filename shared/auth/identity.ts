@@ -8,6 +8,7 @@ import { looksLikeApiKey, verifyApiKey } from './api-keys.ts';
 import type { FirebaseIdTokenVerifier } from './firebase-id-token.ts';
 import type { GoogleIdTokenVerifier } from './google-id-token.ts';
 import { AuthError, bearerToken } from './jwt.ts';
+import type { ApiKeyCache } from './key-cache.ts';
 
 export interface Principal {
   userId: string;
@@ -27,6 +28,8 @@ export interface AuthenticatorOptions {
   firebase?: FirebaseIdTokenVerifier | null;
   /** Emails (or `@domain` / bare domains) whose first Firebase sign-in creates a member user. */
   firebaseAllowed?: string[];
+  /** Verified API keys kept for a few seconds (key-cache.ts); absent: every request reads its key. */
+  keyCache?: ApiKeyCache;
 }
 
 export type Authenticator = (authorization: string | undefined) => Promise<Principal>;
@@ -49,7 +52,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     }
     const token = bearerToken(authorization);
     if (looksLikeApiKey(token)) {
-      const key = await verifyApiKey(opts.db, token);
+      const key = await verifyApiKey(opts.db, token, new Date(), opts.keyCache);
       if (!key) throw new AuthError(401, 'invalid_key', 'the API key is unknown, revoked or expired');
       return { userId: key.userId, role: key.role, scope: key.scope, kind: 'api-key', keyId: key.id };
     }

@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '16' },
     users: { type: 'string', default: '16' },
     only: { type: 'string' },
+    /** Some of the routes only (healthz,post,get,search), e.g. with --profile to see one route's costs alone. */
+    routes: { type: 'string' },
     /** A folder: the API processes write V8 CPU profiles there (--cpu-prof), to see where a request's time goes. */
     profile: { type: 'string' },
     /** Keep the servers' logs (printed folder) instead of removing them. */
@@ -64,6 +66,8 @@ interface Row {
   p99: number;
   failed: number;
   statuses: string;
+  /** The load generator's own CPU over the run, in % of one core (it shares the 2 cores with the server). */
+  clientCpu: number;
 }
 
 const rows: Row[] = [];
@@ -79,6 +83,8 @@ async function drive(
 ): Promise<void> {
   let i = 0;
   const first = make(0);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   const r = await autocannon({
     url: base,
     connections: CONNECTIONS,
@@ -94,6 +100,8 @@ async function drive(
       },
     ],
   });
+  const used = process.cpuUsage(cpu0);
+  const clientCpu = (100 * (used.user + used.system)) / 1000 / (performance.now() - t0);
   const statuses = Object.entries(r.statusCodeStats)
     .map(([code, s]) => `${code}:${s.count}`)
     .join(' ');
@@ -105,6 +113,7 @@ async function drive(
     p99: r.latency.p99,
     failed: r.non2xx + r.errors + r.timeouts,
     statuses,
+    clientCpu,
   });
   console.log(`  ${route}: ${r.requests.average.toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
   if (r.statusCodeStats['429']) console.log('  WARNING: the rate limiter refused requests; the figures are capped');
@@ -137,23 +146,27 @@ async function measure(server: string, base: string, callers: Caller[]): Promise
   console.log(`${server} (${base})`);
   const who = (i: number) => callers[i % callers.length]!;
   const auth = (c: Caller) => ({ authorization: `Bearer ${c.key}` });
-  await drive(server, 'GET /healthz (baseline)', base, () => ({ method: 'GET', path: '/healthz' }));
+  const on = (r: string) => !args.routes || args.routes.split(',').includes(r);
+  if (on('healthz')) await drive(server, 'GET /healthz (baseline)', base, () => ({ method: 'GET', path: '/healthz' }));
   const tag = `${server.replace(/\W+/g, '-')}-${++run}`;
-  await drive(server, 'POST /archive (new URL each)', base, (i) => ({
-    method: 'POST',
-    path: '/archive',
-    headers: { ...auth(who(i)), 'content-type': 'application/json' },
-    body: JSON.stringify({ url: `${TARGET}/${tag}/${i}` }),
-  }));
-  await drive(server, 'GET /archives/{id}', base, (i) => {
-    const c = who(i);
-    return { method: 'GET', path: `/archives/${c.ids[i % c.ids.length]}`, headers: auth(c) };
-  });
-  await drive(server, 'GET /archives?q=', base, (i) => ({
-    method: 'GET',
-    path: '/archives?q=archiving&limit=20',
-    headers: auth(who(i)),
-  }));
+  if (on('post'))
+    await drive(server, 'POST /archive (new URL each)', base, (i) => ({
+      method: 'POST',
+      path: '/archive',
+      headers: { ...auth(who(i)), 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${TARGET}/${tag}/${i}` }),
+    }));
+  if (on('get'))
+    await drive(server, 'GET /archives/{id}', base, (i) => {
+      const c = who(i);
+      return { method: 'GET', path: `/archives/${c.ids[i % c.ids.length]}`, headers: auth(c) };
+    });
+  if (on('search'))
+    await drive(server, 'GET /archives?q=', base, (i) => ({
+      method: 'GET',
+      path: '/archives?q=archiving&limit=20',
+      headers: auth(who(i)),
+    }));
 }
 
 /** `npm start` as its own process (single-process mode), ready once /healthz answers. */
@@ -207,7 +220,7 @@ function printTable(): void {
   console.log(
     `\nbench:api, ${SECONDS} s per route, ${CONNECTIONS} connections, ${USERS} users; PostgreSQL 15 (no fsync)\n`,
   );
-  const head = ['server', 'route', 'req/s', 'p50 ms', 'p99 ms', 'of /healthz', 'not 2xx', 'statuses'];
+  const head = ['server', 'route', 'req/s', 'p50 ms', 'p99 ms', 'of /healthz', 'not 2xx', 'client CPU', 'statuses'];
   const body = rows.map((r) => [
     r.server,
     r.route,
@@ -216,11 +229,13 @@ function printTable(): void {
     String(r.p99),
     `${((100 * r.rps) / (baseline.get(r.server) ?? r.rps)).toFixed(0)}%`,
     String(r.failed),
+    `${r.clientCpu.toFixed(0)}%`,
     r.statuses,
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
   for (const line of [head, widths.map((w) => '-'.repeat(w)), ...body])
     console.log(line.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+  console.log('client CPU: the load generator (autocannon, this process) in % of one core of the two');
   const post = rows.filter((r) => r.route.startsWith('POST'));
   for (const r of post)
     console.log(

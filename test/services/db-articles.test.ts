@@ -140,3 +140,21 @@ test('delete removes the article and its artifacts', async () => {
   assert.deepEqual(await listArtifacts(dbh.db, r.article.id), []);
   assert.equal(await deleteArticle(dbh.db, r.article.id), undefined);
 });
+
+test('concurrent submissions of one URL make one snapshot; a failed creation rolls back and frees its lock', async () => {
+  const url = uniqueUrl();
+  const results = await Promise.all(Array.from({ length: 8 }, () => createArticle(dbh.db, input(url))));
+  assert.deepEqual(results.map((r) => r.kind).sort(), ['created', ...Array(7).fill('deduplicated')]);
+  const created = results.find((r) => r.kind === 'created')!;
+  for (const r of results) assert.equal(r.article.id, created.article.id);
+  const rows = await dbh.db.selectFrom('articles').select('id').where('normalized_url', '=', url).execute();
+  assert.equal(rows.length, 1);
+  // The same id twice: the second insert fails; its transaction leaves nothing behind and the lock is released.
+  const other = uniqueUrl();
+  await assert.rejects(createArticle(dbh.db, input(other, { id: created.article.id, force: true })));
+  assert.equal(
+    (await dbh.db.selectFrom('articles').select('id').where('normalized_url', '=', other).execute()).length,
+    0,
+  );
+  assert.equal((await createArticle(dbh.db, input(other))).kind, 'created', 'the lock was released');
+});

@@ -1,8 +1,8 @@
 // POST /archive: validate the URL (SSRF guard), write the article and its pending artifacts in one
-// transaction, publish the capture jobs and announce the change. Deduplication and Idempotency-Key live in the repo.
+// transaction (grouped with concurrent submissions), publish the capture jobs and announce the change. Deduplication and Idempotency-Key live in the repo.
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
-import { createArticle } from '../../../shared/db/articles.ts';
+import { createArticleBatcher } from '../../../shared/db/article-batch.ts';
 import { PermanentError, Problem } from '../../../shared/core/errors.ts';
 import { checkHost, parseTargetUrl } from '../../../shared/net/ssrf.ts';
 import { normalizeUrl } from '../../../shared/core/url.ts';
@@ -52,6 +52,8 @@ export async function targetUrl(ctx: RouteContext, raw: string): Promise<URL> {
 
 export function submitRoutes(app: Router, ctx: RouteContext, json: RequestHandler): void {
   const { deps, log } = ctx;
+  // Group commit: submissions arriving together share one transaction (shared/db/article-batch.ts).
+  const create = createArticleBatcher(deps.db);
   app.post(
     '/archive',
     json,
@@ -64,7 +66,7 @@ export function submitRoutes(app: Router, ctx: RouteContext, json: RequestHandle
       if (idem !== undefined && !IdempotencyKey.safeParse(idem).success)
         throw badRequest('invalid-idempotency-key', 'Idempotency-Key must be 1 to 200 characters');
       const caller = principalOf(res);
-      const result = await createArticle(deps.db, {
+      const result = await create({
         id: randomUUID(),
         ownerId: caller.userId,
         url: url.href,
