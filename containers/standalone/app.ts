@@ -19,7 +19,7 @@ import { TOPICS, ArticleChangedV1, decodePush } from '../../shared/core/messages
 import { startSweeper } from '../../shared/jobs/sweeper.ts';
 import { importQueuerDeps, startImportQueuer } from '../../shared/imports/queuer.ts';
 import { browserCaptureInProgress } from '../../shared/db/artifacts.ts';
-import type { GuardOptions } from '../../shared/net/ssrf.ts';
+import { cachingResolver, type GuardOptions } from '../../shared/net/ssrf.ts';
 import type { HostLimiter, RateLimiter, Summarizer } from '../../shared/core/ports.ts';
 import { createMemoryHostLimiter, createMemoryRateLimiter } from '../../shared/adapters/memory-coordination.ts';
 import { createApp } from '../../functions/api/app.ts';
@@ -263,12 +263,14 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       blobs,
       publisher: bus,
       logger,
-      guard,
+      // The submission check is advisory, as in the cloud API (functions/api/index.ts): the worker checks and pins
+      // the address again at fetch time, so one lookup per name per 10 s is enough here.
+      guard: { ...guard, resolve: cachingResolver(10_000, guard.resolve) },
       config,
       rateLimiter,
       summaries,
       cookies,
-      ...apiSecurity(config, db.db, { mode: 'single-process' }),
+      ...apiSecurity(config, db.db, { mode: 'single-process', logger }),
       health: async () => ({
         mode: 'embedded',
         monolith: monolith.binary ? monolith.version : 'unavailable',
