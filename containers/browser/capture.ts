@@ -5,6 +5,7 @@ import { PermanentError } from '../../shared/core/errors.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { runSingleFile } from './singlefile.ts';
 import {
+  OriginalDocument,
   DEFAULT_LIMITS,
   DEFAULT_TIMEOUTS,
   type CaptureLimits,
@@ -17,7 +18,7 @@ import { openSession, type PageSession } from './session.ts';
 import { createStepRunner } from './step-runner.ts';
 import { navigate, settle } from './steps/load.ts';
 import { consentWaiter } from './steps/consent.ts';
-import { scrollThrough, settleAtTop, waitForFonts } from './steps/scroll.ts';
+import { scrollThrough, waitForFonts } from './steps/scroll.ts';
 import { detectWarnings, readMeta } from './steps/metadata.ts';
 import { screenshot } from './steps/screenshot.ts';
 import { thumbnail } from './steps/thumbnail.ts';
@@ -49,6 +50,7 @@ export async function capturePage(pool: BrowserPool, req: PageCaptureOptions): P
         blockTrackers: !!req.blockTrackers,
         proxyServer: pool.proxyServer,
         cookies: req.cookies,
+        refuseOriginal: req.detectOriginal,
         logger: log,
       });
       const openMs = Math.round(performance.now() - opening);
@@ -78,7 +80,14 @@ async function runSteps(
   const warnings = new Set<CaptureWarning>();
   run.timings.open = clock.openMs;
 
-  const response = await run.timed('navigate', () => navigate(page, req.url, t.navigation, { ...s, proxied }));
+  const response = await run
+    .timed('navigate', () => navigate(page, req.url, t.navigation, { ...s, proxied }))
+    .catch((err: unknown) => {
+      const original = s.guard.stats.original;
+      throw original ? new OriginalDocument(original.contentType, original.status) : err;
+    });
+  if (s.guard.stats.original)
+    throw new OriginalDocument(s.guard.stats.original.contentType, s.guard.stats.original.status);
   const httpStatus = response.status();
   if (req.failOnHttpError && httpStatus >= 400) {
     throw new PermanentError('http_error', `the page answered HTTP ${httpStatus}`);
@@ -87,11 +96,10 @@ async function runSteps(
   req.signal?.throwIfAborted();
   const consentWait = consentWaiter(s.consent, t.consent, run.timings);
   await consentWait();
-  await run.timed('scroll', () => scrollThrough(page, t, limits, log));
+  await run.timed('scroll', () => scrollThrough(page, t, limits, log, s.activity));
   await run.timed('fonts', () => waitForFonts(page, t.fonts, log));
   const consent = await consentWait();
   if (consent && !consent.handled) warnings.add('consent_not_dismissed');
-  await run.timed('top', () => settleAtTop(page, log));
   const meta = await run.timed('inspect', async () => {
     const m = await readMeta(page, req.url, response, log);
     for (const w of await detectWarnings(page, m, log)) warnings.add(w);

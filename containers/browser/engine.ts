@@ -5,7 +5,13 @@ import { BROWSER_FORMATS, isBrowserFormat, renderedDomKey, type Format } from '.
 import type { BlobStore } from '../../shared/core/ports.ts';
 import type { ArticleMeta } from '../../shared/db/articles.ts';
 import type { BrowserPool } from './browser-pool.ts';
-import { capturePage, type CaptureLimits, type CaptureResult, type CaptureTimeouts } from './capture.ts';
+import {
+  OriginalDocument,
+  capturePage,
+  type CaptureLimits,
+  type CaptureResult,
+  type CaptureTimeouts,
+} from './capture.ts';
 import type { ConsentMode } from './consent.ts';
 import { MAX_TEXT_CHARS, type ReadableDoc } from './readable.ts';
 import { runTextTask } from './text-pool.ts';
@@ -61,22 +67,32 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         });
         return storeResults(req, formats, res, { title: res.meta.title, lang: res.meta.lang });
       }
-      if (opts.guard) {
+      const page = (detectOriginal: boolean) =>
+        capturePage(opts.pool, {
+          url: req.url.href,
+          formats,
+          timeouts: opts.timeouts,
+          limits: opts.limits,
+          consent: opts.consent,
+          blockTrackers: opts.blockTrackers,
+          dom: !!opts.renderedDom,
+          cookies: req.cookies,
+          detectOriginal,
+          signal: req.signal,
+          logger: req.logger,
+        });
+      let res: CaptureResult;
+      try {
+        // The navigation itself says whether the URL is a web page (issue 17: no probe request before each one).
+        res = await page(!!opts.guard);
+      } catch (err) {
+        if (!(err instanceof OriginalDocument) || !opts.guard) throw err;
+        // Fetched again as served (anonymously, bounded, through the guard); a server that now answers HTML
+        // to that request gets the browser again, without the check.
         const p = await probe(req.url.href, { guard: opts.guard, signal: req.signal, logger: req.logger });
         if (p.kind === 'original') return storeOriginal(req, formats, p, opts.maxTextExtractBytes ?? 50 * 1024 * 1024);
+        res = await page(false);
       }
-      const res = await capturePage(opts.pool, {
-        url: req.url.href,
-        formats,
-        timeouts: opts.timeouts,
-        limits: opts.limits,
-        consent: opts.consent,
-        blockTrackers: opts.blockTrackers,
-        dom: !!opts.renderedDom,
-        cookies: req.cookies,
-        signal: req.signal,
-        logger: req.logger,
-      });
       const meta: ArticleMeta = {
         final_url: res.meta.finalUrl,
         http_status: res.meta.httpStatus,

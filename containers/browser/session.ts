@@ -9,6 +9,7 @@ import { installConsent, type ConsentHandle, type ConsentMode } from './consent.
 import { installNetworkGuard } from './network-guard.ts';
 import type { SiteCookie } from '../../shared/cookies/types.ts';
 import { toCookieParams } from './cookies.ts';
+import { trackNetworkActivity, type NetworkActivity } from './steps/scroll.ts';
 
 export interface SessionOptions {
   url: string;
@@ -20,6 +21,8 @@ export interface SessionOptions {
   proxyServer?: string;
   /** Logged-in capture: set scoped to their own domains, so Chromium sends each only where it belongs. */
   cookies?: SiteCookie[];
+  /** Refuse a top document that is not a web page (network-guard.ts refuseOriginal). */
+  refuseOriginal?: boolean;
   logger: Logger;
 }
 
@@ -32,6 +35,8 @@ export interface PageSession {
   guard: Awaited<ReturnType<typeof installNetworkGuard>>;
   /** Null when consent handling is off. */
   consent: ConsentHandle | null;
+  /** When the page last started or ended a request (the network-idle wait counts quiet time already passed). */
+  activity: NetworkActivity;
   /** Settles with `work`, or rejects at once when the renderer crashes first. */
   race<T>(work: Promise<T>): Promise<T>;
   /** Removes the guards and handlers; the page itself closes with the job's context. */
@@ -44,6 +49,7 @@ export async function openSession(context: BrowserContext, browser: Browser, o: 
   const page = await context.newPage();
   const cdp = await page.createCDPSession();
   const state = { crashed: false };
+  const activity = trackNetworkActivity(page);
   // A renderer crash fails the job at once (transient: the next attempt gets a fresh renderer) instead
   // of every remaining step waiting out its own timeout on a dead page.
   let onCrash: (err: Error) => void = () => {};
@@ -75,6 +81,7 @@ export async function openSession(context: BrowserContext, browser: Browser, o: 
     installNetworkGuard(cdp, {
       blockTrackers: o.blockTrackers,
       maxResourceBytes: o.limits.maxResourceBytes,
+      refuseOriginal: o.refuseOriginal,
       pageUrl: () => page.url() || o.url,
       logger: log,
     }),
@@ -89,8 +96,10 @@ export async function openSession(context: BrowserContext, browser: Browser, o: 
     state,
     guard,
     consent,
+    activity,
     race: (work) => Promise.race([work, crash]),
     dispose() {
+      activity.stop();
       disposeSingleFile();
       guard.dispose();
       consent?.dispose();
