@@ -65,6 +65,14 @@ export const DEFAULT_LIMITS: CaptureLimits = {
   maxResourceBytes: 10 * 1024 * 1024,
 };
 
+/** The order capture.ts takes the formats in (the screenshot first, the PDF last: see there). */
+export const CAPTURE_ORDER = [
+  'screenshot',
+  'readable',
+  'singlefile',
+  'pdf',
+] as const satisfies readonly BrowserFormat[];
+
 /** What capturePage is asked to do (the worker's job is shared/capture/worker.ts CaptureRequest). */
 export interface PageCaptureOptions {
   url: string;
@@ -91,6 +99,8 @@ export interface PageCaptureOptions {
    * the engine to store it as served: the navigation tells what a probe request before it would (issue 17).
    */
   detectOriginal?: boolean;
+  /** Called as each format's step ends, before the next one starts (the engine stores it meanwhile). */
+  onResult?(format: BrowserFormat, result: FormatResult): void;
 }
 
 /** Thrown by capturePage (detectOriginal) when the URL answered with a document to store as served. */

@@ -1,6 +1,7 @@
 // The browser capture engine: ONE navigation of a URL in a fresh context produces every requested browser
 // format. This file is the order of the steps; the session, the step runner and each step live in their own.
 import type { Logger } from '../../shared/core/logger.ts';
+import type { BrowserFormat } from '../../shared/core/formats.ts';
 import { PermanentError } from '../../shared/core/errors.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { runSingleFile } from './singlefile.ts';
@@ -112,14 +113,22 @@ async function runSteps(
   // renderer for good (corpus page la-nacion: printToPDF never returned; PRINT_FIX_SCRIPT avoids that
   // case), and every step after it would then fail too, so it goes where it can cost no other format.
   const html = pageHtmlOnce(page, t.readable, limits.maxBytesPerArtifact);
+  const done = (f: BrowserFormat) => {
+    const r = run.results[f];
+    if (r && req.onResult) req.onResult(f, r);
+  };
   await run.step('screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
+  done('screenshot');
   const thumb = run.results.screenshot?.ok ? await thumbnail(page, t.screenshot, log) : undefined;
   await run.step('readable', () => readableStep(html, meta.finalUrl, { signal: req.signal }));
+  done('readable');
   const dom = req.dom ? await renderedDomStep(run, html, { signal: req.signal, warnings, logger: log }) : undefined;
   await run.step('singlefile', () =>
     runSingleFile(s.cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }),
   );
+  done('singlefile');
   await run.step('pdf', () => pdfStep(page, t.pdf, limits.maxBytesPerArtifact, log));
+  done('pdf');
   if (s.guard.stats.tooLarge) warnings.add('resource_too_large');
 
   const ok = Object.entries(run.results)
