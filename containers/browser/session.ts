@@ -46,7 +46,8 @@ export interface PageSession {
 /** Opens the page and installs everything that must be in place before the navigation. */
 export async function openSession(context: BrowserContext, browser: Browser, o: SessionOptions): Promise<PageSession> {
   const log = o.logger;
-  const page = await context.newPage();
+  // A warm pool's context comes with a blank page already open (browser-pool.ts warmContext).
+  const page = (await context.pages())[0] ?? (await context.newPage());
   const cdp = await page.createCDPSession();
   const state = { crashed: false };
   const activity = trackNetworkActivity(page);
