@@ -94,24 +94,8 @@ export interface PageCaptureOptions {
   dom?: boolean;
   /** The owner's cookies for the site (logged-in capture), set in the job's context before navigating. */
   cookies?: SiteCookie[];
-  /**
-   * A top document that is not a web page (PDF, image, plain text) stops the capture with OriginalDocument, for
-   * the engine to store it as served: the navigation tells what a probe request before it would (issue 17).
-   */
-  detectOriginal?: boolean;
   /** Called as each format's step ends, before the next one starts (the engine stores it meanwhile). */
   onResult?(format: BrowserFormat, result: FormatResult): void;
-}
-
-/** Thrown by capturePage (detectOriginal) when the URL answered with a document to store as served. */
-export class OriginalDocument extends Error {
-  override name = 'OriginalDocument';
-  constructor(
-    readonly contentType: string,
-    readonly status: number,
-  ) {
-    super(`the URL is ${contentType || 'not a web page'}, not a web page`);
-  }
 }
 
 export interface CaptureMeta {

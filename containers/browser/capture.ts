@@ -6,7 +6,6 @@ import { PermanentError } from '../../shared/core/errors.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { runSingleFile } from './singlefile.ts';
 import {
-  OriginalDocument,
   DEFAULT_LIMITS,
   DEFAULT_TIMEOUTS,
   type CaptureLimits,
@@ -51,7 +50,6 @@ export async function capturePage(pool: BrowserPool, req: PageCaptureOptions): P
         blockTrackers: !!req.blockTrackers,
         proxyServer: pool.proxyServer,
         cookies: req.cookies,
-        refuseOriginal: req.detectOriginal,
         logger: log,
       });
       const openMs = Math.round(performance.now() - opening);
@@ -81,14 +79,7 @@ async function runSteps(
   const warnings = new Set<CaptureWarning>();
   run.timings.open = clock.openMs;
 
-  const response = await run
-    .timed('navigate', () => navigate(page, req.url, t.navigation, { ...s, proxied }))
-    .catch((err: unknown) => {
-      const original = s.guard.stats.original;
-      throw original ? new OriginalDocument(original.contentType, original.status) : err;
-    });
-  if (s.guard.stats.original)
-    throw new OriginalDocument(s.guard.stats.original.contentType, s.guard.stats.original.status);
+  const response = await run.timed('navigate', () => navigate(page, req.url, t.navigation, { ...s, proxied }));
   const httpStatus = response.status();
   if (req.failOnHttpError && httpStatus >= 400) {
     throw new PermanentError('http_error', `the page answered HTTP ${httpStatus}`);

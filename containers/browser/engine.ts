@@ -13,7 +13,6 @@ import type { ArticleMeta } from '../../shared/db/articles.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import {
   CAPTURE_ORDER,
-  OriginalDocument,
   capturePage,
   type FormatResult,
   type CaptureLimits,
@@ -76,7 +75,7 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         return storeResults(req, formats, res, { title: res.meta.title, lang: res.meta.lang });
       }
       const early = storeEarly(req, formats);
-      const page = (detectOriginal: boolean) =>
+      const page = () =>
         capturePage(opts.pool, {
           onResult: early.onResult,
           url: req.url.href,
@@ -87,22 +86,19 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           blockTrackers: opts.blockTrackers,
           dom: !!opts.renderedDom,
           cookies: req.cookies,
-          detectOriginal,
           signal: req.signal,
           logger: req.logger,
         });
-      let res: CaptureResult;
-      try {
-        // The navigation itself says whether the URL is a web page (issue 17: no probe request before each one).
-        res = await page(!!opts.guard);
-      } catch (err) {
-        await early.settled(); // nothing stored early is left unrecorded behind the error
-        if (!(err instanceof OriginalDocument) || !opts.guard) throw err;
-        // Fetched again as served (anonymously, bounded, through the guard); a server that now answers HTML
-        // to that request gets the browser again, without the check.
+      if (opts.guard) {
         const p = await probe(req.url.href, { guard: opts.guard, signal: req.signal, logger: req.logger });
         if (p.kind === 'original') return storeOriginal(req, formats, p, opts.maxTextExtractBytes ?? 50 * 1024 * 1024);
-        res = await page(false);
+      }
+      let res: CaptureResult;
+      try {
+        res = await page();
+      } catch (err) {
+        await early.settled(); // nothing stored early is left unrecorded behind the error
+        throw err;
       }
       const meta: ArticleMeta = {
         final_url: res.meta.finalUrl,

@@ -7,7 +7,6 @@ import type { CDPSession } from 'puppeteer-core';
 import type { Protocol } from 'devtools-protocol';
 import loadTrackerDB from '@ghostery/trackerdb';
 import type { Logger } from '../../shared/core/logger.ts';
-import { classify, mediaType } from './probe.ts';
 
 /**
  * TrackerDB categories that are blocked: advertising and analytics only. Consent managers, CDNs ("hosting"),
@@ -70,19 +69,12 @@ export interface NetworkGuardOptions {
   maxResourceBytes: number;
   /** The top document's URL (third-party rules depend on it). */
   pageUrl: () => string;
-  /**
-   * Refuse a top document that is not a web page (a PDF, an image, plain text: probe.ts classify) and record it in
-   * `stats.original`, so the engine stores it as served without a separate probe request before every capture.
-   */
-  refuseOriginal?: boolean;
   logger: Logger;
 }
 
 export interface NetworkGuardStats {
   blocked: number;
   tooLarge: number;
-  /** The top document the guard refused as not a web page (refuseOriginal), with its Content-Type and status. */
-  original: { contentType: string; status: number } | null;
 }
 
 /**
@@ -95,12 +87,11 @@ export async function installNetworkGuard(
   cdp: CDPSession,
   opts: NetworkGuardOptions,
 ): Promise<{ stats: NetworkGuardStats; dispose(): void }> {
-  const stats: NetworkGuardStats = { blocked: 0, tooLarge: 0, original: null };
+  const stats: NetworkGuardStats = { blocked: 0, tooLarge: 0 };
   const db = opts.blockTrackers ? await trackerDatabase() : null;
   const patterns: Protocol.Fetch.RequestPattern[] = [];
   if (db) patterns.push({ urlPattern: '*', requestStage: 'Request' });
   if (opts.maxResourceBytes > 0) patterns.push({ urlPattern: '*', requestStage: 'Response' });
-  else if (opts.refuseOriginal) patterns.push({ urlPattern: '*', resourceType: 'Document', requestStage: 'Response' });
   if (!patterns.length) return { stats, dispose: () => {} };
   const log = opts.logger;
   // The main frame keeps its id across navigations: its documents are never blocked (the page itself).
@@ -125,15 +116,6 @@ export async function installNetworkGuard(
         void send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'BlockedByClient' });
       } else void send('Fetch.continueRequest', { requestId: e.requestId });
       return;
-    }
-    if (opts.refuseOriginal && e.resourceType === 'Document' && e.frameId === mainFrameId) {
-      const header = e.responseHeaders?.find((h) => h.name.toLowerCase() === 'content-type')?.value ?? '';
-      const status = e.responseStatusCode ?? 0;
-      if (status >= 200 && status < 300 && classify(mediaType(header), status) === 'original') {
-        stats.original = { contentType: header, status };
-        void send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'BlockedByClient' });
-        return;
-      }
     }
     if (e.resourceType !== 'Document' && opts.maxResourceBytes > 0) {
       const length = Number(e.responseHeaders?.find((h) => h.name.toLowerCase() === 'content-length')?.value ?? NaN);

@@ -21,8 +21,6 @@ export interface SessionOptions {
   proxyServer?: string;
   /** Logged-in capture: set scoped to their own domains, so Chromium sends each only where it belongs. */
   cookies?: SiteCookie[];
-  /** Refuse a top document that is not a web page (network-guard.ts refuseOriginal). */
-  refuseOriginal?: boolean;
   logger: Logger;
 }
 
@@ -82,7 +80,6 @@ export async function openSession(context: BrowserContext, browser: Browser, o: 
     installNetworkGuard(cdp, {
       blockTrackers: o.blockTrackers,
       maxResourceBytes: o.limits.maxResourceBytes,
-      refuseOriginal: o.refuseOriginal,
       pageUrl: () => page.url() || o.url,
       logger: log,
     }),
