@@ -65,6 +65,14 @@ export const DEFAULT_LIMITS: CaptureLimits = {
   maxResourceBytes: 10 * 1024 * 1024,
 };
 
+/** The order capture.ts takes the formats in (the screenshot first, the PDF last: see there). */
+export const CAPTURE_ORDER = [
+  'screenshot',
+  'readable',
+  'singlefile',
+  'pdf',
+] as const satisfies readonly BrowserFormat[];
+
 /** What capturePage is asked to do (the worker's job is shared/capture/worker.ts CaptureRequest). */
 export interface PageCaptureOptions {
   url: string;
@@ -86,6 +94,8 @@ export interface PageCaptureOptions {
   dom?: boolean;
   /** The owner's cookies for the site (logged-in capture), set in the job's context before navigating. */
   cookies?: SiteCookie[];
+  /** Called as each format's step ends, before the next one starts (the engine stores it meanwhile). */
+  onResult?(format: BrowserFormat, result: FormatResult): void;
 }
 
 export interface CaptureMeta {

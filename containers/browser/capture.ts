@@ -1,6 +1,7 @@
 // The browser capture engine: ONE navigation of a URL in a fresh context produces every requested browser
 // format. This file is the order of the steps; the session, the step runner and each step live in their own.
 import type { Logger } from '../../shared/core/logger.ts';
+import type { BrowserFormat } from '../../shared/core/formats.ts';
 import { PermanentError } from '../../shared/core/errors.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import { runSingleFile } from './singlefile.ts';
@@ -17,7 +18,7 @@ import { openSession, type PageSession } from './session.ts';
 import { createStepRunner } from './step-runner.ts';
 import { navigate, settle } from './steps/load.ts';
 import { consentWaiter } from './steps/consent.ts';
-import { scrollThrough, settleAtTop, waitForFonts } from './steps/scroll.ts';
+import { scrollThrough, waitForFonts } from './steps/scroll.ts';
 import { detectWarnings, readMeta } from './steps/metadata.ts';
 import { screenshot } from './steps/screenshot.ts';
 import { thumbnail } from './steps/thumbnail.ts';
@@ -87,11 +88,10 @@ async function runSteps(
   req.signal?.throwIfAborted();
   const consentWait = consentWaiter(s.consent, t.consent, run.timings);
   await consentWait();
-  await run.timed('scroll', () => scrollThrough(page, t, limits, log));
+  await run.timed('scroll', () => scrollThrough(page, t, limits, log, s.activity));
   await run.timed('fonts', () => waitForFonts(page, t.fonts, log));
   const consent = await consentWait();
   if (consent && !consent.handled) warnings.add('consent_not_dismissed');
-  await run.timed('top', () => settleAtTop(page, log));
   const meta = await run.timed('inspect', async () => {
     const m = await readMeta(page, req.url, response, log);
     for (const w of await detectWarnings(page, m, log)) warnings.add(w);
@@ -104,14 +104,22 @@ async function runSteps(
   // renderer for good (corpus page la-nacion: printToPDF never returned; PRINT_FIX_SCRIPT avoids that
   // case), and every step after it would then fail too, so it goes where it can cost no other format.
   const html = pageHtmlOnce(page, t.readable, limits.maxBytesPerArtifact);
+  const done = (f: BrowserFormat) => {
+    const r = run.results[f];
+    if (r && req.onResult) req.onResult(f, r);
+  };
   await run.step('screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
+  done('screenshot');
   const thumb = run.results.screenshot?.ok ? await thumbnail(page, t.screenshot, log) : undefined;
   await run.step('readable', () => readableStep(html, meta.finalUrl, { signal: req.signal }));
+  done('readable');
   const dom = req.dom ? await renderedDomStep(run, html, { signal: req.signal, warnings, logger: log }) : undefined;
   await run.step('singlefile', () =>
     runSingleFile(s.cdp, { timeoutMs: t.singlefile, maxBytes: limits.maxBytesPerArtifact }),
   );
+  done('singlefile');
   await run.step('pdf', () => pdfStep(page, t.pdf, limits.maxBytesPerArtifact, log));
+  done('pdf');
   if (s.guard.stats.tooLarge) warnings.add('resource_too_large');
 
   const ok = Object.entries(run.results)

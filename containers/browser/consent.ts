@@ -1,32 +1,15 @@
 // Cookie and consent banners dismissed before capture with DuckDuckGo's autoconsent (its maintained CMP
 // rule set from npm): the content script runs in every same-process frame and talks to us over a binding.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { CDPSession } from 'puppeteer-core';
 import type { Protocol } from 'devtools-protocol';
 import type { Logger } from '../../shared/core/logger.ts';
+import { PASS_ENDED, consentAssets, rulesForFrame } from './consent-rules.ts';
 
 /** optout: reject where the CMP allows it (the default); optin: accept; off: leave banners alone. */
 export type ConsentMode = 'optout' | 'optin' | 'off';
 export const CONSENT_MODES = ['optout', 'optin', 'off'] as const;
 
 const BINDING = 'autoconsentSendMessage';
-const require = createRequire(import.meta.url);
-
-let assets: { script: string; optOutRules: unknown; fullRules: unknown } | null = null;
-/** The content script and the rules, read once per process (compact rules suffice for opt-out; opt-in needs the full set). */
-function loadAssets() {
-  if (!assets) {
-    const pkg = dirname(dirname(require.resolve('@duckduckgo/autoconsent/rules/rules.json'))); // package.json is not exported
-    assets = {
-      script: readFileSync(join(pkg, 'dist/autoconsent.playwright.js'), 'utf8'),
-      optOutRules: { compact: JSON.parse(readFileSync(join(pkg, 'rules/compact-rules.json'), 'utf8')) },
-      fullRules: JSON.parse(readFileSync(join(pkg, 'rules/rules.json'), 'utf8')),
-    };
-  }
-  return assets;
-}
 
 /** Lifecycle states after which a frame's autoconsent has nothing more to do. */
 const FINISHED = new Set([
@@ -67,6 +50,10 @@ interface FrameState {
   startedAt?: number;
   /** Detection passes begun (autoconsent's findCmpAttempts): the first ended when the second begins. */
   attempts?: number;
+  /** Detection passes that ended without a find (the marker consent-rules.ts puts in the script). */
+  passesEnded?: number;
+  /** Whether the frame is the page's top frame (from its first report, which comes before its init). */
+  top?: boolean;
 }
 
 /**
@@ -79,7 +66,7 @@ export async function installConsent(
   mode: Exclude<ConsentMode, 'off'>,
   log: Logger,
 ): Promise<ConsentHandle> {
-  const { script, optOutRules, fullRules } = loadAssets();
+  const { script, passMarker } = consentAssets();
   const config = {
     enabled: true,
     autoAction: mode === 'optin' ? 'optIn' : 'optOut',
@@ -101,7 +88,6 @@ export async function installConsent(
       waits: false,
     },
   };
-  const rules = mode === 'optin' ? fullRules : optOutRules;
   const frames = new Map<number, FrameState>();
   const waiters = new Set<() => void>();
   const wake = () => {
@@ -123,6 +109,9 @@ export async function installConsent(
       result?: boolean;
       state?: { lifecycle?: string; findCmpAttempts?: number };
       details?: unknown;
+      url?: string;
+      mainFrame?: boolean;
+      attempt?: number;
     };
     try {
       msg = JSON.parse(event.payload) as typeof msg;
@@ -134,7 +123,10 @@ export async function installConsent(
     frames.set(id, frame);
     switch (msg.type) {
       case 'init':
-        void reply(id, { type: 'initResp', config, rules });
+        void reply(id, { type: 'initResp', config, rules: rulesForFrame(mode, msg.url ?? '', frame.top) });
+        break;
+      case PASS_ENDED:
+        frame.passesEnded = Math.max(frame.passesEnded ?? 0, msg.attempt ?? 0);
         break;
       case 'cmpDetected':
         frame.detected = msg.cmp ?? 'unknown';
@@ -155,6 +147,7 @@ export async function installConsent(
         log.debug({ details: msg.details }, 'autoconsent error');
         break;
       case 'report':
+        if (typeof msg.mainFrame === 'boolean') frame.top = msg.mainFrame;
         if (msg.state?.lifecycle) frame.lifecycle = msg.state.lifecycle;
         if (frame.lifecycle === 'started') frame.startedAt ??= Date.now();
         if (msg.state?.findCmpAttempts !== undefined) frame.attempts = msg.state.findCmpAttempts;
@@ -190,17 +183,16 @@ export async function installConsent(
     [...frames.values()].filter((f) => (f.popup || f.detected) && !FINISHED.has(f.lifecycle) && f.result === null);
   // Frames whose first two detection passes have not ended: autoconsent starts when the page is idle (at most
   // 500 ms after its init) and retries every 500 ms; a banner a CMP's SDK injects shortly after load is seen by the
-  // second pass. The second has ended when the third begins, or at most EARLY_PASSES_MS after the start.
+  // second pass. With the marker in the script the end of each pass is reported (issue 17: a page without a banner
+  // no longer waits out a fixed 1.5 s); without it, the second has ended when the third begins, or at most
+  // EARLY_PASSES_MS after the start.
   const EARLY_PASSES_MS = 1_500;
+  const earlyPassesDone = (f: FrameState) =>
+    (passMarker && (f.passesEnded ?? 0) >= 2) ||
+    (f.attempts ?? 0) >= 3 ||
+    (f.startedAt !== undefined && Date.now() - f.startedAt >= EARLY_PASSES_MS);
   const undetected = () =>
-    [...frames.values()].filter(
-      (f) =>
-        !f.popup &&
-        !f.detected &&
-        !FINISHED.has(f.lifecycle) &&
-        (f.attempts ?? 0) < 3 &&
-        (f.startedAt === undefined || Date.now() - f.startedAt < EARLY_PASSES_MS),
-    );
+    [...frames.values()].filter((f) => !f.popup && !f.detected && !FINISHED.has(f.lifecycle) && !earlyPassesDone(f));
   return {
     async settle(ms, o = {}) {
       const deadline = Date.now() + ms;

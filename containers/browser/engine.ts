@@ -1,11 +1,24 @@
 // The browser worker's CaptureEngine: one capturePage call (one navigation) for every claimed browser
 // format, each result streamed to storage; readable text and page metadata go onto the article.
 import type { CaptureEngine, CaptureRequest, EngineOutcome, EngineResult } from '../../shared/capture/worker.ts';
-import { BROWSER_FORMATS, isBrowserFormat, renderedDomKey, type Format } from '../../shared/core/formats.ts';
+import {
+  BROWSER_FORMATS,
+  isBrowserFormat,
+  renderedDomKey,
+  type BrowserFormat,
+  type Format,
+} from '../../shared/core/formats.ts';
 import type { BlobStore } from '../../shared/core/ports.ts';
 import type { ArticleMeta } from '../../shared/db/articles.ts';
 import type { BrowserPool } from './browser-pool.ts';
-import { capturePage, type CaptureLimits, type CaptureResult, type CaptureTimeouts } from './capture.ts';
+import {
+  CAPTURE_ORDER,
+  capturePage,
+  type FormatResult,
+  type CaptureLimits,
+  type CaptureResult,
+  type CaptureTimeouts,
+} from './capture.ts';
 import type { ConsentMode } from './consent.ts';
 import { MAX_TEXT_CHARS, type ReadableDoc } from './readable.ts';
 import { runTextTask } from './text-pool.ts';
@@ -61,22 +74,32 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         });
         return storeResults(req, formats, res, { title: res.meta.title, lang: res.meta.lang });
       }
+      const early = storeEarly(req, formats);
+      const page = () =>
+        capturePage(opts.pool, {
+          onResult: early.onResult,
+          url: req.url.href,
+          formats,
+          timeouts: opts.timeouts,
+          limits: opts.limits,
+          consent: opts.consent,
+          blockTrackers: opts.blockTrackers,
+          dom: !!opts.renderedDom,
+          cookies: req.cookies,
+          signal: req.signal,
+          logger: req.logger,
+        });
       if (opts.guard) {
         const p = await probe(req.url.href, { guard: opts.guard, signal: req.signal, logger: req.logger });
         if (p.kind === 'original') return storeOriginal(req, formats, p, opts.maxTextExtractBytes ?? 50 * 1024 * 1024);
       }
-      const res = await capturePage(opts.pool, {
-        url: req.url.href,
-        formats,
-        timeouts: opts.timeouts,
-        limits: opts.limits,
-        consent: opts.consent,
-        blockTrackers: opts.blockTrackers,
-        dom: !!opts.renderedDom,
-        cookies: req.cookies,
-        signal: req.signal,
-        logger: req.logger,
-      });
+      let res: CaptureResult;
+      try {
+        res = await page();
+      } catch (err) {
+        await early.settled(); // nothing stored early is left unrecorded behind the error
+        throw err;
+      }
       const meta: ArticleMeta = {
         final_url: res.meta.finalUrl,
         http_status: res.meta.httpStatus,
@@ -97,9 +120,45 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           req.logger.warn({ err }, 'rendered DOM not stored');
         }
       }
-      return storeResults(req, formats, res, meta);
+      return storeResults(req, formats, res, meta, early.outcomes);
     },
   };
+}
+
+/**
+ * Stores each format as soon as its step ends and records it succeeded, while the page goes on with the next
+ * step (issue 17). The last format in capture order is left to the final pass, which writes the article's
+ * metadata first: an article never looks complete before its title is there.
+ */
+function storeEarly(req: CaptureRequest, formats: readonly BrowserFormat[]) {
+  const outcomes = new Map<BrowserFormat, Promise<EngineOutcome>>();
+  const last = CAPTURE_ORDER.filter((f) => formats.includes(f)).at(-1);
+  const onResult = (f: BrowserFormat, r: FormatResult) => {
+    if (!req.record || !r.ok || f === last) return;
+    const record = req.record;
+    outcomes.set(
+      f,
+      (async (): Promise<EngineOutcome> => {
+        let stored;
+        try {
+          stored = await req.store(f, r.body, r.contentType);
+        } catch (error) {
+          return { ok: false, error };
+        }
+        const o = { ok: true as const, stored };
+        // A failed write is retried by the final pass, which records every format not recorded here.
+        await record(f, o).catch((err: unknown) => req.logger.warn({ err, artifact: f }, 'early record failed'));
+        return o;
+      })(),
+    );
+  };
+  return { onResult, outcomes, settled: () => Promise.allSettled(outcomes.values()) };
+}
+
+/** The article columns the readable document gives, the page's own title and language as fallbacks. */
+function readableMeta(body: Buffer, res: CaptureResult): ArticleMeta {
+  const doc = JSON.parse(body.toString('utf8')) as ReadableDoc;
+  return { ...metaFromReadable(doc), title: doc.title || res.meta.title, lang: doc.lang ?? res.meta.lang };
 }
 
 /** The thumbnail is recorded beside a stored screenshot only, so it never changes the article's derived status. */
@@ -123,6 +182,7 @@ async function storeResults(
   formats: Array<(typeof BROWSER_FORMATS)[number]>,
   res: CaptureResult,
   meta: ArticleMeta,
+  early: ReadonlyMap<BrowserFormat, Promise<EngineOutcome>> = new Map(),
 ): Promise<EngineResult> {
   const outcomes: EngineResult['outcomes'] = {};
   for (const f of formats) {
@@ -133,13 +193,13 @@ async function storeResults(
       continue;
     }
     try {
-      if (f === 'readable') {
-        const doc = JSON.parse(r.body.toString('utf8')) as ReadableDoc;
-        Object.assign(meta, metaFromReadable(doc), {
-          title: doc.title || res.meta.title,
-          lang: doc.lang ?? res.meta.lang,
-        });
+      const stored = early.get(f);
+      if (stored) {
+        if (f === 'readable') Object.assign(meta, readableMeta(r.body, res));
+        outcomes[f] = await stored;
+        continue;
       }
+      if (f === 'readable') Object.assign(meta, readableMeta(r.body, res));
       outcomes[f] = { ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome;
     } catch (err) {
       outcomes[f] = { ok: false, error: err };

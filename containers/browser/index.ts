@@ -14,6 +14,7 @@ await runWorker(
       executablePath: config.CHROME_PATH,
       proxyServer: proxyUrl,
       sandbox: sandboxOption(config.CHROMIUM_SANDBOX),
+      warmContext: true,
     });
     return {
       engine: createBrowserEngine({

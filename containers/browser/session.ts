@@ -9,6 +9,7 @@ import { installConsent, type ConsentHandle, type ConsentMode } from './consent.
 import { installNetworkGuard } from './network-guard.ts';
 import type { SiteCookie } from '../../shared/cookies/types.ts';
 import { toCookieParams } from './cookies.ts';
+import { trackNetworkActivity, type NetworkActivity } from './steps/scroll.ts';
 
 export interface SessionOptions {
   url: string;
@@ -32,6 +33,8 @@ export interface PageSession {
   guard: Awaited<ReturnType<typeof installNetworkGuard>>;
   /** Null when consent handling is off. */
   consent: ConsentHandle | null;
+  /** When the page last started or ended a request (the network-idle wait counts quiet time already passed). */
+  activity: NetworkActivity;
   /** Settles with `work`, or rejects at once when the renderer crashes first. */
   race<T>(work: Promise<T>): Promise<T>;
   /** Removes the guards and handlers; the page itself closes with the job's context. */
@@ -41,9 +44,11 @@ export interface PageSession {
 /** Opens the page and installs everything that must be in place before the navigation. */
 export async function openSession(context: BrowserContext, browser: Browser, o: SessionOptions): Promise<PageSession> {
   const log = o.logger;
-  const page = await context.newPage();
+  // A warm pool's context comes with a blank page already open (browser-pool.ts warmContext).
+  const page = (await context.pages())[0] ?? (await context.newPage());
   const cdp = await page.createCDPSession();
   const state = { crashed: false };
+  const activity = trackNetworkActivity(page);
   // A renderer crash fails the job at once (transient: the next attempt gets a fresh renderer) instead
   // of every remaining step waiting out its own timeout on a dead page.
   let onCrash: (err: Error) => void = () => {};
@@ -89,8 +94,10 @@ export async function openSession(context: BrowserContext, browser: Browser, o: 
     state,
     guard,
     consent,
+    activity,
     race: (work) => Promise.race([work, crash]),
     dispose() {
+      activity.stop();
       disposeSingleFile();
       guard.dispose();
       consent?.dispose();

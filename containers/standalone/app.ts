@@ -121,6 +121,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       executablePath: config.CHROME_PATH,
       proxyServer: proxy.url,
       sandbox: sandboxOption(config.CHROMIUM_SANDBOX),
+      warmContext: true, // issue 17: the next capture's context is opened between captures
     });
     closers.push(() => pool.close());
     const hostLimiter: HostLimiter = createMemoryHostLimiter({ maxPerHost: config.HOST_CONCURRENCY });

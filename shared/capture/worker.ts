@@ -47,6 +47,12 @@ export interface CaptureRequest {
   cookies?: SiteCookie[];
   /** Streams one format's bytes to storage under its key, with metadata and the size cap. */
   store(format: ArtifactFormat, body: Readable | Buffer | string, contentType?: string): Promise<StoredObject>;
+  /**
+   * Records one stored format as succeeded at once, while the engine goes on with the others (issue 17: an
+   * artifact is ready as soon as it is stored, not when the last step ends). A format recorded here is left out of
+   * the final pass; the engine keeps at least one format for that pass, which comes after the article's metadata.
+   */
+  record?(format: Format, outcome: Extract<EngineOutcome, { ok: true }>): Promise<void>;
 }
 
 export interface CaptureEngine {
@@ -102,6 +108,39 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
       );
       return [];
     }
+  }
+
+  /** Records one format's outcome on its artifact row; answers whether it is worth a retry (transient). */
+  async function recordOutcome(job: CaptureJob, f: Format, o: EngineOutcome, jl: Logger): Promise<boolean> {
+    if (o.ok) {
+      await changed(
+        job.articleId,
+        await markSucceeded(deps.db, job.articleId, f, {
+          storageKey: o.stored.key,
+          contentType: o.stored.contentType,
+          sizeBytes: o.stored.size,
+          sha256: o.stored.sha256,
+          engineVersion: o.engineVersion,
+        }),
+      );
+      jl.info({ artifact: f, sizeBytes: o.stored.size }, 'artifact stored');
+      return false;
+    }
+    if (isPermanent(o.error)) {
+      await changed(
+        job.articleId,
+        await markFailed(deps.db, job.articleId, f, o.error.code, o.error.message, o.skip ? 'skipped' : 'failed'),
+      );
+      jl.warn(
+        { artifact: f, code: o.error.code, msg: o.error.message },
+        o.skip ? 'artifact skipped' : 'artifact failed',
+      );
+      return false;
+    }
+    const msg = o.error instanceof Error ? o.error.message : String(o.error);
+    await changed(job.articleId, await releaseArtifact(deps.db, job.articleId, f, 'transient', msg, deps.leaseSeconds));
+    jl.warn({ artifact: f, err: o.error }, 'artifact capture failed, will retry');
+    return true;
   }
 
   async function handleJob(job: CaptureJob, messageId: string): Promise<PushOutcome> {
@@ -166,6 +205,7 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     );
     let release: (() => Promise<void>) | undefined;
     let result: EngineResult;
+    const recorded = new Set<Format>();
     const started = Date.now();
     try {
       if (!uploaded) release = await deps.hostLimiter?.acquire(target.hostname, ac.signal);
@@ -185,6 +225,16 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
             maxBytes: deps.maxArtifactBytes,
             signal: ac.signal,
           }),
+        record: async (format, outcome) => {
+          if (!claimed.includes(format) || recorded.has(format) || ac.signal.aborted) return;
+          recorded.add(format);
+          try {
+            await recordOutcome(job, format, outcome, jl);
+          } catch (err) {
+            recorded.delete(format); // the final pass records it
+            throw err;
+          }
+        },
       });
     } catch (err) {
       // A URIError comes from the URL itself (a malformed percent-escape): the same on every retry, so permanent.
@@ -209,37 +259,9 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     }
     let retry = false;
     for (const f of claimed) {
+      if (recorded.has(f)) continue;
       const o = result.outcomes[f] ?? { ok: false, error: new Error('the engine returned no result for this format') };
-      if (o.ok) {
-        await changed(
-          job.articleId,
-          await markSucceeded(deps.db, job.articleId, f, {
-            storageKey: o.stored.key,
-            contentType: o.stored.contentType,
-            sizeBytes: o.stored.size,
-            sha256: o.stored.sha256,
-            engineVersion: o.engineVersion,
-          }),
-        );
-        jl.info({ artifact: f, sizeBytes: o.stored.size }, 'artifact stored');
-      } else if (isPermanent(o.error)) {
-        await changed(
-          job.articleId,
-          await markFailed(deps.db, job.articleId, f, o.error.code, o.error.message, o.skip ? 'skipped' : 'failed'),
-        );
-        jl.warn(
-          { artifact: f, code: o.error.code, msg: o.error.message },
-          o.skip ? 'artifact skipped' : 'artifact failed',
-        );
-      } else {
-        retry = true;
-        const msg = o.error instanceof Error ? o.error.message : String(o.error);
-        await changed(
-          job.articleId,
-          await releaseArtifact(deps.db, job.articleId, f, 'transient', msg, deps.leaseSeconds),
-        );
-        jl.warn({ artifact: f, err: o.error }, 'artifact capture failed, will retry');
-      }
+      if (await recordOutcome(job, f, o, jl)) retry = true;
     }
     jl.info({ formats: claimed, ms: Date.now() - started, retry }, 'capture finished');
     return retry ? { status: 500, detail: 'transient failure, retry' } : { status: 200, detail: 'done' };

@@ -9,16 +9,24 @@ import { TimeoutError, withTimeout } from '../../../shared/core/timeout.ts';
 
 /**
  * Scrolls to the bottom in viewport steps (lazy images, IntersectionObserver, infinite lists), bounded, then back
- * up. The page's network idle is awaited once, at the bottom: it covers what the load itself still fetched and
- * what the scroll started (issue 17: one wait instead of one after load and another after the scroll). A page
- * that grew while the network settled (an endless list fed by fetch) is scrolled on.
+ * to the top, settled there (settleAtTop). The page's network idle is awaited once, at the bottom: it covers what
+ * the load itself still fetched and what the scroll started (issue 17: one wait instead of one after load and
+ * another after the scroll), and the return to the top runs during that wait instead of after it. A page that grew
+ * while the network settled (an endless list fed by fetch) is scrolled on from where it stopped.
  */
-export async function scrollThrough(page: Page, t: CaptureTimeouts, limits: CaptureLimits, log: Logger): Promise<void> {
+export async function scrollThrough(
+  page: Page,
+  t: CaptureTimeouts,
+  limits: CaptureLimits,
+  log: Logger,
+  activity?: NetworkActivity,
+): Promise<void> {
   const started = Date.now();
   const left = () => t.scroll - (Date.now() - started);
   const budget = Math.max(500, t.scroll - 1_500); // the rest is for what the scrolling started loading
   let y = 0;
   let steps = 0;
+  let atTop = false;
   for (;;) {
     const scrollLeft = budget - (Date.now() - started);
     if (scrollLeft <= 0 || steps >= limits.maxScrollSteps) break;
@@ -36,11 +44,18 @@ export async function scrollThrough(page: Page, t: CaptureTimeouts, limits: Capt
     if (!r) break;
     y = r.y;
     steps += r.steps;
+    atTop = false;
     if (!r.bottom) break; // out of budget or steps
-    const grew = await idleThenGrew(page, y, Math.min(left(), t.settle), t.networkIdle, log);
+    // What the bottom triggered is still in flight: wait for it while the page settles back at the top. Whether
+    // the page grew is read from its height, which does not depend on where it is scrolled.
+    const [grew] = await Promise.all([
+      idleThenGrew(page, y, Math.min(left(), t.settle), t.networkIdle, log, activity),
+      settleAtTop(page, log),
+    ]);
+    atTop = true;
     if (!grew) break;
   }
-  await bestEffort(page.evaluate(JUMP_TO_TOP), 1_000, log, 'could not scroll back to the top');
+  if (!atTop) await settleAtTop(page, log);
   // Images the scroll started must be decoded before the screenshot.
   await bestEffort(
     page.evaluate(() =>
@@ -54,13 +69,63 @@ export async function scrollThrough(page: Page, t: CaptureTimeouts, limits: Capt
   );
 }
 
-const JUMP_TO_TOP = "scrollTo({ top: 0, left: 0, behavior: 'instant' })";
+/** When the page last started or ended a request (Date.now()); kept by the session from before the navigation. */
+export interface NetworkActivity {
+  last(): number;
+}
+
+/** Records the time of every request event of `page` (starts, finishes, failures); stop() removes the listeners. */
+export function trackNetworkActivity(page: Page): NetworkActivity & { stop(): void } {
+  let last = Date.now();
+  const touch = () => {
+    last = Date.now();
+  };
+  const events = ['request', 'requestfinished', 'requestfailed'] as const;
+  for (const e of events) page.on(e, touch);
+  return {
+    last: () => last,
+    stop: () => {
+      for (const e of events) page.off(e, touch);
+    },
+  };
+}
+
+/**
+ * Waits until no request has been in flight for `idleMs` (at most `timeoutMs`). The quiet time already spent
+ * during the scroll counts (issue 17): puppeteer's own wait starts its idle timer when called, so it is asked only
+ * for what is missing, and asked again until the last request event is `idleMs` old.
+ */
+async function networkQuiet(
+  page: Page,
+  idleMs: number,
+  timeoutMs: number,
+  activity: NetworkActivity | undefined,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = activity ? Math.max(20, idleMs - (Date.now() - activity.last())) : idleMs;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= wait) throw new TimeoutError(`network not idle in ${timeoutMs} ms`);
+    await page.waitForNetworkIdle({ idleTime: wait, timeout: left, concurrency: 0 });
+    if (!activity) return;
+    const quiet = Date.now() - activity.last();
+    if (quiet >= idleMs - 5) return;
+    wait = idleMs - quiet;
+  }
+}
 
 /** Waits for network idle (at most `timeoutMs`), then says whether the page now reaches below `y`'s screen. */
-async function idleThenGrew(page: Page, y: number, timeoutMs: number, idleMs: number, log: Logger): Promise<boolean> {
+async function idleThenGrew(
+  page: Page,
+  y: number,
+  timeoutMs: number,
+  idleMs: number,
+  log: Logger,
+  activity: NetworkActivity | undefined,
+): Promise<boolean> {
   if (timeoutMs > idleMs) {
     await bestEffort(
-      page.waitForNetworkIdle({ idleTime: idleMs, timeout: timeoutMs, concurrency: 0 }),
+      networkQuiet(page, idleMs, timeoutMs, activity),
       timeoutMs + 500,
       log,
       'network never idle; capturing anyway',

@@ -37,7 +37,6 @@ export const CAPTURE_STEPS = [
   'consent',
   'scroll',
   'fonts',
-  'top',
   'inspect',
   'screenshot',
   'readable',
