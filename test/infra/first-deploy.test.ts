@@ -153,6 +153,10 @@ describe('the first deploy', () => {
     );
     assert.ok(['CLOUD_LOGGING_ONLY', 'NONE'].includes(build.options.logging) || build.logsBucket);
     assert.match(bootstrap, /gcloud iam service-accounts create htbase-deployer /);
+    // Both entry points also name the deployer outright, so neither rests on substitutions inside serviceAccount.
+    const deployer = /--service-account=projects\/\$PROJECT\/serviceAccounts\/\$DEPLOYER /;
+    assert.match(commands[indexOf(/^gcloud builds submit --config cloudbuild.yaml/)], deployer);
+    assert.match(commands[indexOf(/^gcloud builds triggers create/)], deployer);
   });
 
   test('topics, subscriptions and the Firestore database carry the stack prefix', () => {
