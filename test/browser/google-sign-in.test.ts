@@ -150,9 +150,9 @@ describe('Google sign-in (Firebase Auth)', () => {
       .select('firebase_uid')
       .where('name', '=', 'alice')
       .executeTakeFirst();
-    const aliceUid = await emu.uidOf('alice@example.org');
-    assert.ok(aliceUid, 'the emulator holds Alice’s Google-linked account');
-    assert.equal(alice?.firebase_uid, aliceUid);
+    const aliceAccount = await emu.account('alice@example.org');
+    assert.deepEqual(aliceAccount?.providers, ['google.com'], 'the emulator holds Alice’s Google-linked account');
+    assert.equal(alice?.firebase_uid, aliceAccount?.uid);
     assert.deepEqual(await seriousViolations(page), [], 'axe on the signed-in library');
     await page.setViewport({ width: 375, height: 800 });
     assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 375, 'no overflow at 375 px');
@@ -213,6 +213,7 @@ describe('Google sign-in (Firebase Auth)', () => {
     assert.equal(sent.at(-1), `Bearer ${minted.at(-1)}`, 'a second sign-in in the same page sends its token');
     const refreshes = counts.refreshes;
     await emu.disable('bob@example.org');
+    assert.equal((await emu.account('bob@example.org'))?.disabled, true);
     await moveClock(CLOCK_STEP_MS); // Bob's token is now due for a refresh, which the emulator refuses
     await page.locator('::-p-aria(Search)').fill('recipe');
     await page.waitForSelector('::-p-aria(Sign in with Google)');

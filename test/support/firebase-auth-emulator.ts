@@ -15,10 +15,18 @@ export interface FirebaseAuthEmulatorHandle extends ServiceHandle {
   readonly emulatorHost: string;
   /** http://host:port, what connectAuthEmulator takes. */
   readonly url: string;
+  /** The emulator's account of this email (its uid, sign-in providers, disabled flag), or undefined. */
+  account(email: string): Promise<EmulatorAccount | undefined>;
   /** The uid the emulator gave the account of this email, or undefined when it has none. */
   uidOf(email: string): Promise<string | undefined>;
   /** Disables the account, as an administrator (or Google) ending its sessions does: refreshes then fail. */
   disable(email: string): Promise<void>;
+}
+
+export interface EmulatorAccount {
+  uid: string;
+  providers: string[];
+  disabled: boolean;
 }
 
 // Process groups we started, so a crashing test process leaves no emulator behind.
@@ -87,12 +95,15 @@ export async function startFirebaseAuthEmulator(
       if (!res.ok) throw new Error(`auth emulator ${path} answered ${res.status}: ${JSON.stringify(json)}`);
       return json;
     };
-    const uidOf = async (email: string) => {
+    const account = async (email: string): Promise<EmulatorAccount | undefined> => {
       const found = (await admin('accounts:lookup', { email: [email.toLowerCase()] })) as {
-        users?: Array<{ localId: string }>;
+        users?: Array<{ localId: string; disabled?: boolean; providerUserInfo?: Array<{ providerId: string }> }>;
       };
-      return found.users?.[0]?.localId;
+      const u = found.users?.[0];
+      if (!u) return undefined;
+      return { uid: u.localId, providers: (u.providerUserInfo ?? []).map((p) => p.providerId), disabled: !!u.disabled };
     };
+    const uidOf = async (email: string) => (await account(email))?.uid;
     return {
       name: 'firebase-auth-emulator',
       host,
@@ -103,6 +114,7 @@ export async function startFirebaseAuthEmulator(
       emulatorHost,
       url: `http://${emulatorHost}`,
       env: { FIREBASE_AUTH_EMULATOR_HOST: emulatorHost, GCLOUD_PROJECT: projectId },
+      account,
       uidOf,
       async disable(email) {
         const localId = await uidOf(email);
