@@ -209,15 +209,24 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
     },
 
     async get(key: string): Promise<Readable> {
+      // The deadline covers the answer's headers only: the body streams at the reader's pace (a 200 MB PDF to a
+      // slow client takes minutes), and an abort after the headers would cut it off mid-file.
+      const headers = new AbortController();
+      const timer = setTimeout(
+        () => headers.abort(new Error(`S3 GET ${key}: no answer in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       try {
         // One GET is one version of the object: a concurrent overwrite cannot mix two objects' bytes.
         const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
-          abortSignal: AbortSignal.timeout(timeoutMs),
+          abortSignal: headers.signal,
         });
         return out.Body as Readable;
       } catch (err) {
         if (isNotFound(err)) throw new NotFoundError(`no object ${key}`);
         throw err;
+      } finally {
+        clearTimeout(timer);
       }
     },
 

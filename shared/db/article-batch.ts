@@ -111,8 +111,10 @@ async function createMany(db: Kysely<Database>, batch: Pending[]): Promise<Creat
     // Locks in ascending key order, as every batch takes them, so two batches cannot deadlock; the keys are
     // integers, so they can go in the simple query with BEGIN.
     const keys = batch.map((p) => BigInt(p.key)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    await sql.raw(`begin; ${keys.map((k) => `select pg_advisory_xact_lock(${k});`).join(' ')}`).execute(conn);
     try {
+      // Inside the try, as in createArticle: a lock that fails after BEGIN must not leave the pooled connection
+      // in an aborted transaction.
+      await sql.raw(`begin; ${keys.map((k) => `select pg_advisory_xact_lock(${k});`).join(' ')}`).execute(conn);
       const results = await createLockedMany(conn, batch);
       await sql`commit`.execute(conn);
       return results;

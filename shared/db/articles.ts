@@ -97,12 +97,14 @@ export function artifactFromJson(a: Record<string, unknown>): Artifact {
  */
 export async function createArticle(db: Kysely<Database>, input: CreateArticleInput): Promise<CreateArticleResult> {
   return db.connection().execute(async (conn) => {
-    // Serializes concurrent submissions of one URL so deduplication cannot race.
-    await sql
-      .raw(`begin; select pg_advisory_xact_lock(${submissionLockKey(input.ownerId, input.normalizedUrl)})`)
-      .execute(conn);
     let result: CreateArticleResult;
     try {
+      // Serializes concurrent submissions of one URL so deduplication cannot race. Inside the try: when the lock
+      // fails after BEGIN ran (statement_timeout while waiting), the rollback below ends the aborted transaction
+      // instead of handing it back to the pool, where every later query on the connection would fail.
+      await sql
+        .raw(`begin; select pg_advisory_xact_lock(${submissionLockKey(input.ownerId, input.normalizedUrl)})`)
+        .execute(conn);
       result = await createLocked(conn, input);
     } catch (err) {
       // The statement's error is the one the caller needs; a failed rollback leaves a broken connection,

@@ -173,6 +173,26 @@ test('an aborted put rejects with the signal reason and leaves no object', async
   assert.equal(fake.openUploads(), 0, 'the multipart upload was aborted');
 });
 
+test('a get is timed to its answer, not its body: a reader slower than the timeout still gets every byte', async () => {
+  const body = Buffer.alloc(24 * 1024 * 1024, 7);
+  const k = `articles/${ID}/slow-reader.pdf`;
+  await store.put(k, body, { contentType: 'application/pdf', metadata: {} });
+  const quick = createS3BlobStore({ client: s3ClientFor(settings), bucket: BUCKET, timeoutMs: 400 });
+  const hash = createHash('sha256');
+  let size = 0;
+  let paused = false;
+  for await (const chunk of await quick.get(k)) {
+    if (!paused) {
+      paused = true;
+      await new Promise((r) => setTimeout(r, 900)); // a slow client: past the 400 ms deadline mid-body
+    }
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  assert.equal(size, body.length);
+  assert.equal(hash.digest('hex'), sha256(body));
+});
+
 test('get of a missing key throws NotFoundError (NoSuchKey); stat answers null', async () => {
   await assert.rejects(store.get('articles/nope/readable.json'), NotFoundError);
   assert.equal(await store.stat('articles/nope/readable.json'), null);
