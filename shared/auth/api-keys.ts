@@ -100,6 +100,7 @@ export async function verifyApiKey(
   const hash = hashApiKey(key);
   const cached = cache?.get(hash, now.getTime());
   if (cached) return cached;
+  const readEpoch = cache?.epoch;
   const row = await db
     .selectFrom('api_keys')
     .innerJoin('users', 'users.id', 'api_keys.user_id')
@@ -121,7 +122,7 @@ export async function verifyApiKey(
     await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
   const verified: VerifiedKey = { id: row.id, name: row.name, userId: row.user_id, role: row.role, scope: row.scope };
   // Only what was read here is cached (never a refusal): an unknown key costs a read each time, as before.
-  cache?.set(hash, verified, row.expires_at ? new Date(row.expires_at) : null, now.getTime());
+  cache?.set(hash, verified, row.expires_at ? new Date(row.expires_at) : null, now.getTime(), readEpoch);
   return verified;
 }
 

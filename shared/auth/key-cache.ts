@@ -18,7 +18,13 @@ export const KEY_CACHE_TTL_MS = 5_000;
 export interface ApiKeyCache {
   /** The cached key for this hash, if fresh, not expired, and the listener is connected. */
   get(hash: string, nowMs: number): VerifiedKey | undefined;
-  set(hash: string, key: VerifiedKey, expiresAt: Date | null, nowMs: number): void;
+  /**
+   * Caches a key read at `nowMs`; `readEpoch` is `epoch` as it was before the read: when a drop (a revocation
+   * notice) or a reconnect came in between, what was read may already be stale and is not cached.
+   */
+  set(hash: string, key: VerifiedKey, expiresAt: Date | null, nowMs: number, readEpoch?: number): void;
+  /** Counts drops and listener changes; a read that spans one does not cache its result. */
+  readonly epoch: number;
   /** Drops a key by its id (`ak_…`), as a revocation notice says. */
   dropId(id: string): void;
   /** Serving on (the listener is up) or off (it is not: every verification reads the database). */
@@ -40,6 +46,7 @@ export function createApiKeyCache(opts: { ttlMs?: number } = {}): ApiKeyCache {
   const ttl = opts.ttlMs ?? KEY_CACHE_TTL_MS;
   const byHash = new Map<string, Entry>();
   let active = false;
+  let epoch = 0;
   return {
     get(hash, nowMs) {
       if (!active) return undefined;
@@ -51,8 +58,8 @@ export function createApiKeyCache(opts: { ttlMs?: number } = {}): ApiKeyCache {
       }
       return e.key;
     },
-    set(hash, key, expiresAt, nowMs) {
-      if (!active) return;
+    set(hash, key, expiresAt, nowMs, readEpoch) {
+      if (!active || (readEpoch !== undefined && readEpoch !== epoch)) return;
       byHash.delete(hash);
       if (byHash.size >= MAX_ENTRIES) byHash.delete(byHash.keys().next().value!);
       byHash.set(hash, {
@@ -62,12 +69,17 @@ export function createApiKeyCache(opts: { ttlMs?: number } = {}): ApiKeyCache {
       });
     },
     dropId(id) {
+      epoch++;
       for (const [hash, e] of byHash) if (e.key.id === id) byHash.delete(hash);
     },
     setActive(on) {
       // Whatever was cached while a notice could have been missed is forgotten.
       if (!on || !active) byHash.clear();
+      epoch++;
       active = on;
+    },
+    get epoch() {
+      return epoch;
     },
     get active() {
       return active;

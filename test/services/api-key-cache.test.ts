@@ -97,3 +97,21 @@ test('while the LISTEN connection is down nothing is served from memory; it reco
   await renameInSql(id, 'later');
   assert.equal((await verify(key))?.name, 'seen-at-once', 'served from memory again');
 });
+
+test('a key read while a revocation notice arrived is not cached: the drop cannot be overtaken by the read', () => {
+  const c = createApiKeyCache({ ttlMs: 60_000 });
+  c.setActive(true);
+  const key = { id: 'ak_race', name: 'race', userId: 'u', role: 'member', scope: 'write' } as const;
+  const now = Date.now();
+  const before = c.epoch; // verifyApiKey notes this before its read
+  c.dropId(key.id); // the notice is handled while the read is on its way
+  c.set('hash-race', key, null, now, before);
+  assert.equal(c.get('hash-race', now), undefined, 'the read that spanned the drop is not served');
+  c.set('hash-race', key, null, now, c.epoch);
+  assert.deepEqual(c.get('hash-race', now), key, 'a read after the drop is');
+  const beforeReconnect = c.epoch;
+  c.setActive(false);
+  c.setActive(true);
+  c.set('hash-other', key, null, now, beforeReconnect);
+  assert.equal(c.get('hash-other', now), undefined, 'nor one that spanned a reconnect');
+});
