@@ -4,7 +4,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
 import { findArticle, touchArticle } from '../../shared/db/articles.ts';
-import { bumpArticle } from '../../shared/db/transition.ts';
 import { isEventProcessed, markEventProcessed } from '../../shared/db/events.ts';
 import { errorCode, isPermanent } from '../../shared/core/errors.ts';
 import { parseStorageKey } from '../../shared/core/formats.ts';
@@ -82,17 +81,9 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
     if (version !== null) await announceChange({ publisher, logger: log }, { articleId, version });
   }
 
-  /**
-   * Stores the summary and bumps the article's version in one transaction, then announces it: whoever sees the
-   * summary sees the version that carries it (the replica, a client comparing versions), never one before it.
-   */
   async function store(articleId: string, sha: string, r: SummaryResult, clearFailure: boolean): Promise<void> {
-    const bumped = await db.transaction().execute(async (trx) => {
-      await upsertSummary(trx, articleId, sha, r);
-      if (clearFailure) await clearSummaryFailure(trx, articleId);
-      return bumpArticle(trx, articleId);
-    });
-    if (bumped) await announceChange({ publisher, logger: log }, { articleId, version: bumped.version });
+    await upsertSummary(db, articleId, sha, r);
+    if (clearFailure) await clearSummaryFailure(db, articleId);
   }
 
   return {
@@ -176,6 +167,7 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
       try {
         const r = await deps.summarizer.summarize(input, opts.signal);
         await store(t.articleId, sha, r, true);
+        await publishChange(t.articleId);
         log.info(
           {
             ...ctx,
@@ -205,6 +197,7 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
         if (deps.fallback) {
           const r = await deps.fallback.summarize(input, opts.signal);
           await store(t.articleId, sha, r, false);
+          await publishChange(t.articleId);
           log.info({ ...ctx, fallback: r.provider, code }, 'fallback summary stored');
           return 'stored';
         }
