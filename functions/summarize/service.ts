@@ -1,9 +1,10 @@
 // The summarize service: turns a readable.json finalized event (or an explicit request) into one named
 // task, and runs that task: read the text, skip if already summarized, summarize, store, bump, publish.
 // Cloud (Eventarc + Cloud Tasks) and embedded (local store + in-process queue) share this code.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../shared/db/types.ts';
-import { findArticle, touchArticle } from '../../shared/db/articles.ts';
+import { findArticle } from '../../shared/db/articles.ts';
+import { bumpArticle } from '../../shared/db/transition.ts';
 import { isEventProcessed, markEventProcessed } from '../../shared/db/events.ts';
 import { errorCode, isPermanent } from '../../shared/core/errors.ts';
 import { parseStorageKey } from '../../shared/core/formats.ts';
@@ -76,15 +77,29 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
   const task = (articleId: string, sha: string, force: boolean, reason: SummaryTask['reason']) =>
     summaryTask(clock, articleId, sha, force, reason);
 
-  async function publishChange(articleId: string): Promise<void> {
-    const version = await touchArticle(db, articleId);
-    if (version !== null) await announceChange({ publisher, logger: log }, { articleId, version });
+  /**
+   * Writes a summary change and bumps the version that announces it in one transaction, so no reader sees the
+   * change at the version before it. The bump comes first: it takes the article's row lock (FOR UPDATE) before the
+   * write's foreign-key check takes KEY SHARE, as every other change does, so two of them cannot deadlock on the
+   * upgrade. A deleted article writes nothing.
+   */
+  async function commitChange(articleId: string, write?: (trx: Transaction<Database>) => Promise<void>) {
+    const t = await db.transaction().execute(async (trx) => {
+      const bumped = await bumpArticle(trx, articleId);
+      if (bumped && write) await write(trx);
+      return bumped;
+    });
+    if (t) await announceChange({ publisher, logger: log }, { articleId, version: t.version });
   }
 
-  async function store(articleId: string, sha: string, r: SummaryResult, clearFailure: boolean): Promise<void> {
-    await upsertSummary(db, articleId, sha, r);
-    if (clearFailure) await clearSummaryFailure(db, articleId);
-  }
+  const store = (articleId: string, sha: string, r: SummaryResult, clearFailure: boolean) =>
+    commitChange(articleId, async (trx) => {
+      await upsertSummary(trx, articleId, sha, r);
+      if (clearFailure) await clearSummaryFailure(trx, articleId);
+    });
+
+  const fail = (articleId: string, f: Parameters<typeof recordSummaryFailure>[1]) =>
+    commitChange(articleId, (trx) => recordSummaryFailure(trx, f));
 
   return {
     async onObjectFinalized(ev) {
@@ -137,7 +152,7 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
         doc = await readReadable(t.articleId);
       } catch (err) {
         if (!isPermanent(err)) throw err;
-        await recordSummaryFailure(db, {
+        await fail(t.articleId, {
           articleId: t.articleId,
           provider: deps.summarizer.provider,
           model: null,
@@ -145,7 +160,6 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
           message: err.message,
           inputSha256: t.inputSha256,
         });
-        await publishChange(t.articleId);
         return 'failed';
       }
       if (!doc) {
@@ -167,7 +181,6 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
       try {
         const r = await deps.summarizer.summarize(input, opts.signal);
         await store(t.articleId, sha, r, true);
-        await publishChange(t.articleId);
         log.info(
           {
             ...ctx,
@@ -186,22 +199,31 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
         const code = errorCode(err);
         const message = err instanceof Error ? err.message : String(err);
         log.warn({ ...ctx, code, err }, 'summary failed for good');
-        await recordSummaryFailure(db, {
+        const failure = {
           articleId: t.articleId,
           provider: deps.summarizer.provider,
           model: null,
           code,
           message,
           inputSha256: sha,
-        });
+        };
         if (deps.fallback) {
-          const r = await deps.fallback.summarize(input, opts.signal);
-          await store(t.articleId, sha, r, false);
-          await publishChange(t.articleId);
+          // The failure is kept (it says why the summary is the fallback's) and committed with the fallback's summary.
+          let r: SummaryResult;
+          try {
+            r = await deps.fallback.summarize(input, opts.signal);
+          } catch (fallbackErr) {
+            await fail(t.articleId, failure);
+            throw fallbackErr;
+          }
+          await commitChange(t.articleId, async (trx) => {
+            await recordSummaryFailure(trx, failure);
+            await upsertSummary(trx, t.articleId, sha, r);
+          });
           log.info({ ...ctx, fallback: r.provider, code }, 'fallback summary stored');
           return 'stored';
         }
-        await publishChange(t.articleId);
+        await fail(t.articleId, failure);
         return 'failed';
       }
     },

@@ -24,12 +24,6 @@ export interface ArticleMeta {
   text_content?: string | null;
 }
 
-/** Bumps the version without another change (a summary was stored), so the replica re-reads the article. */
-export async function touchArticle(db: Kysely<Database>, articleId: string): Promise<number | null> {
-  const t = await db.transaction().execute((trx) => bumpArticle(trx, articleId));
-  return t?.version ?? null;
-}
-
 /** Writes the page metadata and merges `warnings` into the article's (deduplicated) list. */
 export async function updateArticleMeta(
   db: Kysely<Database>,

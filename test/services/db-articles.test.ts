@@ -9,11 +9,11 @@ import {
   deleteArticle,
   findArticle,
   listArticles,
-  touchArticle,
   updateArticleMeta,
   type CreateArticleInput,
 } from '../../shared/db/articles.ts';
 import { claimArtifact, listArtifacts, markFailed } from '../../shared/db/artifacts.ts';
+import { bumpArticle } from '../../shared/db/transition.ts';
 import { adminId } from '../support/owners.ts';
 
 let dbh: DatabaseHandle;
@@ -110,8 +110,9 @@ test('metadata and warnings are written with a version bump; warnings merge with
   assert.equal(a.word_count, 420);
   assert.deepEqual([...a.warnings].sort(), ['w1', 'w2', 'w3']);
   assert.equal(a.version, 4);
-  assert.equal(await touchArticle(dbh.db, id), 5);
-  assert.equal(await touchArticle(dbh.db, randomUUID()), null, 'an unknown article');
+  const bump = (articleId: string) => dbh.db.transaction().execute((trx) => bumpArticle(trx, articleId));
+  assert.deepEqual(await bump(id), { version: 5, status: 'pending' });
+  assert.equal(await bump(randomUUID()), null, 'an unknown article');
 });
 
 test('listing is newest first with a keyset cursor, and filters by URL and status', async () => {

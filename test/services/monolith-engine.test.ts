@@ -190,6 +190,7 @@ for (const bin of binaries) {
         while (!existsSync(pidFile) && Date.now() - t0 < 1200) await new Promise((r) => setTimeout(r, 20));
         assert.ok(existsSync(pidFile), 'the stand-in wrote its pids');
         pids = readFileSync(pidFile, 'utf8').trim().split(' ').map(Number) as [number, number];
+        assert.ok(pids.length === 2 && pids.every((p) => p > 0), `two pids in the file: ${pids.join(' ')}`);
         // Both are alive while the capture hangs: the test below is not vacuous.
         assert.notEqual(procState(pids[0]), null, 'monolith is running');
         assert.notEqual(procState(pids[1]), null, 'its child is running');
