@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Storage, type File } from '@google-cloud/storage';
 import { NotFoundError, type BlobStore, type ObjectInfo, type PutOptions, type StoredObject } from '../core/ports.ts';
 import { PermanentError, TransientError } from '../core/errors.ts';
+import { bufferHead, byteMeter } from './blob-stream.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 
 export interface GcsBlobStoreOptions {
@@ -116,64 +117,30 @@ export function createGcsBlobStore(opts: GcsBlobStoreOptions): BlobStore {
         return putSmall(file, key, buf, putOpts.contentType, baseMeta, signal);
       }
 
-      // Read up to the threshold into memory; most artifacts end here and go out in one request.
-      const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-      const head: Buffer[] = [];
-      let headBytes = 0;
-      let ended = false;
-      try {
-        while (headBytes <= threshold) {
-          signal.throwIfAborted();
-          const next = await iterator.next();
-          if (next.done) {
-            ended = true;
-            break;
-          }
-          const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-          headBytes += chunk.length;
-          if (headBytes > max) throw tooLarge();
-          head.push(chunk);
-        }
-      } catch (err) {
-        body.destroy();
-        throw err;
-      }
-      if (ended) return putSmall(file, key, Buffer.concat(head, headBytes), putOpts.contentType, baseMeta, signal);
+      // Most artifacts end within the threshold and go out in one request.
+      const head = await bufferHead(body, threshold, max, signal, tooLarge);
+      if (head.ended) return putSmall(file, key, head.body, putOpts.contentType, baseMeta, signal);
 
       // Large: stream the buffered head and the rest through a resumable upload, hashing on the way.
-      const sha = createHash('sha256');
-      let size = 0;
-      let limitError: PermanentError | undefined;
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          size += chunk.length;
-          if (size > max) {
-            limitError = tooLarge();
-            return cb(limitError);
-          }
-          sha.update(chunk);
-          cb(null, chunk);
-        },
-      });
-      async function* rest(): AsyncGenerator<Buffer> {
-        yield* head;
-        head.length = 0;
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) return;
-          yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-        }
-      }
-      const source = Readable.from(rest(), { objectMode: false });
+      const meter = byteMeter(max, tooLarge);
+      const { source } = head;
       source.once('close', () => body.destroy());
       try {
-        await upload(file, source, meter, true, { contentType: putOpts.contentType, metadata: baseMeta }, signal);
+        await upload(
+          file,
+          source,
+          meter.stream,
+          true,
+          { contentType: putOpts.contentType, metadata: baseMeta },
+          signal,
+        );
       } catch (err) {
         body.destroy();
+        const limitError = meter.limitError();
         if (limitError) throw limitError;
         throw mapUploadError(err, key);
       }
-      const sha256 = sha.digest('hex');
+      const { size, sha256 } = meter.result();
       // sha256 is only known now; the metadata patch is a separate (metadata-update) event.
       await file.setMetadata({ metadata: { sha256 } }, { timeout: 30_000 });
       log.debug({ key, size }, 'resumable upload complete');

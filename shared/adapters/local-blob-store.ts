@@ -1,12 +1,13 @@
 // BlobStore on local disk (embedded mode): the same keys as the bucket, under the data directory.
 // Objects appear atomically (temp file + rename) and each completed write fires an object-finalized event.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '../core/errors.ts';
+import { byteMeter, finalizedEvent } from './blob-stream.ts';
 import {
   NotFoundError,
   type BlobStore,
@@ -27,24 +28,6 @@ export interface LocalBlobStore extends BlobStore {
   /** Absolute path of an object, for the CLI to show where an artifact is. */
   pathOf(key: string): string;
   onFinalize(listener: (ev: ObjectFinalized) => void): () => void;
-}
-
-/** A Transform that counts bytes, hashes them and fails once more than `maxBytes` pass. */
-function meter(maxBytes: number | undefined) {
-  const hash = createHash('sha256');
-  let size = 0;
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      size += chunk.length;
-      if (maxBytes !== undefined && size > maxBytes) {
-        cb(new PermanentError('too_large', `the artifact exceeds the limit of ${maxBytes} bytes`));
-        return;
-      }
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  return { stream, result: () => ({ size, sha256: hash.digest('hex') }) };
 }
 
 function toReadable(body: Readable | Buffer | string): Readable {
@@ -78,7 +61,10 @@ export function createLocalBlobStore(opts: { root: string; bucket?: string }): L
       const target = pathOf(key);
       await mkdir(dirname(target), { recursive: true });
       const tmp = `${target}.${randomUUID()}.tmp`;
-      const m = meter(putOpts.maxBytes);
+      const m = byteMeter(
+        putOpts.maxBytes,
+        () => new PermanentError('too_large', `the artifact exceeds the limit of ${putOpts.maxBytes} bytes`),
+      );
       try {
         await pipeline(toReadable(body), m.stream, createWriteStream(tmp), { signal: putOpts.signal });
         const { size, sha256 } = m.result();
@@ -88,15 +74,7 @@ export function createLocalBlobStore(opts: { root: string; bucket?: string }): L
           JSON.stringify({ contentType: putOpts.contentType, metadata, size } satisfies Sidecar),
         );
         await rename(tmp, target);
-        const ev: ObjectFinalized = {
-          eventId: randomUUID(),
-          bucket,
-          name: key,
-          contentType: putOpts.contentType,
-          size,
-          metadata,
-          time: new Date().toISOString(),
-        };
+        const ev = finalizedEvent(bucket, { key, size, contentType: putOpts.contentType }, metadata);
         // Listeners run after the write is durable, like Eventarc; they must not fail the put.
         for (const l of listeners) queueMicrotask(() => l(ev));
         return { key, size, sha256, contentType: putOpts.contentType };

@@ -1,7 +1,7 @@
 // HT Base on the Postgres job queue (QUEUE=postgres, one VPS): the one topology every process declares, the bus
 // built from the shared settings, and the two cloud services the queue stands in for: Eventarc's object-finalized
 // events (announced by the store that wrote the object) and Cloud Tasks' summary tasks.
-import { randomUUID } from 'node:crypto';
+import { announcingPuts } from './blob-stream.ts';
 import type { Logger } from '../core/logger.ts';
 import { QUEUE_TOPICS, TOPICS, type SummaryTask } from '../core/messages.ts';
 import type { BlobStore, Publisher, TaskQueue } from '../core/ports.ts';
@@ -72,26 +72,7 @@ export async function createHtbaseQueue(
  * fails the put: the capture is then retried and announced again, instead of its summary being lost.
  */
 export function announcingBlobStore(blobs: BlobStore, publisher: Publisher, bucket: string): BlobStore {
-  return {
-    ...blobs,
-    get: (key) => blobs.get(key),
-    stat: (key) => blobs.stat(key),
-    deletePrefix: (prefix) => blobs.deletePrefix(prefix),
-    ...(blobs.signedUrl ? { signedUrl: blobs.signedUrl.bind(blobs) } : {}),
-    async put(key, body, opts) {
-      const stored = await blobs.put(key, body, opts);
-      await publisher.publish(QUEUE_TOPICS.objectFinalized, {
-        eventId: randomUUID(),
-        bucket,
-        name: stored.key,
-        contentType: stored.contentType,
-        size: stored.size,
-        metadata: { ...opts.metadata, sha256: stored.sha256 },
-        time: new Date().toISOString(),
-      });
-      return stored;
-    },
-  };
+  return announcingPuts(blobs, bucket, (ev) => publisher.publish(QUEUE_TOPICS.objectFinalized, ev));
 }
 
 /**

@@ -2,7 +2,7 @@
 // metadata already carries sha256, larger or unknown-length streams through a multipart Upload (the object appears
 // only when it completes), prefix deletes in 1000-key batches. No signed URLs: the API streams the bytes itself.
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
@@ -15,6 +15,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, type BlobStore, type ObjectInfo, type PutOptions, type StoredObject } from '../core/ports.ts';
 import { PermanentError } from '../core/errors.ts';
+import { bufferHead, byteMeter } from './blob-stream.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 
 export interface S3BlobStoreOptions {
@@ -102,56 +103,14 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
         return putSmall(key, buf, putOpts, signal);
       }
 
-      // Read up to one part into memory; most artifacts end here and go out in one request.
-      const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-      const head: Buffer[] = [];
-      let headBytes = 0;
-      let ended = false;
-      try {
-        while (headBytes <= partSize) {
-          signal.throwIfAborted();
-          const next = await iterator.next();
-          if (next.done) {
-            ended = true;
-            break;
-          }
-          const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-          headBytes += chunk.length;
-          if (headBytes > max) throw tooLarge();
-          head.push(chunk);
-        }
-      } catch (err) {
-        body.destroy();
-        throw err;
-      }
-      if (ended) return putSmall(key, Buffer.concat(head, headBytes), putOpts, signal);
+      // Most artifacts end within one part and go out in one request.
+      const head = await bufferHead(body, partSize, max, signal, tooLarge);
+      if (head.ended) return putSmall(key, head.body, putOpts, signal);
 
       // Large or unknown length: a multipart upload, hashing on the way; S3 shows the object only once complete.
-      const sha = createHash('sha256');
-      let size = 0;
-      let limitError: PermanentError | undefined;
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          size += chunk.length;
-          if (size > max) {
-            limitError = tooLarge();
-            return cb(limitError);
-          }
-          sha.update(chunk);
-          cb(null, chunk);
-        },
-      });
-      async function* rest(): AsyncGenerator<Buffer> {
-        yield* head;
-        head.length = 0;
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) return;
-          yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-        }
-      }
-      const source = Readable.from(rest(), { objectMode: false });
-      source.on('error', (err) => meter.destroy(err));
+      const meter = byteMeter(max, tooLarge);
+      const { source } = head;
+      source.on('error', (err) => meter.stream.destroy(err));
       if (signal.aborted) {
         body.destroy();
         throw signal.reason;
@@ -164,7 +123,7 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
         params: {
           Bucket: bucket,
           Key: key,
-          Body: source.pipe(meter),
+          Body: source.pipe(meter.stream),
           ContentType: putOpts.contentType,
           Metadata: encodeMetadata({ ...putOpts.metadata }),
         },
@@ -175,18 +134,19 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
         abortController: abort,
       });
       // A limit error ends the metered stream; abort the upload so lib-storage stops and aborts the multipart.
-      meter.once('error', (err) => abort.abort(err));
+      meter.stream.once('error', (err) => abort.abort(err));
       try {
         await upload.done();
       } catch (err) {
         body.destroy();
+        const limitError = meter.limitError();
         if (limitError) throw limitError;
         if (signal.aborted) throw signal.reason;
         throw err;
       } finally {
         signal.removeEventListener('abort', onAbort);
       }
-      const sha256 = sha.digest('hex');
+      const { size, sha256 } = meter.result();
       if (size > MAX_COPY_BYTES) {
         // CopyObject stops at 5 GiB: the row and the finalize event carry sha256, the object's metadata does not.
         log.warn({ key, size }, 'object too large to copy: sha256 left out of its metadata');
