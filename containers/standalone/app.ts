@@ -259,6 +259,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     const importQueuer = startImportQueuer(importQueuerDeps(config, { db: db.db, publisher: bus, logger, guard }));
     closers.push(() => importQueuer.stop());
 
+    const { close: closeSecurity, ...security } = apiSecurity(config, db.db, { mode: 'single-process', logger });
+    closers.push(closeSecurity);
     const app = createApp({
       db: db.db,
       blobs,
@@ -271,7 +273,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       rateLimiter,
       summaries,
       cookies,
-      ...apiSecurity(config, db.db, { mode: 'single-process', logger }),
+      ...security,
       health: async () => ({
         mode: 'embedded',
         monolith: monolith.binary ? monolith.version : 'unavailable',

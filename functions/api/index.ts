@@ -40,6 +40,12 @@ const summaries = tasks ? createSummaryRequester({ db: deps.db.db, blobs: deps.b
 
 // Logged-in capture: the cookie key from Secret Manager (COOKIE_ENCRYPTION_KEY); unset, the cookie routes answer 503.
 const vault = vaultFromConfig({ key: config.COOKIE_ENCRYPTION_KEY });
+// A function instance ends with its process, and the key cache's LISTEN connection with it: nothing to close.
+const { close: _close, ...security } = apiSecurity(config, deps.db.db, {
+  mode: 'cloud',
+  firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST,
+  logger,
+});
 const app = createApp({
   cookies: vault ? createCookieStore(deps.db.db, vault) : undefined,
   db: deps.db.db,
@@ -50,11 +56,7 @@ const app = createApp({
   // the address again at fetch time, so rebinding gains nothing): one lookup per name per 10 s is enough.
   guard: { allowPrivateNetworks: config.HTBASE_ALLOW_PRIVATE_NETWORKS, resolve: cachingResolver(10_000) },
   config,
-  ...apiSecurity(config, deps.db.db, {
-    mode: 'cloud',
-    firebaseEmulator: !!config.FIREBASE_AUTH_EMULATOR_HOST,
-    logger,
-  }),
+  ...security,
   firebaseWeb: firebaseWebSettings(config),
   rateLimiter: deps.rateLimiter,
   summaries,

@@ -25,6 +25,8 @@ export interface ApiSecurity {
   authenticate: Authenticator;
   requestGuards: RequestGuardOptions;
   trustProxy: boolean | number | string;
+  /** Ends what authentication keeps open (the key cache's LISTEN connection); a server calls it as it stops. */
+  close(): Promise<void>;
 }
 
 /** `TRUST_PROXY`: unset or `false` trusts nothing; a number is a hop count; anything else is proxy addresses. */
@@ -63,7 +65,7 @@ export function apiSecurity(
   // On a real Postgres, verified API keys are served from memory while a LISTEN connection hears revocations
   // (shared/auth/key-cache.ts); PGlite (no DATABASE_URL) has no other process to hear from, and reads every time.
   const keyCache = config.DATABASE_URL ? createApiKeyCache() : undefined;
-  if (keyCache) listenForRevocations(config.DATABASE_URL!, keyCache, opts.logger);
+  const revocations = keyCache ? listenForRevocations(config.DATABASE_URL!, keyCache, opts.logger) : undefined;
   const authenticate = createAuthenticator({
     db,
     keyCache,
@@ -92,5 +94,10 @@ export function apiSecurity(
     ],
     multipartPaths: MULTIPART_PATHS,
   };
-  return { authenticate, requestGuards, trustProxy: trustProxySetting(config.TRUST_PROXY) };
+  return {
+    authenticate,
+    requestGuards,
+    trustProxy: trustProxySetting(config.TRUST_PROXY),
+    close: async () => revocations?.close(),
+  };
 }

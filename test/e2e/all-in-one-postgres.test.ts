@@ -56,6 +56,17 @@ test('the single process on PostgreSQL: archives through the job queue, and jobs
   } finally {
     await one.close();
   }
+  // Closed means closed: no connection of the server's is left open on the database (the pool, the job queue and
+  // the API key cache's LISTEN connection alike).
+  const probe = await openDatabase({ databaseUrl: pgh.databaseUrl, maxConnections: 1 });
+  try {
+    const left = await sql<{ n: number; queries: string[] }>`SELECT count(*)::int AS n, array_agg(query) AS queries
+      FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+        AND backend_type = 'client backend'`.execute(probe.db);
+    assert.equal(left.rows[0]!.n, 0, `connections left open: ${JSON.stringify(left.rows[0]!.queries)}`);
+  } finally {
+    await probe.close();
+  }
 
   // While the server is down: an archive row and its capture job, written as the API writes them.
   const h = await openDatabase({ databaseUrl: pgh.databaseUrl, maxConnections: 2 });
