@@ -117,6 +117,8 @@ export function createFunctions(a: FunctionsArgs): StackFunctions {
       env: {
         ...common,
         DB_POOL_SIZE: pool('api'),
+        // The key cache's LISTEN connection is one more per instance: on only when the tier has room (pools.ts).
+        API_KEY_CACHE: pools.apiKeyCache ? 'on' : 'off',
         API_KEYS_REQUIRED: 'true',
         RATE_LIMIT_PER_MINUTE: String(cfg.api.rateLimitPerMinute),
         HOST: '0.0.0.0',

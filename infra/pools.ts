@@ -55,10 +55,16 @@ export function maxInstancesOf(cfg: Pick<StackConfig, 'api' | 'browser' | 'monol
 
 export interface PoolPlan {
   maxConnections: number;
-  /** What the pools may use: maxConnections - RESERVED_CONNECTIONS. */
+  /** What the pools (and the API's LISTEN connections) may use: maxConnections - RESERVED_CONNECTIONS. */
   budget: number;
   sizes: Record<DbClient, number>;
-  /** Connections open if every deployable runs at its maximum with a full pool. */
+  /**
+   * Whether the API keeps verified keys in memory (API_KEY_CACHE). The cache hears revocations on a LISTEN
+   * connection of its own, outside the pool, one per API instance: it is on only when the budget has room for
+   * those after one pooled connection per instance, and then they are counted before the pools grow.
+   */
+  apiKeyCache: boolean;
+  /** Connections open if every deployable runs at its maximum with a full pool (and the API its LISTEN). */
   total: number;
 }
 
@@ -85,12 +91,14 @@ export function planPools(cfg: Pick<StackConfig, 'database' | 'api' | 'browser' 
         'choose a bigger database.tier or lower the maxInstances of api, browser, monolith or functions',
     );
   }
+  const apiKeyCache = budget - instances >= n.api;
+  const listeners = apiKeyCache ? n.api : 0;
   const extraWanted = keys.reduce((s, k) => s + n[k] * (WANTED_POOL[k] - 1), 0);
-  const share = extraWanted === 0 ? 0 : Math.min(1, (budget - instances) / extraWanted);
+  const share = extraWanted === 0 ? 0 : Math.min(1, (budget - instances - listeners) / extraWanted);
   const sizes = Object.fromEntries(keys.map((k) => [k, 1 + Math.floor((WANTED_POOL[k] - 1) * share)])) as Record<
     DbClient,
     number
   >;
-  const total = keys.reduce((s, k) => s + n[k] * sizes[k], 0);
-  return { maxConnections, budget, sizes, total };
+  const total = keys.reduce((s, k) => s + n[k] * sizes[k], listeners);
+  return { maxConnections, budget, sizes, apiKeyCache, total };
 }

@@ -64,7 +64,8 @@ export function apiSecurity(
     : null;
   // On a real Postgres, verified API keys are served from memory while a LISTEN connection hears revocations
   // (shared/auth/key-cache.ts); PGlite (no DATABASE_URL) has no other process to hear from, and reads every time.
-  const keyCache = config.DATABASE_URL ? createApiKeyCache() : undefined;
+  // API_KEY_CACHE=off (a tier without room for the LISTEN connection) reads every time as well.
+  const keyCache = config.DATABASE_URL && config.API_KEY_CACHE === 'on' ? createApiKeyCache() : undefined;
   const revocations = keyCache ? listenForRevocations(config.DATABASE_URL!, keyCache, opts.logger) : undefined;
   const authenticate = createAuthenticator({
     db,

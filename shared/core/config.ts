@@ -80,6 +80,12 @@ export const ApiConfig = BaseConfig.extend({
   SIGNED_URL_TTL_SECONDS: int(300, 1),
   /** Require an API key (Bearer). The cloud deployment refuses to start without an auth method. */
   API_KEYS_REQUIRED: bool(false),
+  /**
+   * On a real PostgreSQL, verified API keys are kept in memory for a few seconds while one LISTEN connection per
+   * process, outside DB_POOL_SIZE, hears revocations. `off` reads every key from the database (Pulumi turns it off
+   * when the Cloud SQL tier has no room for that connection: infra/pools.ts).
+   */
+  API_KEY_CACHE: z.enum(['on', 'off']).default('on'),
   /** Accept Google ID tokens with this audience (cloud). */
   GOOGLE_ID_TOKEN_AUDIENCE: optStr,
   GOOGLE_ID_TOKEN_ALLOWED_EMAILS: optStr,

@@ -9,7 +9,8 @@ import { cfg, defaults, deploy, envOf, fn, GCP, sa, service, SERVICE_ACCOUNTS, v
 
 const { DEPLOYER_ROLES } = await import('../../infra/roles.ts');
 const { MAX_PREFIX, names } = await import('../../infra/config.ts');
-const { planPools, RESERVED_CONNECTIONS, tierMaxConnections, WANTED_POOL } = await import('../../infra/pools.ts');
+const { maxInstancesOf, planPools, RESERVED_CONNECTIONS, tierMaxConnections, WANTED_POOL } =
+  await import('../../infra/pools.ts');
 const { sleeper } = await import('../../infra/components/propagation-wait.ts');
 
 const root = new URL('../../', import.meta.url);
@@ -211,10 +212,14 @@ describe('the first deploy', () => {
     const users = [...ofType(GCP('cloudfunctionsv2/function:Function')), ...ofType(GCP('cloudrunv2/service:Service'))];
     let total = 0;
     for (const r of users) {
-      const pool = Number(envOf(r).DB_POOL_SIZE);
+      const env = envOf(r);
+      const pool = Number(env.DB_POOL_SIZE);
       assert.ok(pool >= 1, `${r.inputs.name} has no DB_POOL_SIZE`);
-      total += pool * maxOf(r);
+      // An API with its key cache on holds one LISTEN connection per instance beside its pool.
+      total += (pool + (env.API_KEY_CACHE === 'on' ? 1 : 0)) * maxOf(r);
     }
+    // The API's own setting is never left to its default ('on'), which db-f1-micro has no room for.
+    assert.equal(envOf(fn('api')).API_KEY_CACHE, 'off');
     const max = tierMaxConnections(cfg.database.tier)!;
     assert.equal(max, 25);
     assert.ok(total <= max - RESERVED_CONNECTIONS, `${total} connections at full scale against ${max}`);
@@ -228,6 +233,15 @@ describe('the first deploy', () => {
       assert.ok(big.sizes[k] >= small.sizes[k] && big.sizes[k] <= WANTED_POOL[k], k);
     }
     assert.ok(big.total <= big.budget && small.total <= small.budget);
+    // db-f1-micro's 20 hold the 19 instances but not the API's 4 LISTEN connections beside them: the key cache is
+    // off there, and on (its connections counted in the total) on the bigger tier.
+    assert.equal(small.apiKeyCache, false);
+    assert.equal(big.apiKeyCache, true);
+    const n = maxInstancesOf(cfg);
+    const pooled = (p: typeof big) =>
+      (Object.keys(WANTED_POOL) as (keyof typeof WANTED_POOL)[]).reduce((t, k) => t + p.sizes[k] * n[k], 0);
+    assert.equal(big.total, pooled(big) + n.api);
+    assert.equal(small.total, pooled(small));
     const crowded = {
       ...defaults(PROJECT),
       browserImage: 'b',

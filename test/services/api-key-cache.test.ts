@@ -8,6 +8,8 @@ import { sql } from 'kysely';
 import { startPostgres, type PostgresHandle } from '../support/services.ts';
 import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { createApiKey, revokeApiKey, verifyApiKey } from '../../shared/auth/api-keys.ts';
+import { ApiConfig, loadConfig } from '../../shared/core/config.ts';
+import { apiSecurity } from '../../functions/api/security.ts';
 import {
   API_KEY_REVOKED_CHANNEL,
   createApiKeyCache,
@@ -114,4 +116,27 @@ test('a key read while a revocation notice arrived is not cached: the drop canno
   c.setActive(true);
   c.set('hash-other', key, null, now, beforeReconnect);
   assert.equal(c.get('hash-other', now), undefined, 'nor one that spanned a reconnect');
+});
+
+test("API_KEY_CACHE: 'on' opens the API's one LISTEN connection (closed with it), 'off' none", async () => {
+  const listening = async () =>
+    (
+      await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+        where query = ${`LISTEN ${API_KEY_REVOKED_CHANNEL}`}`.execute(dbh.db)
+    ).rows[0]!.n;
+  const already = await listening(); // this file's own listener
+  const security = (cache: 'on' | 'off') =>
+    apiSecurity(
+      loadConfig(ApiConfig, { DATABASE_URL: pgh.databaseUrl, API_KEYS_REQUIRED: 'true', API_KEY_CACHE: cache }),
+      dbh.db,
+      { mode: 'cloud' },
+    );
+  const on = security('on');
+  await within(5_000, async () => (await listening()) === already + 1);
+  await on.close();
+  await within(5_000, async () => (await listening()) === already);
+  const off = security('off');
+  await sleep(500);
+  assert.equal(await listening(), already, 'no LISTEN with the cache off');
+  await off.close();
 });
