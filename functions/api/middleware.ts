@@ -56,19 +56,23 @@ async function admit(deps: ApiDeps, audit: ApiDeps['logger'], req: Request, res:
     );
   }
   const limit = write ? deps.config.RATE_LIMIT_PER_MINUTE : deps.config.READ_RATE_LIMIT_PER_MINUTE;
-  if (deps.rateLimiter && limit > 0) {
-    // Per user, never per client address: two addresses of one person share a budget, and no header picks it.
-    const r = await deps.rateLimiter.hit(`api:${write ? 'w' : 'r'}:user:${principal.userId}`, limit, 60);
-    if (!r.allowed) {
-      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterSeconds))));
-      throw new Problem(
-        429,
-        problemType('rate-limited'),
-        'Too many requests',
-        `the limit is ${limit} ${write ? 'writes' : 'reads'} per minute`,
-      );
-    }
-  }
+  // Per user, never per client address: two addresses of one person share a budget, and no header picks it.
+  await withinLimit(deps, res, `api:${write ? 'w' : 'r'}:user:${principal.userId}`, limit, write ? 'writes' : 'reads');
+}
+
+/** Counts one hit of `key` against `limit` a minute (0: no limit); over it, a 429 with Retry-After. */
+export async function withinLimit(
+  deps: Pick<ApiDeps, 'rateLimiter'>,
+  res: Response,
+  key: string,
+  limit: number,
+  what: string,
+): Promise<void> {
+  if (!deps.rateLimiter || limit <= 0) return;
+  const r = await deps.rateLimiter.hit(key, limit, 60);
+  if (r.allowed) return;
+  res.setHeader('Retry-After', String(Math.max(1, Math.ceil(r.retryAfterSeconds))));
+  throw new Problem(429, problemType('rate-limited'), 'Too many requests', `the limit is ${limit} ${what} per minute`);
 }
 
 export function admission(deps: ApiDeps): RequestHandler {

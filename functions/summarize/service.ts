@@ -81,15 +81,19 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
    * Writes a summary change and bumps the version that announces it in one transaction, so no reader sees the
    * change at the version before it. The bump comes first: it takes the article's row lock (FOR UPDATE) before the
    * write's foreign-key check takes KEY SHARE, as every other change does, so two of them cannot deadlock on the
-   * upgrade. A deleted article writes nothing.
+   * upgrade. A deleted article writes nothing: false.
    */
-  async function commitChange(articleId: string, write?: (trx: Transaction<Database>) => Promise<void>) {
+  async function commitChange(
+    articleId: string,
+    write: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<boolean> {
     const t = await db.transaction().execute(async (trx) => {
       const bumped = await bumpArticle(trx, articleId);
-      if (bumped && write) await write(trx);
+      if (bumped) await write(trx);
       return bumped;
     });
     if (t) await announceChange({ publisher, logger: log }, { articleId, version: t.version });
+    return t !== null;
   }
 
   const store = (articleId: string, sha: string, r: SummaryResult, clearFailure: boolean) =>
@@ -180,7 +184,10 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
       const started = Date.now();
       try {
         const r = await deps.summarizer.summarize(input, opts.signal);
-        await store(t.articleId, sha, r, true);
+        if (!(await store(t.articleId, sha, r, true))) {
+          log.info(ctx, 'article deleted while it was summarized: nothing stored');
+          return 'unchanged';
+        }
         log.info(
           {
             ...ctx,
@@ -207,23 +214,14 @@ export function createSummarizeService(deps: SummarizeServiceDeps): SummarizeSer
           message,
           inputSha256: sha,
         };
+        // The failure is kept even when the fallback's summary follows: it says why the summary is the fallback's.
+        await fail(t.articleId, failure);
         if (deps.fallback) {
-          // The failure is kept (it says why the summary is the fallback's) and committed with the fallback's summary.
-          let r: SummaryResult;
-          try {
-            r = await deps.fallback.summarize(input, opts.signal);
-          } catch (fallbackErr) {
-            await fail(t.articleId, failure);
-            throw fallbackErr;
-          }
-          await commitChange(t.articleId, async (trx) => {
-            await recordSummaryFailure(trx, failure);
-            await upsertSummary(trx, t.articleId, sha, r);
-          });
+          const r = await deps.fallback.summarize(input, opts.signal);
+          if (!(await store(t.articleId, sha, r, false))) return 'unchanged';
           log.info({ ...ctx, fallback: r.provider, code }, 'fallback summary stored');
           return 'stored';
         }
-        await fail(t.articleId, failure);
         return 'failed';
       }
     },

@@ -253,6 +253,11 @@ export async function addSucceededArtifact(
   o: { key: string; contentType: string; size: number; sha256: string },
 ): Promise<Transition | null> {
   return db.transaction().execute(async (trx) => {
+    // The article's row lock before the insert, whose foreign-key check would take KEY SHARE on it first: two
+    // such inserts (or one and a summary) that each held KEY SHARE and then wanted the bump's FOR UPDATE would
+    // deadlock. A deleted article has no row to lock, so nothing is recorded.
+    const [article] = await trx.selectFrom('articles').select('id').where('id', '=', articleId).forUpdate().execute();
+    if (!article) return null;
     await trx
       .insertInto('artifacts')
       .values({

@@ -147,3 +147,29 @@ test('writes and reads have separate rate limits; over the limit is a 429 with R
   for (let i = 0; i < 5; i++) assert.equal((await http(lbase, '/archives?limit=1')).status, 200);
   await problem(http(lbase, '/archives?limit=1'), 429, /rate-limited/);
 });
+
+test('a shared archive has a read budget of its own: over it a 429, and neither the owner nor other links pay', async () => {
+  const sbase = await harness.serve({
+    guard: { allowPrivateNetworks: false, resolve: async () => ['93.184.215.14'] },
+    rateLimiter: createMemoryRateLimiter(),
+    config: { DEDUP_WINDOW_SECONDS: 0, RATE_LIMIT_PER_MINUTE: 10, READ_RATE_LIMIT_PER_MINUTE: 3 },
+  });
+  const link = async (i: number) => {
+    const made = await http(sbase, '/archive', { method: 'POST', json: { url: `https://shared-limits.test/${i}` } });
+    assert.equal(made.status, 202);
+    const shared = await http(sbase, `/archives/${made.body.id}/share`, { method: 'POST' });
+    assert.equal(shared.status, 201);
+    return shared.body.url as string;
+  };
+  const [one, two] = [await link(1), await link(2)];
+  for (let i = 0; i < 3; i++) assert.equal((await http(sbase, one)).status, 200, `read ${i + 1} of 3`);
+  const over = await problem(http(sbase, one), 429, /rate-limited/);
+  assert.match(over.detail, /3 reads of a shared archive per minute/);
+  const again = await http(sbase, `${one}/artifacts/readable`);
+  assert.equal(again.status, 429, 'its files count against the same budget');
+  const retryAfter = Number(again.headers.get('retry-after'));
+  assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+  assert.equal((await http(sbase, two)).status, 200, 'another archive has its own budget');
+  assert.equal((await http(sbase, '/archives?limit=1')).status, 200, "the visitors did not spend the owner's");
+  assert.equal((await http(sbase, '/shared/not-a-token')).status, 404);
+});

@@ -208,6 +208,8 @@ test('every operation gives every answer it documents, each one matching the doc
   await call(base, `/shared/${link.token}/artifacts/monolith`);
   await harness.blobs().deletePrefix(`articles/${shared}/`);
   await call(base, `/shared/${link.token}/artifacts/screenshot`);
+  // A second link stays live: the throttled server below answers it 429.
+  const live = (await call(base, `/archives/${shared}/share`, { method: 'POST' })).body as { token: string };
   await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
   await call(base, `/archives/${shared}/share/${link.token}`, { method: 'DELETE' });
   await call(base, `/shared/${link.token}`);
@@ -305,6 +307,8 @@ test('every operation gives every answer it documents, each one matching the doc
   // Liveness stays up while the database is gone (nothing to restart); readiness reports it.
   assert.equal((await call(broken, '/healthz')).status, 200);
   assert.equal((await call(broken, '/readyz')).status, 500);
+  assert.equal((await call(throttled, `/shared/${live.token}`)).status, 429);
+  assert.equal((await call(throttled, `/shared/${live.token}/artifacts/pdf`)).status, 429);
   assert.equal((await call(broken, `/shared/${link.token}`)).status, 500);
   assert.equal((await call(broken, `/shared/${link.token}/artifacts/pdf`)).status, 500);
 

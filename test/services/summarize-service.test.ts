@@ -63,9 +63,13 @@ function wire(summarizer: Summarizer, fallback?: Summarizer) {
     return 204;
   });
   let service!: SummarizeService;
+  // hold() keeps dispatched tasks from running until its release: a test can then ask twice before the first runs.
+  let gate: Promise<void> = Promise.resolve();
   const queue: InProcessTaskQueue = createInProcessTaskQueue({
-    handler: async (payload, info) =>
-      void (await service.runTask(payload as SummaryTask, { finalAttempt: info.attempt >= info.maxAttempts })),
+    handler: async (payload, info) => {
+      await gate;
+      await service.runTask(payload as SummaryTask, { finalAttempt: info.attempt >= info.maxAttempts });
+    },
     ratePerSecond: 50,
     maxConcurrent: 4,
     maxAttempts: 3,
@@ -85,6 +89,11 @@ function wire(summarizer: Summarizer, fallback?: Summarizer) {
     service,
     queue,
     changed,
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise((r) => (release = r));
+      return release;
+    },
     settle: async () => {
       await queue.drain();
       await bus.idle();
@@ -144,6 +153,15 @@ const versionOf = async (id: string) =>
   Number(
     (await database.db.selectFrom('articles').select('version').where('id', '=', id).executeTakeFirstOrThrow()).version,
   );
+/** A summary task for the English text, as the queue would hand it to runTask. */
+const taskFor = (articleId: string): SummaryTask => ({
+  v: 1,
+  articleId,
+  inputSha256: sha256Hex(EN),
+  force: false,
+  reason: 'finalized',
+  requestedAt: new Date().toISOString(),
+});
 const summaryOf = (id: string) =>
   database.db.selectFrom('summaries').selectAll().where('article_id', '=', id).executeTakeFirst();
 
@@ -281,8 +299,11 @@ test('request(): unchanged for the same text, force regenerates, a failure may b
     await w.service.onObjectFinalized(other.ev);
     await w.settle();
     assert.equal((await findSummaryFailure(database.db, other.id))?.code, 'safety_blocked');
+    // The retry must not have run (and cleared the failure) before the second request is made.
+    const release = w.hold();
     assert.equal(await w.service.request(other.id, { force: false }), 'dispatched');
     assert.equal(await w.service.request(other.id, { force: false }), 'duplicate');
+    release();
     await w.settle();
     assert.equal((await summaryOf(other.id))?.provider, 'gemini');
     assert.equal(await findSummaryFailure(database.db, other.id), undefined, 'a success clears the failure');
@@ -313,6 +334,54 @@ test('offline, the extractive summary is in the article language (English and Fr
     assert.equal(detectLanguage(sf!.summary), 'fr');
     assert.ok(FR.replace(/\s+/g, ' ').includes(sf!.summary.split('. ')[0]!));
     assert.ok(sf!.tags.includes('pistes'));
+  } finally {
+    await w.close();
+  }
+});
+
+test('a fallback that fails too: the first failure is recorded and the fallback error goes to the queue', async () => {
+  const broken: Summarizer = {
+    provider: 'extractive',
+    summarize: async () => {
+      throw new Error('the fallback broke');
+    },
+  };
+  const w = wire(gem({ maxRetries: 0 }), broken);
+  try {
+    const { id } = await article(EN);
+    gemini.script({ kind: 'safety', where: 'prompt' });
+    await assert.rejects(w.service.runTask(taskFor(id), { finalAttempt: true }), /the fallback broke/);
+    assert.equal((await findSummaryFailure(database.db, id))?.code, 'safety_blocked');
+    assert.equal(await summaryOf(id), undefined);
+  } finally {
+    await w.close();
+  }
+});
+
+test('an article deleted while it was summarized: nothing is stored and nothing announced', async () => {
+  const { id } = await article(EN);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  const waiting: Summarizer = {
+    provider: 'extractive',
+    summarize: async (input) => {
+      entered();
+      await held;
+      return createExtractiveSummarizer().summarize(input);
+    },
+  };
+  const w = wire(waiting);
+  try {
+    const running = w.service.runTask(taskFor(id));
+    await inside;
+    await database.db.deleteFrom('articles').where('id', '=', id).execute();
+    release();
+    assert.equal(await running, 'unchanged');
+    assert.equal(await summaryOf(id), undefined);
+    await w.settle();
+    assert.deepEqual(w.changed, [], 'no article-changed for a deleted article');
   } finally {
     await w.close();
   }

@@ -1,13 +1,13 @@
 // Share links: POST /archives/{id}/share makes a revocable, read-only link to one archive (an unguessable
 // token, shown once), DELETE /archives/{id}/share/{token} revokes it, and /shared/{token} opens the archive
 // and its files with no account. The public half is mounted before admission; it reads nothing else.
-import type { Router } from 'express';
+import type { Response, Router } from 'express';
 import { findArticle } from '../../../shared/db/articles.ts';
 import { listArtifacts } from '../../../shared/db/artifacts.ts';
 import { findSummary } from '../../../shared/db/summaries.ts';
 import { createShareLink, resolveShareLink, revokeShareLink } from '../../../shared/db/share-links.ts';
 import type { RouteContext } from '../deps.ts';
-import { principalOf, route } from '../middleware.ts';
+import { principalOf, route, withinLimit } from '../middleware.ts';
 import { problem, type Operation } from '../openapi.ts';
 import { notFound } from '../problems.ts';
 import { loadArticle, ownerScope } from '../requests.ts';
@@ -26,6 +26,10 @@ import {
 import { artifactReplies, sendArtifact } from './artifacts.ts';
 
 const gone = problem('No such link: unknown, revoked, or its archive was deleted');
+const limited = {
+  ...problem('Rate limited: each shared archive has a read budget of its own a minute'),
+  headers: { 'Retry-After': { description: 'Seconds until the budget refills', required: true } },
+};
 
 export const shareOperations: Operation[] = [
   {
@@ -48,7 +52,7 @@ export const shareOperations: Operation[] = [
     summary: 'The archive a share link opens (no account needed)',
     public: true,
     params: { path: SharedPath },
-    responses: { 200: { description: 'The archive, read-only', json: SharedArchive }, 404: gone },
+    responses: { 200: { description: 'The archive, read-only', json: SharedArchive }, 404: gone, 429: limited },
   },
   {
     method: 'get',
@@ -56,15 +60,25 @@ export const shareOperations: Operation[] = [
     summary: 'One file of a shared archive (no account needed)',
     public: true,
     params: { path: SharedArtifactPath },
-    responses: artifactReplies('No such link, or the archive has no artifact of this format'),
+    responses: { ...artifactReplies('No such link, or the archive has no artifact of this format'), 429: limited },
   },
 ];
 
 /** The routes anyone may call: a token is the whole credential. */
 export function sharedRoutes(app: Router, ctx: RouteContext): void {
   const { db } = ctx.deps;
-  const open = async (token: string) => {
+  const open = async (token: string, res: Response) => {
     const link = await resolveShareLink(db, token);
+    // Anyone holding a link may read through it, but not without bound: each shared archive has the read budget
+    // of one user a minute (READ_RATE_LIMIT_PER_MINUTE), its own, so visitors never spend the owner's.
+    if (link)
+      await withinLimit(
+        ctx.deps,
+        res,
+        `api:r:shared:${link.articleId}`,
+        ctx.deps.config.READ_RATE_LIMIT_PER_MINUTE,
+        'reads of a shared archive',
+      );
     const a = link && (await findArticle(db, link.articleId));
     if (!a || a.owner_id !== link.ownerId) throw notFound('no such link');
     return a;
@@ -73,7 +87,7 @@ export function sharedRoutes(app: Router, ctx: RouteContext): void {
     '/shared/:token',
     route(async (req, res) => {
       const token = req.params.token as string;
-      const a = await open(token);
+      const a = await open(token, res);
       const [artifacts, summary] = await Promise.all([listArtifacts(db, a.id), findSummary(db, a.id)]);
       const { links: _owned, ...view } = articleJson('', a, artifacts, summary);
       const self = `/shared/${token}`;
@@ -92,7 +106,7 @@ export function sharedRoutes(app: Router, ctx: RouteContext): void {
   app.get(
     '/shared/:token/artifacts/:format',
     route(async (req, res) => {
-      const a = await open(req.params.token as string);
+      const a = await open(req.params.token as string, res);
       await sendArtifact(ctx, req, res, a);
     }),
   );
