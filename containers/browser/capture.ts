@@ -88,7 +88,7 @@ async function runSteps(
   req.signal?.throwIfAborted();
   const consentWait = consentWaiter(s.consent, t.consent, run.timings);
   await consentWait();
-  await run.timed('scroll', () => scrollThrough(page, t, limits, log, s.activity));
+  await run.timed('scroll', () => scrollThrough(page, s.cdp, t, limits, log, s.activity));
   await run.timed('fonts', () => waitForFonts(page, t.fonts, log));
   const consent = await consentWait();
   if (consent && !consent.handled) warnings.add('consent_not_dismissed');

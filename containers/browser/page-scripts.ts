@@ -2,15 +2,19 @@
 // It is plain source text, not TypeScript functions: tsx/esbuild would wrap named functions in a `__name`
 // helper that does not exist in the page, so a function serialized with toString() would throw there.
 
+/** The least time a scroll step takes on a page that handles its own scroll events (throttled handlers). */
+export const SCROLL_STEP_MS = 50;
+
 /**
  * Scrolls down from `fromY` in viewport steps for `budgetMs` or `maxSteps`. Each step waits two frames (scroll
- * handlers, IntersectionObserver callbacks, native lazy loading) and at least STEP_MS (scroll handlers throttled or
- * debounced that long). At the bottom it waits a moment for an endless list to append; if nothing came, it returns
- * `bottom: true` and the caller waits for the network (content fetched on scroll) before asking again. Every jump is
+ * handlers, IntersectionObserver callbacks, native lazy loading) and at least `stepMs` (scroll handlers throttled
+ * or debounced that long; the caller passes 0 for a page with no scroll handler, see SCROLL_STEP_MS). At the bottom
+ * it waits two frames and `stepMs` for an endless list to append; if nothing came, it returns `bottom: true` and the
+ * caller waits for the network (content fetched on scroll) and looks again whether the page grew. Every jump is
  * instant: with CSS `scroll-behavior: smooth` (Bootstrap 5 sets it) a plain scrollTo animates.
  */
-export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY) => {
-  const STEP_MS = 50;
+export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs) => {
+  const STEP_MS = stepMs;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
   const root = document.scrollingElement || document.documentElement;
@@ -21,17 +25,19 @@ export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY) => {
   let y = fromY, steps = 0;
   if (atBottom(y)) return { y, steps, bottom: true };
   while (steps < maxSteps && performance.now() - start < budgetMs) {
-    const t = performance.now();
     y += stepPx;
     steps++;
     jump(y);
+    // The scroll event is dispatched in the frame's rendering steps, just before its animation frame callbacks:
+    // the pace is counted from there, so the page's handler sees one event at least STEP_MS after the last.
     await frame();
+    const t = performance.now();
     await frame();
     const left = STEP_MS - (performance.now() - t);
     if (left > 0) await sleep(left);
     if (atBottom(y)) {
       // An endless list appends on reaching the bottom (often after a short timer): two more frames and
-      // STEP_MS; what comes later or over the network is the caller's network-idle wait.
+      // STEP_MS; what comes later or over the network is the caller's network-idle wait and growth check.
       await frame();
       await frame();
       await sleep(STEP_MS);

@@ -1,9 +1,9 @@
 // The steps that bring lazy content in before anything is captured: scrolling through the page (and the
 // wait for what it triggered, images decoded) and the bounded wait for web fonts.
-import type { Page } from 'puppeteer-core';
+import type { CDPSession, Page } from 'puppeteer-core';
 import type { Logger } from '../../../shared/core/logger.ts';
 import type { CaptureLimits, CaptureTimeouts } from '../capture-types.ts';
-import { AT_TOP_SCRIPT, SCROLL_SCRIPT } from '../page-scripts.ts';
+import { AT_TOP_SCRIPT, SCROLL_SCRIPT, SCROLL_STEP_MS } from '../page-scripts.ts';
 import { bestEffort } from '../step-runner.ts';
 import { TimeoutError, withTimeout } from '../../../shared/core/timeout.ts';
 
@@ -12,10 +12,12 @@ import { TimeoutError, withTimeout } from '../../../shared/core/timeout.ts';
  * to the top, settled there (settleAtTop). The page's network idle is awaited once, at the bottom: it covers what
  * the load itself still fetched and what the scroll started (issue 17: one wait instead of one after load and
  * another after the scroll), and the return to the top runs during that wait instead of after it. A page that grew
- * while the network settled (an endless list fed by fetch) is scrolled on from where it stopped.
+ * while the network settled (an endless list fed by fetch) is scrolled on from where it stopped. Steps are paced
+ * for throttled scroll handlers only on a page that has one (listensToScroll); elsewhere a step is two frames.
  */
 export async function scrollThrough(
   page: Page,
+  cdp: CDPSession,
   t: CaptureTimeouts,
   limits: CaptureLimits,
   log: Logger,
@@ -30,8 +32,10 @@ export async function scrollThrough(
   for (;;) {
     const scrollLeft = budget - (Date.now() - started);
     if (scrollLeft <= 0 || steps >= limits.maxScrollSteps) break;
+    // Asked again on every round: a handler may be added by what the previous round loaded.
+    const stepMs = (await listensToScroll(cdp)) ? SCROLL_STEP_MS : 0;
     const r = await withTimeout(
-      page.evaluate(`(${SCROLL_SCRIPT})(${scrollLeft}, ${limits.maxScrollSteps - steps}, ${y})`) as Promise<{
+      page.evaluate(`(${SCROLL_SCRIPT})(${scrollLeft}, ${limits.maxScrollSteps - steps}, ${y}, ${stepMs})`) as Promise<{
         y: number;
         steps: number;
         bottom: boolean;
@@ -67,6 +71,31 @@ export async function scrollThrough(
     log,
     'images not decoded in time',
   );
+}
+
+/**
+ * Whether the page handles scroll events of its viewport: a 'scroll' listener (or onscroll) on window or document,
+ * where such events are dispatched. Throttled and debounced handlers need paced steps; IntersectionObserver and
+ * native lazy loading only need frames (issue 17: the pacing was most of the scroll on pages without a handler).
+ * Answers true when it cannot tell, so such a page keeps the paced steps.
+ */
+export async function listensToScroll(cdp: CDPSession): Promise<boolean> {
+  const objectGroup = 'htbase-scroll-listeners';
+  try {
+    const found = await Promise.all(
+      ['window', 'document'].map(async (expression) => {
+        const { result } = await cdp.send('Runtime.evaluate', { expression, objectGroup });
+        if (!result.objectId) return true;
+        const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId });
+        return listeners.some((l) => l.type === 'scroll');
+      }),
+    );
+    return found.includes(true);
+  } catch {
+    return true;
+  } finally {
+    void cdp.send('Runtime.releaseObjectGroup', { objectGroup }).catch(() => undefined);
+  }
 }
 
 /** When the page last started or ended a request (Date.now()); kept by the session from before the navigation. */
