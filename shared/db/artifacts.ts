@@ -3,7 +3,7 @@
 // Every change runs in one transaction with the article's version bump (transition.ts).
 import { sql, type Kysely, type UpdateObject } from 'kysely';
 import type { Artifact, ArtifactStatus, Database, Db } from './types.ts';
-import { bumpArticle, type Transition } from './transition.ts';
+import { bumpArticle, lockArticle, type Transition } from './transition.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { Format } from '../core/formats.ts';
 
@@ -253,11 +253,9 @@ export async function addSucceededArtifact(
   o: { key: string; contentType: string; size: number; sha256: string },
 ): Promise<Transition | null> {
   return db.transaction().execute(async (trx) => {
-    // The article's row lock before the insert, whose foreign-key check would take KEY SHARE on it first: two
-    // such inserts (or one and a summary) that each held KEY SHARE and then wanted the bump's FOR UPDATE would
-    // deadlock. A deleted article has no row to lock, so nothing is recorded.
-    const [article] = await trx.selectFrom('articles').select('id').where('id', '=', articleId).forUpdate().execute();
-    if (!article) return null;
+    // The article's row lock before the insert (lockArticle says why). A deleted article has no row to lock, so
+    // nothing is recorded.
+    if (!(await lockArticle(trx, articleId))) return null;
     await trx
       .insertInto('artifacts')
       .values({
@@ -283,7 +281,7 @@ export async function addSucceededArtifact(
         }),
       )
       .execute();
-    return bumpArticle(trx, articleId);
+    return bumpArticle(trx, articleId, {}, { locked: true });
   });
 }
 
