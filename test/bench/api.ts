@@ -169,6 +169,15 @@ async function measure(server: string, base: string, callers: Caller[]): Promise
     }));
 }
 
+/** With --profile: what makes a server process write its V8 CPU profile there (cpu-profile.mjs). */
+function profileEnv(): Record<string, string> {
+  if (!args.profile) return {};
+  return {
+    NODE_OPTIONS: `--import ${new URL('./cpu-profile.mjs', import.meta.url).pathname}`,
+    HTBASE_CPU_PROFILE_DIR: args.profile,
+  };
+}
+
 /** `npm start` as its own process (single-process mode), ready once /healthz answers. */
 async function startEmbedded(databaseUrl: string, dir: string): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
@@ -189,6 +198,7 @@ async function startEmbedded(databaseUrl: string, dir: string): Promise<{ url: s
       GEMINI_MODE: 'off',
       // No browser: the in-process workers fail each capture at launch instead of loading pages during the run.
       CHROME_PATH: join(dir, 'no-chromium'),
+      ...profileEnv(),
     },
     stdio: ['ignore', fd, fd],
     detached: true,
@@ -269,12 +279,7 @@ async function main(): Promise<void> {
       RATE_LIMIT_PER_MINUTE: HIGH_LIMIT,
       READ_RATE_LIMIT_PER_MINUTE: HIGH_LIMIT,
       LOG_LEVEL: 'info',
-      ...(args.profile
-        ? {
-            NODE_OPTIONS: `--import ${new URL('./cpu-profile.mjs', import.meta.url).pathname}`,
-            HTBASE_CPU_PROFILE_DIR: args.profile,
-          }
-        : {}),
+      ...profileEnv(),
     };
     const port = await freePort();
     const cloud = async (name: string, extra: Record<string, string>) => {
