@@ -123,9 +123,9 @@ async function main() {
   out(
     `\nwhat the limit does not do and HT Base must: the egress proxy (SSRF guard on every request; the second line\n` +
       `adds it), the per-resource size check, consent banners (autoconsent), the network-idle wait after the scroll\n` +
-      `(fetched lazy content), scroll steps paced for throttled handlers (85% of a screen, >= 50 ms), the settle at the\n` +
-      `top, page metadata and checks, the thumbnail, storing with sha256, and the status writes. Same viewport, same\n` +
-      `three outputs (screenshot, PDF, SingleFile HTML).`,
+      `(fetched lazy content), scroll steps of 85% of a screen (>= 50 ms apart on a page with a scroll handler), the\n` +
+      `settle at the top, page metadata and checks, the thumbnail, storing with sha256, and the status writes. Same\n` +
+      `viewport, same three outputs (screenshot, PDF, SingleFile HTML).`,
   );
   out(`\nhtbase per-stage trace (median ms over rounds; stages do not sum exactly to the median total):`);
   const w = Math.max(...TRACE.map((s) => s.length));

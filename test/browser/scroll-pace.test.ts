@@ -38,7 +38,11 @@ describe('scroll pacing follows the page’s own scroll handlers', () => {
     assert.equal(await listens('/index.html'), false, 'the fixture article (IntersectionObserver, loading=lazy)');
     assert.equal(await listens('/scroll/debounced.html'), true, 'window.addEventListener("scroll")');
     assert.equal(await listens('/index.html', `document.addEventListener('scroll', () => {})`), true, 'document');
-    assert.equal(await listens('/index.html', `document.body.setAttribute('onscroll', 'void 0')`), true, 'body onscroll');
+    assert.equal(
+      await listens('/index.html', `document.body.setAttribute('onscroll', 'void 0')`),
+      true,
+      'body onscroll',
+    );
     assert.equal(await listens('/index.html', `window.onscroll = () => {}`), true, 'window.onscroll');
     assert.equal(
       await listens('/index.html', `document.body.addEventListener('scroll', () => {})`),
@@ -51,9 +55,7 @@ describe('scroll pacing follows the page’s own scroll handlers', () => {
     const url = `${site.origin}/scroll/throttled-lazy.html`;
     const captured = await capturePage(pool, { url, formats: ['singlefile'], logger });
     assert.ok(captured.results.singlefile?.ok, 'SingleFile captured');
-    const slots = new Set(
-      site.requests.filter((r) => r.startsWith('/img/hero.png?slot=')).map((r) => r.split('=')[1]),
-    );
+    const slots = new Set(site.requests.filter((r) => r.startsWith('/img/hero.png?slot=')).map((r) => r.split('=')[1]));
     assert.deepEqual([...slots].sort(), ['0', '1', '2', '3', '4', '5', '6', '7', '8'], 'every slot was requested');
     const html = captured.results.singlefile.body.toString();
     assert.equal((html.match(/data-src=/g) ?? []).length, 0, 'no image was left unloaded');
