@@ -88,7 +88,7 @@ async function runSteps(
   req.signal?.throwIfAborted();
   const consentWait = consentWaiter(s.consent, t.consent, run.timings);
   await consentWait();
-  await run.timed('scroll', () => scrollThrough(page, s.cdp, t, limits, log, s.activity));
+  const scrolled = await run.timed('scroll', () => scrollThrough(page, s.cdp, t, limits, log, s.activity));
   await run.timed('fonts', () => waitForFonts(page, t.fonts, log));
   const consent = await consentWait();
   if (consent && !consent.handled) warnings.add('consent_not_dismissed');
@@ -128,6 +128,7 @@ async function runSteps(
   log.info(
     {
       timings: run.timings,
+      scroll: scrolled,
       totalMs: Math.round(performance.now() - clock.started),
       httpStatus,
       warnings: [...warnings],

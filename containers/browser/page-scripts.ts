@@ -8,12 +8,13 @@ export const SCROLL_STEP_MS = 50;
 /**
  * Scrolls down from `fromY` in viewport steps for `budgetMs` or `maxSteps`. Each step waits two frames (scroll
  * handlers, IntersectionObserver callbacks, native lazy loading) and at least `stepMs` (scroll handlers throttled
- * or debounced that long; the caller passes 0 for a page with no scroll handler, see SCROLL_STEP_MS). At the bottom
+ * or debounced that long; the caller passes 0 for a page with no scroll handler, see SCROLL_STEP_MS; `leadMs` is
+ * waited before the first step, when the steps before this call were not paced). At the bottom
  * it waits two frames and `stepMs` for an endless list to append; if nothing came, it returns `bottom: true` and the
  * caller waits for the network (content fetched on scroll) and looks again whether the page grew. Every jump is
  * instant: with CSS `scroll-behavior: smooth` (Bootstrap 5 sets it) a plain scrollTo animates.
  */
-export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs) => {
+export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs, leadMs) => {
   const STEP_MS = stepMs;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
@@ -24,6 +25,8 @@ export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs) => {
   const atBottom = (y) => y + innerHeight >= root.scrollHeight;
   let y = fromY, steps = 0;
   if (atBottom(y)) return { y, steps, bottom: true };
+  // Paced after unpaced steps: the page's handler last saw an event moments ago.
+  if (leadMs > 0) await sleep(leadMs);
   while (steps < maxSteps && performance.now() - start < budgetMs) {
     y += stepPx;
     steps++;

@@ -1,17 +1,20 @@
 // Issue 17: scroll steps are paced for throttled scroll handlers only on pages that have a scroll handler; other
-// pages are scrolled a step every two frames. Both halves are shown here: which pages count as listening, and that a
-// page whose lazy images come from a throttled handler still gets every image (the pacing is kept where it matters).
+// pages are scrolled a step every two frames. Shown here: which pages count as listening; what the capture itself
+// reports doing (its 'page captured' log: steps and paced steps) on a page without a handler and on one with; that
+// a page whose lazy images come from a throttled handler still gets every image; and that a handler the page adds
+// only while it is being scrolled gets paced steps from the next look on.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage } from '../../containers/browser/capture.ts';
-import { listensToScroll } from '../../containers/browser/steps/scroll.ts';
-import { silentLogger } from '../../shared/core/logger.ts';
+import { listensToScroll, type ScrollStats } from '../../containers/browser/steps/scroll.ts';
+import { createLogger, silentLogger } from '../../shared/core/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 
 const SITE = fileURLToPath(new URL('../fixtures/site/', import.meta.url));
 const logger = silentLogger();
+const SLOTS = ['0', '1', '2', '3', '4', '5', '6', '7', '8'];
 
 describe('scroll pacing follows the page’s own scroll handlers', () => {
   let site: StaticServer;
@@ -34,6 +37,27 @@ describe('scroll pacing follows the page’s own scroll handlers', () => {
       return listensToScroll(await page.createCDPSession());
     });
 
+  /** Captures `path` as SingleFile; its HTML, the scroll stats it logged, and the slots the page requested. */
+  const capture = async (path: string) => {
+    const logged: Array<{ message: string; scroll?: ScrollStats }> = [];
+    const recording = createLogger({
+      component: 'test',
+      destination: { write: (line: string) => void logged.push(JSON.parse(line)) },
+    });
+    const from = site.requests.length;
+    const captured = await capturePage(pool, { url: site.origin + path, formats: ['singlefile'], logger: recording });
+    assert.ok(captured.results.singlefile?.ok, 'SingleFile captured');
+    const scroll = logged.find((r) => r.message === 'page captured')?.scroll;
+    assert.ok(scroll, 'the capture logged what its scroll did');
+    const slots = new Set(
+      site.requests
+        .slice(from)
+        .filter((r) => r.startsWith('/img/hero.png?slot='))
+        .map((r) => r.split('=')[1]!),
+    );
+    return { html: captured.results.singlefile.body.toString(), scroll, slots };
+  };
+
   test('a page with no scroll handler is not paced; window, document and onscroll handlers are', async () => {
     assert.equal(await listens('/index.html'), false, 'the fixture article (IntersectionObserver, loading=lazy)');
     assert.equal(await listens('/scroll/debounced.html'), true, 'window.addEventListener("scroll")');
@@ -49,15 +73,35 @@ describe('scroll pacing follows the page’s own scroll handlers', () => {
       false,
       'an element’s own scroll handler does not see the page scroll',
     );
+    assert.equal(
+      await listens('/index.html', `window.getEventListeners = () => ({ scroll: [] }); window.scroll = undefined`),
+      false,
+      'a page’s own globals do not change the answer',
+    );
+  });
+
+  test('the capture scrolls a page without a handler unpaced, and one with a handler paced', async () => {
+    const plain = await capture('/index.html');
+    assert.ok(plain.scroll.steps > 0, 'the article was scrolled');
+    assert.equal(plain.scroll.pacedSteps, 0, 'no step of the article was paced');
+    assert.ok(plain.html.includes('lazy-observer'), 'the IntersectionObserver image is in the archive');
+    const handled = await capture('/scroll/throttled-lazy.html');
+    assert.ok(handled.scroll.steps > 0, 'the page was scrolled');
+    assert.equal(handled.scroll.pacedSteps, handled.scroll.steps, 'every step of the page with a handler was paced');
   });
 
   test('every image a throttled scroll handler loads is in the archive', async () => {
-    const url = `${site.origin}/scroll/throttled-lazy.html`;
-    const captured = await capturePage(pool, { url, formats: ['singlefile'], logger });
-    assert.ok(captured.results.singlefile?.ok, 'SingleFile captured');
-    const slots = new Set(site.requests.filter((r) => r.startsWith('/img/hero.png?slot=')).map((r) => r.split('=')[1]));
-    assert.deepEqual([...slots].sort(), ['0', '1', '2', '3', '4', '5', '6', '7', '8'], 'every slot was requested');
-    const html = captured.results.singlefile.body.toString();
+    const { html, slots } = await capture('/scroll/throttled-lazy.html');
+    assert.deepEqual([...slots].sort(), SLOTS, 'every slot was requested');
     assert.equal((html.match(/data-src=/g) ?? []).length, 0, 'no image was left unloaded');
+  });
+
+  test('a handler added while the page is scrolled is paced from the next look on', async () => {
+    const { scroll, slots } = await capture('/scroll/throttled-lazy.html?late');
+    assert.ok(scroll.pacedSteps > 0 && scroll.pacedSteps < scroll.steps, `some steps paced: ${JSON.stringify(scroll)}`);
+    // The handler comes with the third slot, during the first unpaced steps; from the next look on every screen is
+    // handled, so each slot from the sixth on is loaded (slots before that were passed before it existed).
+    const late = SLOTS.slice(5).filter((s) => !slots.has(s));
+    assert.deepEqual(late, [], 'every slot after the look that found the handler was requested');
   });
 });

@@ -7,13 +7,26 @@ import { AT_TOP_SCRIPT, SCROLL_SCRIPT, SCROLL_STEP_MS } from '../page-scripts.ts
 import { bestEffort } from '../step-runner.ts';
 import { TimeoutError, withTimeout } from '../../../shared/core/timeout.ts';
 
+/** What the scroll did: its steps, and how many of them were paced for a scroll handler (listensToScroll). */
+export interface ScrollStats {
+  steps: number;
+  pacedSteps: number;
+}
+
+/**
+ * Unpaced steps between two looks for a scroll handler: one added after the first look (a loader inserted after
+ * load, one started when the consent banner went) gets the paced steps from the next look on.
+ */
+export const UNPACED_ROUND_STEPS = 4;
+
 /**
  * Scrolls to the bottom in viewport steps (lazy images, IntersectionObserver, infinite lists), bounded, then back
  * to the top, settled there (settleAtTop). The page's network idle is awaited once, at the bottom: it covers what
  * the load itself still fetched and what the scroll started (issue 17: one wait instead of one after load and
  * another after the scroll), and the return to the top runs during that wait instead of after it. A page that grew
  * while the network settled (an endless list fed by fetch) is scrolled on from where it stopped. Steps are paced
- * for throttled scroll handlers only on a page that has one (listensToScroll); elsewhere a step is two frames.
+ * for throttled scroll handlers only on a page that has one (listensToScroll, asked again every
+ * UNPACED_ROUND_STEPS unpaced steps); elsewhere a step is two frames.
  */
 export async function scrollThrough(
   page: Page,
@@ -22,20 +35,26 @@ export async function scrollThrough(
   limits: CaptureLimits,
   log: Logger,
   activity?: NetworkActivity,
-): Promise<void> {
+): Promise<ScrollStats> {
   const started = Date.now();
   const left = () => t.scroll - (Date.now() - started);
   const budget = Math.max(500, t.scroll - 1_500); // the rest is for what the scrolling started loading
   let y = 0;
-  let steps = 0;
+  const stats: ScrollStats = { steps: 0, pacedSteps: 0 };
   let atTop = false;
+  let wasPaced = true; // nothing before the first round to keep a distance from
   for (;;) {
     const scrollLeft = budget - (Date.now() - started);
-    if (scrollLeft <= 0 || steps >= limits.maxScrollSteps) break;
-    // Asked again on every round: a handler may be added by what the previous round loaded.
-    const stepMs = (await listensToScroll(cdp)) ? SCROLL_STEP_MS : 0;
+    const stepsLeft = limits.maxScrollSteps - stats.steps;
+    if (scrollLeft <= 0 || stepsLeft <= 0) break;
+    const paced = await listensToScroll(cdp);
+    const round = paced ? stepsLeft : Math.min(stepsLeft, UNPACED_ROUND_STEPS);
+    const stepMs = paced ? SCROLL_STEP_MS : 0;
+    // A handler found after unpaced steps saw their last event just now: the first paced step keeps the pace too.
+    const leadMs = paced && !wasPaced && !atTop ? SCROLL_STEP_MS : 0;
+    wasPaced = paced;
     const r = await withTimeout(
-      page.evaluate(`(${SCROLL_SCRIPT})(${scrollLeft}, ${limits.maxScrollSteps - steps}, ${y}, ${stepMs})`) as Promise<{
+      page.evaluate(`(${SCROLL_SCRIPT})(${scrollLeft}, ${round}, ${y}, ${stepMs}, ${leadMs})`) as Promise<{
         y: number;
         steps: number;
         bottom: boolean;
@@ -47,9 +66,10 @@ export async function scrollThrough(
     });
     if (!r) break;
     y = r.y;
-    steps += r.steps;
+    stats.steps += r.steps;
+    if (paced) stats.pacedSteps += r.steps;
     atTop = false;
-    if (!r.bottom) break; // out of budget or steps
+    if (!r.bottom) continue; // the round's steps are done (look again) or the budget is (the loop ends)
     // What the bottom triggered is still in flight: wait for it while the page settles back at the top. Whether
     // the page grew is read from its height, which does not depend on where it is scrolled.
     const [grew] = await Promise.all([
@@ -71,31 +91,36 @@ export async function scrollThrough(
     log,
     'images not decoded in time',
   );
+  return stats;
 }
+
+/** The most the look for a scroll handler may take; a page too busy to answer is scrolled paced. */
+const LISTENS_TIMEOUT_MS = 1_000;
 
 /**
  * Whether the page handles scroll events of its viewport: a 'scroll' listener (or onscroll) on window or document,
  * where such events are dispatched. Throttled and debounced handlers need paced steps; IntersectionObserver and
  * native lazy loading only need frames (issue 17: the pacing was most of the scroll on pages without a handler).
- * Answers true when it cannot tell, so such a page keeps the paced steps.
+ * Asked of DevTools (DOMDebugger.getEventListeners on the page's own window and document), so nothing the page
+ * defines changes the answer. Answers true when it cannot tell (within LISTENS_TIMEOUT_MS), so such a page keeps
+ * the paced steps.
  */
 export async function listensToScroll(cdp: CDPSession): Promise<boolean> {
-  const objectGroup = 'htbase-scroll-listeners';
-  try {
-    const found = await Promise.all(
-      ['window', 'document'].map(async (expression) => {
-        const { result } = await cdp.send('Runtime.evaluate', { expression, objectGroup });
-        if (!result.objectId) return true;
-        const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId });
-        return listeners.some((l) => l.type === 'scroll');
-      }),
-    );
-    return found.includes(true);
-  } catch {
-    return true;
-  } finally {
-    void cdp.send('Runtime.releaseObjectGroup', { objectGroup }).catch(() => undefined);
-  }
+  const listens = async (expression: 'window' | 'document') => {
+    // No object group: the listeners' handler functions are then not wrapped as remote objects for the answer.
+    const { result } = await cdp.send('Runtime.evaluate', { expression, silent: true });
+    if (!result.objectId) return true;
+    try {
+      const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId });
+      return listeners.some((l) => l.type === 'scroll');
+    } finally {
+      void cdp.send('Runtime.releaseObject', { objectId: result.objectId }).catch(() => undefined);
+    }
+  };
+  const answer = await withTimeout(Promise.all([listens('window'), listens('document')]), LISTENS_TIMEOUT_MS).catch(
+    () => [true],
+  );
+  return answer.includes(true);
 }
 
 /** When the page last started or ended a request (Date.now()); kept by the session from before the navigation. */
