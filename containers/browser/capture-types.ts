@@ -94,6 +94,11 @@ export interface PageCaptureOptions {
   dom?: boolean;
   /** The owner's cookies for the site (logged-in capture), set in the job's context before navigating. */
   cookies?: SiteCookie[];
+  /**
+   * Awaited once the page is open, before it navigates: the engine's content-type probe runs while the context
+   * and page are made (issue 17). A rejection ends the capture with that error before any request to the URL.
+   */
+  beforeNavigate?: Promise<unknown>;
   /** Called as each format's step ends, before the next one starts (the engine stores it meanwhile). */
   onResult?(format: BrowserFormat, result: FormatResult): void;
 }
@@ -113,6 +118,7 @@ export type FormatResult =
 
 export const STAGES = [
   'open',
+  'probe',
   'navigate',
   'settle',
   'consent',
@@ -121,6 +127,7 @@ export const STAGES = [
   'top',
   'inspect',
   'screenshot',
+  'thumbnail',
   'pdf',
   'readable',
   'dom',

@@ -78,6 +78,7 @@ async function runSteps(
   const run = createStepRunner({ ...s, formats, limits, signal: req.signal, logger: log });
   const warnings = new Set<CaptureWarning>();
   run.timings.open = clock.openMs;
+  if (req.beforeNavigate) await run.timed('probe', () => req.beforeNavigate!);
 
   const response = await run.timed('navigate', () => navigate(page, req.url, t.navigation, { ...s, proxied }));
   const httpStatus = response.status();
@@ -88,10 +89,13 @@ async function runSteps(
   req.signal?.throwIfAborted();
   const consentWait = consentWaiter(s.consent, t.consent, run.timings);
   await consentWait();
-  const scrolled = await run.timed('scroll', () => scrollThrough(page, s.cdp, t, limits, log, s.activity));
+  // The thumbnail is shot at the top while the scroll waits for the network (its last shot counts); one shot
+  // before a consent banner was dismissed is made again after the screenshot.
+  let topShot: Promise<Buffer | undefined> | undefined;
+  const atTop = formats.has('screenshot') ? () => (topShot = thumbnail(page, t.screenshot, log)) : undefined;
+  const scrolled = await run.timed('scroll', () => scrollThrough(page, s.cdp, t, limits, log, s.activity, atTop));
   await run.timed('fonts', () => waitForFonts(page, t.fonts, log));
-  const consent = await consentWait();
-  if (consent && !consent.handled) warnings.add('consent_not_dismissed');
+  const seen = await consentWait();
   const meta = await run.timed('inspect', async () => {
     const m = await readMeta(page, req.url, response, log);
     for (const w of await detectWarnings(page, m, log)) warnings.add(w);
@@ -108,9 +112,21 @@ async function runSteps(
     const r = run.results[f];
     if (r && req.onResult) req.onResult(f, r);
   };
-  await run.step('screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
+  const shoot = () => run.step('screenshot', () => screenshot(page, t.screenshot, limits.maxScreenshotHeight));
+  // The screenshot is taken while autoconsent's early detection passes end (issue 17: waiting for them first made
+  // them the floor of every capture); a popup they found is dismissed and the screenshot taken again.
+  await shoot();
+  const consent = await consentWait({ firstPass: true });
+  if (consent && seen && consent.popups > seen.popups && formats.has('screenshot')) {
+    log.info({ cmps: consent.cmps }, 'consent popup found during the screenshot; taking it again');
+    await shoot();
+  }
+  if (consent && !consent.handled) warnings.add('consent_not_dismissed');
   done('screenshot');
-  const thumb = run.results.screenshot?.ok ? await thumbnail(page, t.screenshot, log) : undefined;
+  const shotAtTop = consent?.cmps.length ? undefined : await topShot;
+  const thumb = !run.results.screenshot?.ok
+    ? undefined
+    : (shotAtTop ?? (await run.timed('thumbnail', () => thumbnail(page, t.screenshot, log))));
   await run.step('readable', () => readableStep(html, meta.finalUrl, { signal: req.signal }));
   done('readable');
   const dom = req.dom ? await renderedDomStep(run, html, { signal: req.signal, warnings, logger: log }) : undefined;

@@ -24,6 +24,8 @@ const FINISHED = new Set([
 export interface ConsentOutcome {
   /** CMPs whose popup was found, by autoconsent's rule name (e.g. "Onetrust"). */
   cmps: string[];
+  /** Frames in which a popup was found so far (a later call answering more: one was found in between). */
+  popups: number;
   /** True when every popup found was handled; false when one failed or was still running at the deadline. */
   handled: boolean;
 }
@@ -170,12 +172,16 @@ export async function installConsent(
   };
   cdp.on('Runtime.executionContextsCleared', onCleared);
   // The binding arrives as a function that serializes its argument: the content script passes objects.
-  await cdp.send('Runtime.enable');
-  await cdp.send('Runtime.addBinding', { name: BINDING });
+  const enabled = [cdp.send('Runtime.enable'), cdp.send('Runtime.addBinding', { name: BINDING })];
   const wrapper = `(() => { const send = globalThis.${BINDING}; if (typeof send !== 'function' || send.__htbase) return;
     const wrapped = (m) => send(JSON.stringify(m)); wrapped.__htbase = true; globalThis.${BINDING} = wrapped; })();`;
-  await cdp.send('Page.enable');
-  await cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: `${wrapper}\n${script}`, runImmediately: true });
+  // Sent at once (a session runs its commands in order): one round trip instead of four (issue 17). Not
+  // runImmediately: the page is still about:blank, a document the navigation throws away.
+  await Promise.all([
+    ...enabled,
+    cdp.send('Page.enable'),
+    cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: `${wrapper}\n${script}` }),
+  ]);
 
   // A frame whose CMP was detected is waited for too: its popup check is under way (the capture no longer idles
   // 500 ms after load, so the check can still be running when the first wait comes).
@@ -217,6 +223,7 @@ export async function installConsent(
       }
       return {
         cmps: [...new Set(found.map((f) => f.popup!))],
+        popups: found.length,
         handled: found.every((f) => f.lifecycle === 'done' || f.result === true),
       };
     },

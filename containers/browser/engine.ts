@@ -75,8 +75,17 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         return storeResults(req, formats, res, { title: res.meta.title, lang: res.meta.lang });
       }
       const early = storeEarly(req, formats);
-      const page = () =>
-        capturePage(opts.pool, {
+      // The content-type probe runs while the browser opens the page; the page navigates only if it says HTML.
+      const probed = opts.guard
+        ? probe(req.url.href, { guard: opts.guard, signal: req.signal, logger: req.logger })
+        : Promise.resolve({ kind: 'html' } as const);
+      const beforeNavigate = probed.then((p) => {
+        if (p.kind === 'original') throw new NotHtml();
+      });
+      beforeNavigate.catch(() => undefined); // observed by capturePage, unless it failed before the page opened
+      let res: CaptureResult;
+      try {
+        res = await capturePage(opts.pool, {
           onResult: early.onResult,
           url: req.url.href,
           formats,
@@ -86,17 +95,14 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           blockTrackers: opts.blockTrackers,
           dom: !!opts.renderedDom,
           cookies: req.cookies,
+          beforeNavigate,
           signal: req.signal,
           logger: req.logger,
         });
-      if (opts.guard) {
-        const p = await probe(req.url.href, { guard: opts.guard, signal: req.signal, logger: req.logger });
-        if (p.kind === 'original') return storeOriginal(req, formats, p, opts.maxTextExtractBytes ?? 50 * 1024 * 1024);
-      }
-      let res: CaptureResult;
-      try {
-        res = await page();
       } catch (err) {
+        // A non-HTML URL needs no browser: it is stored even when the page could not be opened at all.
+        const p = await probed;
+        if (p.kind === 'original') return storeOriginal(req, formats, p, opts.maxTextExtractBytes ?? 50 * 1024 * 1024);
         await early.settled(); // nothing stored early is left unrecorded behind the error
         throw err;
       }
@@ -123,6 +129,13 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
       return storeResults(req, formats, res, meta, early.outcomes);
     },
   };
+}
+
+/** The probe found a non-HTML URL: the page stops before navigating and the engine stores the original. */
+class NotHtml extends Error {
+  constructor() {
+    super('the URL is not HTML: stored as the original');
+  }
 }
 
 /**

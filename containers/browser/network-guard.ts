@@ -94,9 +94,9 @@ export async function installNetworkGuard(
   if (opts.maxResourceBytes > 0) patterns.push({ urlPattern: '*', requestStage: 'Response' });
   if (!patterns.length) return { stats, dispose: () => {} };
   const log = opts.logger;
-  // The main frame keeps its id across navigations: its documents are never blocked (the page itself).
-  const { frameTree } = await cdp.send('Page.getFrameTree');
-  const mainFrameId = frameTree.frame.id;
+  // The main frame keeps its id across navigations: its documents are never blocked (the page itself). Nothing is
+  // paused before the navigation, which waits for this install, so the id is known before the first event.
+  let mainFrameId = '';
   const send = (
     method: 'Fetch.continueRequest' | 'Fetch.failRequest',
     params: Protocol.Fetch.ContinueRequestRequest | Protocol.Fetch.FailRequestRequest,
@@ -137,7 +137,8 @@ export async function installNetworkGuard(
     void send('Fetch.continueRequest', { requestId: e.requestId });
   };
   cdp.on('Fetch.requestPaused', onPaused);
-  await cdp.send('Fetch.enable', { patterns });
+  const [{ frameTree }] = await Promise.all([cdp.send('Page.getFrameTree'), cdp.send('Fetch.enable', { patterns })]);
+  mainFrameId = frameTree.frame.id;
   return {
     stats,
     dispose: () => {

@@ -6,13 +6,16 @@
 export const SCROLL_STEP_MS = 50;
 
 /**
- * Scrolls down from `fromY` in viewport steps for `budgetMs` or `maxSteps`. Each step waits two frames (scroll
- * handlers, IntersectionObserver callbacks, native lazy loading) and at least `stepMs` (scroll handlers throttled
- * or debounced that long; the caller passes 0 for a page with no scroll handler, see SCROLL_STEP_MS; `leadMs` is
- * waited before the first step, when the steps before this call were not paced). At the bottom
- * it waits two frames and `stepMs` for an endless list to append; if nothing came, it returns `bottom: true` and the
- * caller waits for the network (content fetched on scroll) and looks again whether the page grew. Every jump is
- * instant: with CSS `scroll-behavior: smooth` (Bootstrap 5 sets it) a plain scrollTo animates.
+ * Scrolls down from `fromY` in viewport steps for `budgetMs` or `maxSteps`. Every jump is instant (with CSS
+ * `scroll-behavior: smooth`, which Bootstrap 5 sets, a plain scrollTo animates). On a page with no scroll handler
+ * (`stepMs` 0) a step is one frame (issue 17): each jump is made in a frame's animation callbacks, so that frame's
+ * layout and IntersectionObserver (native lazy loading is one) see the position, and the scroll event comes in the
+ * next frame, before the next jump. Observers get entries as of the frame they were computed in, so a callback
+ * that runs after the next jump still sees its element intersecting. On a page with a handler (throttled or
+ * debounced, see SCROLL_STEP_MS) a step lasts `stepMs` from the frame its scroll event was dispatched in;
+ * `leadMs` is waited before the first step when the steps before this call were not paced. At the bottom it waits
+ * a frame more (and `stepMs`) for an endless list to append; if nothing came, it returns `bottom: true` and the
+ * caller waits for the network (content fetched on scroll) and looks again whether the page grew.
  */
 export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs, leadMs) => {
   const STEP_MS = stepMs;
@@ -27,23 +30,23 @@ export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs, leadMs) 
   if (atBottom(y)) return { y, steps, bottom: true };
   // Paced after unpaced steps: the page's handler last saw an event moments ago.
   if (leadMs > 0) await sleep(leadMs);
+  // The code after an awaited frame runs in that frame's animation callbacks, before its layout and observers.
+  await frame();
   while (steps < maxSteps && performance.now() - start < budgetMs) {
     y += stepPx;
     steps++;
     jump(y);
-    // The scroll event is dispatched in the frame's rendering steps, just before its animation frame callbacks:
-    // the pace is counted from there, so the page's handler sees one event at least STEP_MS after the last.
+    // The scroll event is dispatched in the next frame's rendering steps, just before its animation frame
+    // callbacks: a paced step is counted from there, so the page's handler sees one event at least STEP_MS after
+    // the last. Its jump comes after a timer, outside a frame; the frame after it lays that position out.
     await frame();
-    const t = performance.now();
-    await frame();
-    const left = STEP_MS - (performance.now() - t);
-    if (left > 0) await sleep(left);
+    if (STEP_MS > 0) await sleep(STEP_MS);
     if (atBottom(y)) {
-      // An endless list appends on reaching the bottom (often after a short timer): two more frames and
-      // STEP_MS; what comes later or over the network is the caller's network-idle wait and growth check.
+      // An endless list appends on reaching the bottom (from an observer's callback, or after a short timer): one
+      // more frame and STEP_MS; what comes later or over the network is the caller's network-idle wait and growth
+      // check.
       await frame();
-      await frame();
-      await sleep(STEP_MS);
+      if (STEP_MS > 0) await sleep(STEP_MS);
       if (atBottom(y)) return { y, steps, bottom: true };
     }
   }

@@ -6,7 +6,7 @@ import type { Database } from '../db/types.ts';
 import { updateArticleMeta, type ArticleMeta } from '../db/articles.ts';
 import {
   addSucceededArtifact,
-  claimArtifact,
+  claimArtifacts,
   markFailed,
   markSucceeded,
   releaseArtifact,
@@ -149,15 +149,10 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
     if (formats.length === 0) return { status: 204, detail: 'no format for this worker' };
 
     // Claim every format; what is already done (or being done elsewhere) is left alone.
-    const claimed: Format[] = [];
-    let busy = 0;
-    for (const f of formats) {
-      const c = await claimArtifact(deps.db, job.articleId, f, deps.leaseSeconds);
-      if (c.kind === 'claimed') {
-        claimed.push(f);
-        await changed(job.articleId, c.transition);
-      } else if (c.kind === 'busy') busy++;
-    }
+    const claim = await claimArtifacts(deps.db, job.articleId, formats, deps.leaseSeconds);
+    const claimed: Format[] = claim.claimed;
+    const busy = claim.busy.length;
+    await changed(job.articleId, claim.transition);
     if (claimed.length === 0) {
       // Leased by another delivery: ask for redelivery, so that if that worker died the message claims
       // the artifact once the lease runs out (the sweeper covers the case where deliveries run out first).

@@ -26,6 +26,29 @@ export type ClaimResult =
   | { kind: 'busy'; artifact: Artifact }
   | { kind: 'missing' };
 
+/** The compare-and-set claim of `formats`: pending, or running with an expired lease, becomes running, leased. */
+function claimQuery(db: Db, articleId: string, formats: readonly Format[], leaseSeconds: number) {
+  return db
+    .updateTable('artifacts')
+    .set({
+      status: 'running',
+      attempts: sql`attempts + 1`,
+      lease_until: sql`now() + make_interval(secs => ${leaseSeconds})`,
+      started_at: sql`now()`,
+      error_code: null,
+      error_message: null,
+    })
+    .where('article_id', '=', articleId)
+    .where('format', 'in', formats)
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'pending'),
+        eb.and([eb('status', '=', 'running'), eb('lease_until', '<', sql<Date>`now()`)]),
+      ]),
+    )
+    .returningAll();
+}
+
 /**
  * Compare-and-set claim: pending, or running with an expired lease, becomes running with a new lease.
  * Succeeded, failed and skipped artifacts are final for a capture message (retry resets them first).
@@ -37,30 +60,52 @@ export async function claimArtifact(
   leaseSeconds: number,
 ): Promise<ClaimResult> {
   return db.transaction().execute(async (trx) => {
-    const claimed = await trx
-      .updateTable('artifacts')
-      .set({
-        status: 'running',
-        attempts: sql`attempts + 1`,
-        lease_until: sql`now() + make_interval(secs => ${leaseSeconds})`,
-        started_at: sql`now()`,
-        error_code: null,
-        error_message: null,
-      })
-      .where('article_id', '=', articleId)
-      .where('format', '=', format)
-      .where((eb) =>
-        eb.or([
-          eb('status', '=', 'pending'),
-          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', sql<Date>`now()`)]),
-        ]),
-      )
-      .returningAll()
-      .executeTakeFirst();
+    const claimed = await claimQuery(trx, articleId, [format], leaseSeconds).executeTakeFirst();
     if (claimed) return { kind: 'claimed', artifact: claimed, transition: (await bumpArticle(trx, articleId))! };
     const current = await findArtifact(trx, articleId, format);
     if (!current) return { kind: 'missing' };
     return current.status === 'running' ? { kind: 'busy', artifact: current } : { kind: 'done', artifact: current };
+  });
+}
+
+export interface BatchClaim {
+  /** The formats claimed, in the order asked. */
+  claimed: Format[];
+  /** The formats left alone because another lease holds them. */
+  busy: Format[];
+  /** The article's version bump, once for all claims; null when nothing was claimed. */
+  transition: Transition | null;
+}
+
+/**
+ * claimArtifact for several formats of one article in one transaction, with one version bump (issue 17: a capture
+ * message claims three to five formats; one by one that was as many transactions and change announcements).
+ */
+export async function claimArtifacts(
+  db: Kysely<Database>,
+  articleId: string,
+  formats: readonly Format[],
+  leaseSeconds: number,
+): Promise<BatchClaim> {
+  if (!formats.length) return { claimed: [], busy: [], transition: null };
+  return db.transaction().execute(async (trx) => {
+    const rows = await claimQuery(trx, articleId, formats, leaseSeconds).execute();
+    const got = new Set(rows.map((r) => r.format));
+    const rest = formats.filter((f) => !got.has(f));
+    const busy = rest.length
+      ? await trx
+          .selectFrom('artifacts')
+          .select('format')
+          .where('article_id', '=', articleId)
+          .where('format', 'in', rest)
+          .where('status', '=', 'running')
+          .execute()
+      : [];
+    return {
+      claimed: formats.filter((f) => got.has(f)),
+      busy: rest.filter((f) => busy.some((b) => b.format === f)),
+      transition: rows.length ? await bumpArticle(trx, articleId) : null,
+    };
   });
 }
 

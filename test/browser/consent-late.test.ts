@@ -1,12 +1,14 @@
 // Consent banners that appear late (issue 17): the capture no longer waits a fixed 1.5 s for autoconsent's early
 // detection passes but exactly until its second pass has ended, so a banner an SDK adds after the first is still
-// found and dismissed; real Chromium on loopback fixtures.
+// found and dismissed; the screenshot is taken while that pass runs and taken again when it found a banner, so it
+// shows the page after the choice like every other format. Real Chromium on loopback fixtures.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage, type FormatResult } from '../../containers/browser/capture.ts';
-import { silentLogger } from '../../shared/core/logger.ts';
+import { createLogger, silentLogger } from '../../shared/core/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 
 const logger = silentLogger();
@@ -37,6 +39,34 @@ test('a banner added 350 ms after DOMContentLoaded (after the first detection pa
     assert.match(page, /CONSENT-CONTENT/);
     assert.doesNotMatch(page, /CONSENT-BANNER-TEXT/, `round ${i + 1}: the late banner is in the archive`);
   }
+});
+
+test('a screenshot taken before a late banner was found is taken again after it was dismissed', async () => {
+  const logged: Array<{ message: string }> = [];
+  const recording = createLogger({
+    component: 'test',
+    destination: { write: (line: string) => void logged.push(JSON.parse(line)) },
+  });
+  const r = await capturePage(pool, {
+    url: `${site.origin}/consent-late.html`,
+    formats: ['screenshot', 'singlefile'],
+    logger: recording,
+  });
+  assert.deepEqual(r.consent?.cmps, ['Onetrust']);
+  assert.ok(r.results.screenshot?.ok, 'screenshot taken');
+  const png = PNG.sync.read(r.results.screenshot.body);
+  const at = (png.width * 250 + 640) * 4; // inside the content block
+  const [red, green, blue] = [png.data[at]!, png.data[at + 1]!, png.data[at + 2]!];
+  assert.ok(
+    blue > 150 && green < 60 && red < 60,
+    `the block as it is after the choice, got rgb(${red}, ${green}, ${blue})`,
+  );
+  assert.match(html(r.results.singlefile), /CONSENT-CHOSEN/);
+  // The page is short: its screenshot is over before the banner comes, so this capture shot it twice.
+  assert.ok(
+    logged.some((l) => l.message === 'consent popup found during the screenshot; taking it again'),
+    'the screenshot was taken again',
+  );
 });
 
 test('a warm pool leaves no context behind when it closes', async () => {

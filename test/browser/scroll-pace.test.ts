@@ -1,8 +1,9 @@
 // Issue 17: scroll steps are paced for throttled scroll handlers only on pages that have a scroll handler; other
-// pages are scrolled a step every two frames. Shown here: which pages count as listening; what the capture itself
+// pages are scrolled a step every frame. Shown here: which pages count as listening; what the capture itself
 // reports doing (its 'page captured' log: steps and paced steps) on a page without a handler and on one with; that
-// a page whose lazy images come from a throttled handler still gets every image; and that a handler the page adds
-// only while it is being scrolled gets paced steps from the next look on.
+// every position of an unpaced scroll is laid out and observed (no band of a page loaded by a threshold-1 observer
+// is missed); that a page whose lazy images come from a throttled handler still gets every image; and that a
+// handler the page adds only while it is being scrolled gets paced steps from the next look on.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -49,13 +50,14 @@ describe('scroll pacing follows the page’s own scroll handlers', () => {
     assert.ok(captured.results.singlefile?.ok, 'SingleFile captured');
     const scroll = logged.find((r) => r.message === 'page captured')?.scroll;
     assert.ok(scroll, 'the capture logged what its scroll did');
-    const slots = new Set(
-      site.requests
-        .slice(from)
-        .filter((r) => r.startsWith('/img/hero.png?slot='))
-        .map((r) => r.split('=')[1]!),
-    );
-    return { html: captured.results.singlefile.body.toString(), scroll, slots };
+    const asked = (key: string) =>
+      new Set(
+        site.requests
+          .slice(from)
+          .filter((r) => r.startsWith(`/img/hero.png?${key}=`))
+          .map((r) => r.split('=')[1]!),
+      );
+    return { html: captured.results.singlefile.body.toString(), scroll, slots: asked('slot'), bands: asked('band') };
   };
 
   test('a page with no scroll handler is not paced; window, document and onscroll handlers are', async () => {
@@ -88,6 +90,15 @@ describe('scroll pacing follows the page’s own scroll handlers', () => {
     const handled = await capture('/scroll/throttled-lazy.html');
     assert.ok(handled.scroll.steps > 0, 'the page was scrolled');
     assert.equal(handled.scroll.pacedSteps, handled.scroll.steps, 'every step of the page with a handler was paced');
+  });
+
+  test('an unpaced scroll lays out and observes every step: each band a threshold-1 observer loads is loaded', async () => {
+    const { html, scroll, bands } = await capture('/scroll/observed-bands.html');
+    assert.equal(scroll.pacedSteps, 0, 'the page has no scroll handler');
+    assert.ok(scroll.steps >= 7, `scrolled in steps: ${JSON.stringify(scroll)}`);
+    const missed = Array.from({ length: 60 }, (_, i) => String(i)).filter((b) => !bands.has(b));
+    assert.deepEqual(missed, [], 'every band was wholly in view at a rendered step');
+    assert.equal((html.match(/data-src=/g) ?? []).length, 0, 'no image was left unloaded');
   });
 
   test('every image a throttled scroll handler loads is in the archive', async () => {

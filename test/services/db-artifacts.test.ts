@@ -8,6 +8,7 @@ import { openDatabase, type DatabaseHandle } from '../../shared/db/connect.ts';
 import { createArticle, findArticle } from '../../shared/db/articles.ts';
 import {
   claimArtifact,
+  claimArtifacts,
   findArtifact,
   markFailed,
   markSucceeded,
@@ -122,6 +123,36 @@ test('claim: succeeded, failed and skipped are final for a capture message; an u
     assert.equal(c.artifact.attempts, f === 'pdf' ? 1 : 0, `${f} attempts unchanged`);
   }
   assert.deepEqual(await claimArtifact(dbh.db, id, 'readable', 300), { kind: 'missing' });
+});
+
+test('claimArtifacts: the claimable formats in one bump, busy ones named, final and unknown ones left out', async () => {
+  const id = await newArticle(['pdf', 'screenshot', 'singlefile', 'monolith']);
+  assert.equal((await claimArtifact(dbh.db, id, 'screenshot', 300)).kind, 'claimed'); // a live lease elsewhere
+  await markFailed(dbh.db, id, 'monolith', 'monolith_unavailable', 'no binary', 'skipped');
+  const v = (await article(id)).version;
+  const c = await claimArtifacts(dbh.db, id, ['singlefile', 'screenshot', 'pdf', 'monolith', 'readable'], 120);
+  assert.deepEqual(c.claimed, ['singlefile', 'pdf'], 'claimed, in the order asked');
+  assert.deepEqual(c.busy, ['screenshot']);
+  assert.deepEqual(c.transition, { version: v + 1, status: 'running' }, 'one version bump for both claims');
+  for (const f of ['singlefile', 'pdf'] as const) {
+    const a = await artifact(id, f);
+    assert.equal(a.status, 'running', f);
+    assert.equal(a.attempts, 1, f);
+    assert.ok(a.lease_until!.getTime() > Date.now() + 100_000, `${f} leased`);
+  }
+  assert.equal((await artifact(id, 'screenshot')).attempts, 1, 'the busy one is untouched');
+  assert.equal((await artifact(id, 'monolith')).status, 'skipped', 'a final one is untouched');
+  const again = await claimArtifacts(dbh.db, id, ['singlefile', 'pdf'], 120);
+  assert.deepEqual(again, { claimed: [], busy: ['singlefile', 'pdf'], transition: null });
+  assert.equal((await article(id)).version, v + 1, 'claiming nothing bumps nothing');
+});
+
+test('claimArtifacts: concurrent batch claims of one article give each format to exactly one', async () => {
+  const id = await newArticle(['pdf', 'screenshot', 'singlefile']);
+  const formats = ['pdf', 'screenshot', 'singlefile'] as const;
+  const results = await Promise.all(Array.from({ length: 4 }, () => claimArtifacts(dbh.db, id, formats, 300)));
+  assert.deepEqual(results.flatMap((r) => r.claimed).sort(), [...formats].sort());
+  for (const f of formats) assert.equal((await artifact(id, f)).attempts, 1, f);
 });
 
 test('markSucceeded records the object and finishes the artifact; the article completes', async () => {

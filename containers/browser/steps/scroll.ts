@@ -11,6 +11,12 @@ import { TimeoutError, withTimeout } from '../../../shared/core/timeout.ts';
 export interface ScrollStats {
   steps: number;
   pacedSteps: number;
+  /** Milliseconds spent stepping down (the looks for a handler included). */
+  stepMs: number;
+  /** Milliseconds at the bottom: the network-idle wait and the settle at the top, which run together. */
+  bottomMs: number;
+  /** Milliseconds waiting for images to decode. */
+  decodeMs: number;
 }
 
 /**
@@ -26,7 +32,8 @@ export const UNPACED_ROUND_STEPS = 4;
  * another after the scroll), and the return to the top runs during that wait instead of after it. A page that grew
  * while the network settled (an endless list fed by fetch) is scrolled on from where it stopped. Steps are paced
  * for throttled scroll handlers only on a page that has one (listensToScroll, asked again every
- * UNPACED_ROUND_STEPS unpaced steps); elsewhere a step is two frames.
+ * UNPACED_ROUND_STEPS unpaced steps); elsewhere a step is one frame (SCROLL_SCRIPT). `onTop` runs once the page
+ * has settled at the top while the network wait goes on (the thumbnail is shot there: issue 17), each time it does.
  */
 export async function scrollThrough(
   page: Page,
@@ -35,15 +42,18 @@ export async function scrollThrough(
   limits: CaptureLimits,
   log: Logger,
   activity?: NetworkActivity,
+  onTop?: () => Promise<unknown>,
 ): Promise<ScrollStats> {
   const started = Date.now();
   const left = () => t.scroll - (Date.now() - started);
   const budget = Math.max(500, t.scroll - 1_500); // the rest is for what the scrolling started loading
   let y = 0;
-  const stats: ScrollStats = { steps: 0, pacedSteps: 0 };
+  const stats: ScrollStats = { steps: 0, pacedSteps: 0, stepMs: 0, bottomMs: 0, decodeMs: 0 };
+  const since = (from: number) => Math.round(performance.now() - from);
   let atTop = false;
   let wasPaced = true; // nothing before the first round to keep a distance from
   for (;;) {
+    const stepping = performance.now();
     const scrollLeft = budget - (Date.now() - started);
     const stepsLeft = limits.maxScrollSteps - stats.steps;
     if (scrollLeft <= 0 || stepsLeft <= 0) break;
@@ -64,6 +74,7 @@ export async function scrollThrough(
       log.info({ err: err instanceof TimeoutError ? undefined : err }, 'scrolling did not finish in time');
       return null;
     });
+    stats.stepMs += since(stepping);
     if (!r) break;
     y = r.y;
     stats.steps += r.steps;
@@ -72,14 +83,19 @@ export async function scrollThrough(
     if (!r.bottom) continue; // the round's steps are done (look again) or the budget is (the loop ends)
     // What the bottom triggered is still in flight: wait for it while the page settles back at the top. Whether
     // the page grew is read from its height, which does not depend on where it is scrolled.
+    const waiting = performance.now();
     const [grew] = await Promise.all([
       idleThenGrew(page, y, Math.min(left(), t.settle), t.networkIdle, log, activity),
-      settleAtTop(page, log),
+      settleAtTop(page, log).then(onTop),
     ]);
+    stats.bottomMs += since(waiting);
     atTop = true;
     if (!grew) break;
   }
+  const last = performance.now();
   if (!atTop) await settleAtTop(page, log);
+  stats.bottomMs += since(last);
+  const decoding = performance.now();
   // Images the scroll started must be decoded before the screenshot.
   await bestEffort(
     page.evaluate(() =>
@@ -91,6 +107,7 @@ export async function scrollThrough(
     log,
     'images not decoded in time',
   );
+  stats.decodeMs = since(decoding);
   return stats;
 }
 

@@ -11,6 +11,7 @@ interface LogRecord {
   message: string;
   articleId?: string;
   timings?: Record<string, number>;
+  scroll?: { stepMs: number; bottomMs: number; decodeMs: number };
   totalMs?: number;
 }
 
@@ -32,6 +33,7 @@ export function recordingLogger(): { logger: Logger; records: LogRecord[] } {
 /** Stage names of the trace, in pipeline order (capture steps in the middle). */
 export const CAPTURE_STEPS = [
   'open',
+  'probe',
   'navigate',
   'settle',
   'consent',
@@ -39,14 +41,17 @@ export const CAPTURE_STEPS = [
   'fonts',
   'inspect',
   'screenshot',
+  'thumbnail',
   'readable',
   'singlefile',
   'pdf',
 ] as const;
+/** The scroll's own parts (ScrollStats), shown under it. */
+const SCROLL_PARTS = ['  scroll: steps', '  scroll: network idle + top', '  scroll: images decoded'] as const;
 export const TRACE = [
   'POST /archive + bus hop + claim',
-  'ssrf check + probe',
-  ...CAPTURE_STEPS.map((s) => `capture: ${s}`),
+  'ssrf check',
+  ...CAPTURE_STEPS.flatMap((s) => (s === 'scroll' ? [`capture: ${s}`, ...SCROLL_PARTS] : [`capture: ${s}`])),
   'capture: other',
   'context close + storing',
   'status updates',
@@ -102,13 +107,17 @@ export async function htbaseCapture(
   const stages: Record<string, number> = {
     // The in-process bus can claim before the client has read the 202, so these two are one segment.
     'POST /archive + bus hop + claim': claimed - t0,
-    'ssrf check + probe': captureStart - claimed,
+    'ssrf check': captureStart - claimed,
   };
   let steps = 0;
   for (const s of CAPTURE_STEPS) {
     stages[`capture: ${s}`] = captured.timings?.[s] ?? 0;
     steps += stages[`capture: ${s}`];
   }
+  const sc = captured.scroll;
+  stages[SCROLL_PARTS[0]] = sc?.stepMs ?? 0;
+  stages[SCROLL_PARTS[1]] = sc?.bottomMs ?? 0;
+  stages[SCROLL_PARTS[2]] = sc?.decodeMs ?? 0;
   stages['capture: other'] = (captured.totalMs ?? 0) - steps;
   stages['context close + storing'] = lastFinalize - captured.at;
   stages['status updates'] = end - lastFinalize;
