@@ -21,7 +21,7 @@ import { consentWaiter } from './steps/consent.ts';
 import { scrollThrough, waitForFonts } from './steps/scroll.ts';
 import { detectWarnings, readMeta } from './steps/metadata.ts';
 import { screenshot } from './steps/screenshot.ts';
-import { thumbnail } from './steps/thumbnail.ts';
+import { thumbnail, thumbnailAtTop } from './steps/thumbnail.ts';
 import { pageHtmlOnce, readableStep, renderedDomStep } from './steps/readable.ts';
 import { pdfStep } from './steps/pdf.ts';
 
@@ -88,12 +88,11 @@ async function runSteps(
   await run.timed('settle', () => settle(page, t, log));
   req.signal?.throwIfAborted();
   const consentWait = consentWaiter(s.consent, t.consent, run.timings);
-  await consentWait();
-  // The thumbnail is shot at the top while the scroll waits for the network (its last shot counts); one shot
-  // before a consent banner was dismissed is made again after the screenshot.
-  let topShot: Promise<Buffer | undefined> | undefined;
-  const atTop = formats.has('screenshot') ? () => (topShot = thumbnail(page, t.screenshot, log)) : undefined;
-  const scrolled = await run.timed('scroll', () => scrollThrough(page, s.cdp, t, limits, log, s.activity, atTop));
+  const beforeScroll = await consentWait();
+  const topShot = thumbnailAtTop(page, s.activity, t.screenshot, log);
+  const scrolled = await run.timed('scroll', () =>
+    scrollThrough(page, s.cdp, t, limits, log, s.activity, formats.has('screenshot') ? topShot.take : undefined),
+  );
   await run.timed('fonts', () => waitForFonts(page, t.fonts, log));
   const seen = await consentWait();
   const meta = await run.timed('inspect', async () => {
@@ -119,14 +118,23 @@ async function runSteps(
   const consent = await consentWait({ firstPass: true });
   if (consent && seen && consent.popups > seen.popups && formats.has('screenshot')) {
     log.info({ cmps: consent.cmps }, 'consent popup found during the screenshot; taking it again');
+    const first = run.results.screenshot;
+    const firstMs = run.timings.screenshot ?? 0;
     await shoot();
+    run.timings.screenshot = firstMs + (run.timings.screenshot ?? 0);
+    if (first?.ok && !run.results.screenshot?.ok) {
+      log.warn('the screenshot taken again failed; keeping the one taken before the popup was dismissed');
+      run.results.screenshot = first;
+    }
   }
   if (consent && !consent.handled) warnings.add('consent_not_dismissed');
   done('screenshot');
-  const shotAtTop = consent?.cmps.length ? undefined : await topShot;
+  // The shot at the top counts if no popup was found after the scroll began (the first wait dismissed the earlier).
+  const reuse = !consent || (beforeScroll !== null && consent.popups === beforeScroll.popups);
   const thumb = !run.results.screenshot?.ok
     ? undefined
-    : (shotAtTop ?? (await run.timed('thumbnail', () => thumbnail(page, t.screenshot, log))));
+    : ((reuse ? await topShot.valid() : undefined) ??
+      (await run.timed('thumbnail', () => thumbnail(page, t.screenshot, log))));
   await run.step('readable', () => readableStep(html, meta.finalUrl, { signal: req.signal }));
   done('readable');
   const dom = req.dom ? await renderedDomStep(run, html, { signal: req.signal, warnings, logger: log }) : undefined;

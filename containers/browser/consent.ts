@@ -24,7 +24,7 @@ const FINISHED = new Set([
 export interface ConsentOutcome {
   /** CMPs whose popup was found, by autoconsent's rule name (e.g. "Onetrust"). */
   cmps: string[];
-  /** Frames in which a popup was found so far (a later call answering more: one was found in between). */
+  /** Popups found so far, in every frame (a later call answering more: one was found in between). */
   popups: number;
   /** True when every popup found was handled; false when one failed or was still running at the deadline. */
   handled: boolean;
@@ -91,6 +91,7 @@ export async function installConsent(
     },
   };
   const frames = new Map<number, FrameState>();
+  let popupsFound = 0;
   const waiters = new Set<() => void>();
   const wake = () => {
     for (const w of waiters) w();
@@ -134,6 +135,7 @@ export async function installConsent(
         frame.detected = msg.cmp ?? 'unknown';
         break;
       case 'popupFound':
+        popupsFound++;
         frame.popup = msg.cmp ?? 'unknown';
         log.info({ cmp: frame.popup }, 'consent popup found');
         break;
@@ -223,7 +225,7 @@ export async function installConsent(
       }
       return {
         cmps: [...new Set(found.map((f) => f.popup!))],
-        popups: found.length,
+        popups: popupsFound,
         handled: found.every((f) => f.lifecycle === 'done' || f.result === true),
       };
     },

@@ -76,6 +76,9 @@ export const AT_TOP_SCRIPT = `async (quietMs, maxMs) => {
   return { scrollY: scrollY, ms: Math.round(performance.now() - started) };
 }`;
 
+/** Whether the page looks finished for a picture: its web fonts loaded and every image complete. */
+export const TOP_READY_SCRIPT = `document.fonts.status === 'loaded' && Array.from(document.images).every((i) => i.complete)`;
+
 /** Title, canonical URL, language and favicon as the document declares them. */
 export const META_SCRIPT = `(() => {
   const abs = (sel) => { const el = document.querySelector(sel); return el && el.getAttribute('href') ? el.href : null; };

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage, type FormatResult } from '../../containers/browser/capture.ts';
-import { createLogger, silentLogger } from '../../shared/core/logger.ts';
+import { silentLogger } from '../../shared/core/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 
 const logger = silentLogger();
@@ -41,16 +41,14 @@ test('a banner added 350 ms after DOMContentLoaded (after the first detection pa
   }
 });
 
-test('a screenshot taken before a late banner was found is taken again after it was dismissed', async () => {
-  const logged: Array<{ message: string }> = [];
-  const recording = createLogger({
-    component: 'test',
-    destination: { write: (line: string) => void logged.push(JSON.parse(line)) },
-  });
+test('the screenshot shows the page after a late banner was dismissed', async () => {
+  // The page is short, so its screenshot is taken before autoconsent's second pass finds the banner; that pass
+  // ends while it is taken, and the capture takes it again after the click (with the retake removed, this fails:
+  // the block is still green).
   const r = await capturePage(pool, {
     url: `${site.origin}/consent-late.html`,
     formats: ['screenshot', 'singlefile'],
-    logger: recording,
+    logger,
   });
   assert.deepEqual(r.consent?.cmps, ['Onetrust']);
   assert.ok(r.results.screenshot?.ok, 'screenshot taken');
@@ -62,11 +60,6 @@ test('a screenshot taken before a late banner was found is taken again after it 
     `the block as it is after the choice, got rgb(${red}, ${green}, ${blue})`,
   );
   assert.match(html(r.results.singlefile), /CONSENT-CHOSEN/);
-  // The page is short: its screenshot is over before the banner comes, so this capture shot it twice.
-  assert.ok(
-    logged.some((l) => l.message === 'consent popup found during the screenshot; taking it again'),
-    'the screenshot was taken again',
-  );
 });
 
 test('a warm pool leaves no context behind when it closes', async () => {

@@ -147,14 +147,6 @@ test('claimArtifacts: the claimable formats in one bump, busy ones named, final 
   assert.equal((await article(id)).version, v + 1, 'claiming nothing bumps nothing');
 });
 
-test('claimArtifacts: concurrent batch claims of one article give each format to exactly one', async () => {
-  const id = await newArticle(['pdf', 'screenshot', 'singlefile']);
-  const formats = ['pdf', 'screenshot', 'singlefile'] as const;
-  const results = await Promise.all(Array.from({ length: 4 }, () => claimArtifacts(dbh.db, id, formats, 300)));
-  assert.deepEqual(results.flatMap((r) => r.claimed).sort(), [...formats].sort());
-  for (const f of formats) assert.equal((await artifact(id, f)).attempts, 1, f);
-});
-
 test('markSucceeded records the object and finishes the artifact; the article completes', async () => {
   const id = await newArticle();
   await claimArtifact(dbh.db, id, 'pdf', 300);

@@ -32,8 +32,9 @@ export const UNPACED_ROUND_STEPS = 4;
  * another after the scroll), and the return to the top runs during that wait instead of after it. A page that grew
  * while the network settled (an endless list fed by fetch) is scrolled on from where it stopped. Steps are paced
  * for throttled scroll handlers only on a page that has one (listensToScroll, asked again every
- * UNPACED_ROUND_STEPS unpaced steps); elsewhere a step is one frame (SCROLL_SCRIPT). `onTop` runs once the page
- * has settled at the top while the network wait goes on (the thumbnail is shot there: issue 17), each time it does.
+ * UNPACED_ROUND_STEPS unpaced steps); elsewhere a step is one frame (SCROLL_SCRIPT). `onTop` runs each time the
+ * page has settled at the top, the last time for the page as it is captured: during the network wait when the
+ * scroll reached the bottom (the thumbnail is shot there: issue 17), after the settle when it did not.
  */
 export async function scrollThrough(
   page: Page,
@@ -93,7 +94,7 @@ export async function scrollThrough(
     if (!grew) break;
   }
   const last = performance.now();
-  if (!atTop) await settleAtTop(page, log);
+  if (!atTop) await settleAtTop(page, log).then(onTop);
   stats.bottomMs += since(last);
   const decoding = performance.now();
   // Images the scroll started must be decoded before the screenshot.

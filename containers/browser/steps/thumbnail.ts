@@ -3,6 +3,8 @@
 import type { Page } from 'puppeteer-core';
 import type { Logger } from '../../../shared/core/logger.ts';
 import { withTimeout } from '../../../shared/core/timeout.ts';
+import { TOP_READY_SCRIPT } from '../page-scripts.ts';
+import type { NetworkActivity } from './scroll.ts';
 import { VIEWPORT } from '../capture-types.ts';
 
 /** 320 x 200: twice the library's 160 x 100 box, so it stays sharp on a high-density screen. */
@@ -28,4 +30,27 @@ export async function thumbnail(page: Page, timeoutMs: number, log: Logger): Pro
     log.warn({ err }, 'thumbnail not made');
     return undefined;
   }
+}
+
+/**
+ * The thumbnail shot while the scroll waits at the top (issue 17: off the capture's path). A shot counts only if the
+ * page was ready for it (fonts loaded, every image complete) and no request started or ended after it began: what
+ * came later is taken again after the screenshot, as before.
+ */
+export function thumbnailAtTop(page: Page, activity: NetworkActivity, timeoutMs: number, log: Logger) {
+  let last: Promise<{ shot: Buffer; at: number } | undefined> = Promise.resolve(undefined);
+  return {
+    take: (): Promise<unknown> =>
+      (last = (async () => {
+        const ready = await withTimeout(page.evaluate(TOP_READY_SCRIPT), timeoutMs).catch(() => false);
+        if (ready !== true) return undefined;
+        const at = Date.now();
+        const shot = await thumbnail(page, timeoutMs, log);
+        return shot && { shot, at };
+      })()),
+    valid: async (): Promise<Buffer | undefined> => {
+      const x = await last;
+      return x && activity.last() < x.at ? x.shot : undefined;
+    },
+  };
 }
