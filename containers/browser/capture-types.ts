@@ -20,6 +20,12 @@ export interface CaptureTimeouts {
    * (puppeteer's networkidle0) cost a quarter second on every capture (issue 17) and moved no corpus page.
    */
   networkIdle: number;
+  /**
+   * The quiet time that counts, on a page without a scroll handler, when every request since the last other one was
+   * an image, a font or a media file, their bodies read (steps/scroll.ts networkQuiet, up to BODY_WAIT_MS): they
+   * fetch nothing by themselves, and 100 ms covers what the page's scripts do when one arrives.
+   */
+  mediaIdle: number;
   /** After settling: for a consent banner that was found, until autoconsent has dismissed it. */
   consent: number;
   /** Scrolling down for lazy content, including the wait for what it triggered. */
@@ -49,6 +55,7 @@ export const DEFAULT_TIMEOUTS: CaptureTimeouts = {
   navigation: 30_000,
   settle: 10_000,
   networkIdle: 250,
+  mediaIdle: 100,
   consent: 6_000,
   scroll: 8_000,
   fonts: 3_000,

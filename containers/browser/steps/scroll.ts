@@ -1,6 +1,6 @@
 // The steps that bring lazy content in before anything is captured: scrolling through the page (and the
 // wait for what it triggered, images decoded) and the bounded wait for web fonts.
-import type { CDPSession, Page } from 'puppeteer-core';
+import type { CDPSession, HTTPRequest, Page } from 'puppeteer-core';
 import type { Logger } from '../../../shared/core/logger.ts';
 import type { CaptureLimits, CaptureTimeouts } from '../capture-types.ts';
 import { AT_TOP_SCRIPT, SCROLL_SCRIPT, SCROLL_STEP_MS } from '../page-scripts.ts';
@@ -86,15 +86,15 @@ export async function scrollThrough(
     // the page grew is read from its height, which does not depend on where it is scrolled.
     const waiting = performance.now();
     const [grew] = await Promise.all([
-      idleThenGrew(page, y, Math.min(left(), t.settle), t.networkIdle, log, activity),
-      settleAtTop(page, log).then(onTop),
+      idleThenGrew(page, y, Math.min(left(), t.settle), t, log, activity, paced),
+      settleAtTop(page, log, paced).then(onTop),
     ]);
     stats.bottomMs += since(waiting);
     atTop = true;
     if (!grew) break;
   }
   const last = performance.now();
-  if (!atTop) await settleAtTop(page, log).then(onTop);
+  if (!atTop) await settleAtTop(page, log, wasPaced).then(onTop);
   stats.bottomMs += since(last);
   const decoding = performance.now();
   // Images the scroll started must be decoded before the screenshot.
@@ -143,46 +143,109 @@ export async function listensToScroll(cdp: CDPSession): Promise<boolean> {
 
 /** When the page last started or ended a request (Date.now()); kept by the session from before the navigation. */
 export interface NetworkActivity {
+  /** Any request. */
   last(): number;
+  /** A request for anything but an image, a font or a media file (MEDIA_TYPES). */
+  lastNonMedia(): number;
+  /** When the newest image or font request whose body has not been read to the end began, or undefined. */
+  newestUnfinishedMedia(): number | undefined;
 }
+
+/**
+ * Resource types that fetch nothing by themselves once they arrive: what a page's scripts do about one (an onload
+ * handler, a masonry layout) they do in the task that follows. Scripts, documents, stylesheets, XHR and fetch are
+ * what a page builds more from, and keep the whole network-idle wait.
+ */
+const MEDIA_TYPES: ReadonlySet<string> = new Set(['image', 'media', 'font']);
+/**
+ * The media requests whose bodies are waited for: puppeteer counts a request in flight only until its headers, so a
+ * large image still streaming would not hold the shorter wait. Not audio and video: those stream for as long as they
+ * play.
+ */
+const BODY_TYPES: ReadonlySet<string> = new Set(['image', 'font']);
 
 /** Records the time of every request event of `page` (starts, finishes, failures); stop() removes the listeners. */
 export function trackNetworkActivity(page: Page): NetworkActivity & { stop(): void } {
   let last = Date.now();
-  const touch = () => {
+  let lastNonMedia = last;
+  const unfinished = new Map<HTTPRequest, number>(); // when each began
+  const touch = (request: HTTPRequest, ended: boolean) => {
     last = Date.now();
+    const type = request.resourceType();
+    if (!MEDIA_TYPES.has(type)) lastNonMedia = last;
+    if (ended) unfinished.delete(request);
+    else if (BODY_TYPES.has(type)) unfinished.set(request, last);
   };
-  const events = ['request', 'requestfinished', 'requestfailed'] as const;
-  for (const e of events) page.on(e, touch);
+  const started = (r: HTTPRequest) => touch(r, false);
+  const ended = (r: HTTPRequest) => touch(r, true);
+  page.on('request', started);
+  page.on('requestfinished', ended);
+  page.on('requestfailed', ended);
   return {
     last: () => last,
+    lastNonMedia: () => lastNonMedia,
+    newestUnfinishedMedia: () => {
+      let newest: number | undefined;
+      for (const [request, at] of unfinished) {
+        // One whose frame went away gets no end event: it ages out of the wait (BODY_WAIT_MS) and is dropped here.
+        if (Date.now() - at > 60_000) unfinished.delete(request);
+        else if (newest === undefined || at > newest) newest = at;
+      }
+      return newest;
+    },
     stop: () => {
-      for (const e of events) page.off(e, touch);
+      page.off('request', started);
+      page.off('requestfinished', ended);
+      page.off('requestfailed', ended);
+      unfinished.clear();
     },
   };
 }
 
 /**
- * Waits until no request has been in flight for `idleMs` (at most `timeoutMs`). The quiet time already spent
- * during the scroll counts (issue 17): puppeteer's own wait starts its idle timer when called, so it is asked only
- * for what is missing, and asked again until the last request event is `idleMs` old.
+ * How long after its request an image or font whose body is still being read holds the wait at the bottom: a large
+ * image on a slow server is waited for, an image that never ends (a webcam's MJPEG stream) is not.
+ */
+const BODY_WAIT_MS = 1_000;
+
+/**
+ * Waits until no request has been in flight for the quiet time `t.networkIdle` (at most `timeoutMs`), and no image or
+ * font body is still being read (up to BODY_WAIT_MS after its request; puppeteer's in-flight count ends at the
+ * headers). On a page
+ * without a scroll handler, `t.mediaIdle` is enough when every request since then was an image, a font or a media
+ * file (issue 17: the lazy images the last screens asked for were what the capture waited out a quarter second
+ * after). A page with a handler keeps the whole wait: a throttled loader (lazysizes checks again up to 125 ms after
+ * an image's load event) may ask for more later. The quiet time already spent during the scroll counts: puppeteer's
+ * own wait starts its idle timer when called, so it is asked only for what is missing, and asked again until the
+ * last request events are old enough.
  */
 async function networkQuiet(
   page: Page,
-  idleMs: number,
+  t: Pick<CaptureTimeouts, 'networkIdle' | 'mediaIdle'>,
   timeoutMs: number,
   activity: NetworkActivity | undefined,
+  listens: boolean,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let wait = activity ? Math.max(20, idleMs - (Date.now() - activity.last())) : idleMs;
+  const missing = () => {
+    if (!activity) return t.networkIdle;
+    const quiet = Date.now() - activity.last();
+    const rule = listens
+      ? t.networkIdle - quiet
+      : Math.max(t.networkIdle - (Date.now() - activity.lastNonMedia()), t.mediaIdle - quiet);
+    // A body still being read holds the wait, polled, until BODY_WAIT_MS after its request began.
+    const body = activity.newestUnfinishedMedia();
+    return body !== undefined && Date.now() - body < BODY_WAIT_MS ? Math.max(rule, 20) : rule;
+  };
+  let wait = Math.max(20, missing());
   for (;;) {
     const left = deadline - Date.now();
     if (left <= wait) throw new TimeoutError(`network not idle in ${timeoutMs} ms`);
     await page.waitForNetworkIdle({ idleTime: wait, timeout: left, concurrency: 0 });
     if (!activity) return;
-    const quiet = Date.now() - activity.last();
-    if (quiet >= idleMs - 5) return;
-    wait = idleMs - quiet;
+    const still = missing();
+    if (still <= 5) return;
+    wait = still;
   }
 }
 
@@ -191,13 +254,14 @@ async function idleThenGrew(
   page: Page,
   y: number,
   timeoutMs: number,
-  idleMs: number,
+  t: Pick<CaptureTimeouts, 'networkIdle' | 'mediaIdle'>,
   log: Logger,
   activity: NetworkActivity | undefined,
+  listens: boolean,
 ): Promise<boolean> {
-  if (timeoutMs > idleMs) {
+  if (timeoutMs > t.networkIdle) {
     await bestEffort(
-      networkQuiet(page, idleMs, timeoutMs, activity),
+      networkQuiet(page, t, timeoutMs, activity, listens),
       timeoutMs + 500,
       log,
       'network never idle; capturing anyway',
@@ -210,18 +274,24 @@ async function idleThenGrew(
   return grew === true;
 }
 
-/** How long the DOM must stay unchanged at the top before the formats are taken, and the most it may take. */
-const AT_TOP_QUIET_MS = 100;
+/**
+ * How long the DOM must stay unchanged at the top before the formats are taken: 100 ms on a page with a scroll
+ * handler (a debounced one reacts after its delay), 50 ms without one (an IntersectionObserver's callback comes in
+ * the next frame; issue 17). And the most it may take.
+ */
+const AT_TOP_QUIET_MS = { handler: 100, none: 50 } as const;
 const AT_TOP_MAX_MS = 600;
 
 /**
  * Returns to the top and lets the page's scripts react to being there (issue 19): state derived from the scroll
  * position (a navigation bar's class, a shrunk header, a scroll-spy menu) must be the top's, while what the
- * scroll revealed (lazy images, loaded content) stays. Every format is taken after this.
+ * scroll revealed (lazy images, loaded content) stays. Every format is taken after this. `listens`: whether the
+ * page was last seen handling scroll events (listensToScroll).
  */
-export async function settleAtTop(page: Page, log: Logger): Promise<void> {
+export async function settleAtTop(page: Page, log: Logger, listens: boolean): Promise<void> {
+  const quietMs = listens ? AT_TOP_QUIET_MS.handler : AT_TOP_QUIET_MS.none;
   await bestEffort(
-    page.evaluate(`(${AT_TOP_SCRIPT})(${AT_TOP_QUIET_MS}, ${AT_TOP_MAX_MS})`),
+    page.evaluate(`(${AT_TOP_SCRIPT})(${quietMs}, ${AT_TOP_MAX_MS})`),
     AT_TOP_MAX_MS + 1_000,
     log,
     'the page did not settle at the top in time',
