@@ -11,6 +11,7 @@ import type { ServerResponse } from 'node:http';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage } from '../../containers/browser/capture.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
+import { pixelAt } from '../support/pixel.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 
 const logger = silentLogger();
@@ -54,28 +55,6 @@ after(async () => {
   await site?.close();
 });
 
-/** The colour of the PNG's pixel at (x, y), decoded by Chromium. */
-async function pixel(png: Buffer, x: number, y: number): Promise<[number, number, number]> {
-  return pool.withContext(async (context) => {
-    const page = await context.newPage();
-    return page.evaluate(
-      async (src, px, py) => {
-        const img = new Image();
-        img.src = src;
-        await img.decode();
-        const canvas = new OffscreenCanvas(img.width, img.height);
-        const g = canvas.getContext('2d')!;
-        g.drawImage(img, 0, 0);
-        const d = g.getImageData(px, py, 1, 1).data;
-        return [d[0]!, d[1]!, d[2]!] as [number, number, number];
-      },
-      `data:image/png;base64,${png.toString('base64')}`,
-      x,
-      y,
-    );
-  });
-}
-
 test('what a script fetches 120 ms after its own request at the bottom is in the archive', async () => {
   const r = await capturePage(pool, {
     url: `${site.origin}/scroll/bottom-chain.html?script`,
@@ -101,7 +80,7 @@ test('a background image the bottom asks for, whose body ends 700 ms after its h
   assert.ok(r.results.screenshot?.ok, 'screenshot taken');
   assert.ok(site.requests.includes('/chain/slow-bg.svg'), 'the page asked for the background image');
   // The middle of the box (300 + 100, 100 + 60 on the page).
-  const [red, green, blue] = await pixel(r.results.screenshot.body, 400, 160);
+  const [red, green, blue] = await pixelAt(pool, r.results.screenshot.body, 'png', 400, 160);
   assert.ok(
     red < 60 && green > 120 && blue < 60,
     `the background image is in the screenshot, got rgb(${red}, ${green}, ${blue})`,

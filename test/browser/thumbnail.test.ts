@@ -9,6 +9,7 @@ import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage } from '../../containers/browser/capture.ts';
 import { THUMBNAIL_SCALE } from '../../containers/browser/steps/thumbnail.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
+import { pixelAt } from '../support/pixel.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 
 const logger = silentLogger();
@@ -34,35 +35,13 @@ after(async () => {
   await site?.close();
 });
 
-/** The colour of the thumbnail's pixel at (x, y), decoded by Chromium from the WebP. */
-async function pixel(webp: Buffer, x: number, y: number): Promise<[number, number, number]> {
-  return pool.withContext(async (context) => {
-    const page = await context.newPage();
-    return page.evaluate(
-      async (src, px, py) => {
-        const img = new Image();
-        img.src = src;
-        await img.decode();
-        const canvas = new OffscreenCanvas(img.width, img.height);
-        const g = canvas.getContext('2d')!;
-        g.drawImage(img, 0, 0);
-        const d = g.getImageData(px, py, 1, 1).data;
-        return [d[0]!, d[1]!, d[2]!] as [number, number, number];
-      },
-      `data:image/webp;base64,${webp.toString('base64')}`,
-      x,
-      y,
-    );
-  });
-}
-
 test('an image still loading when the capture is at the top is in the thumbnail', async () => {
   const r = await capturePage(pool, { url: `${site.origin}/late-image.html`, formats: ['screenshot'], logger });
   assert.ok(r.results.screenshot?.ok, 'screenshot taken');
   assert.ok(site.requests.includes('/slow-red.svg'), 'the page asked for the late image');
   assert.ok(r.thumbnail, 'a thumbnail was made');
   // The middle of the image (320, 200 on the page) in the thumbnail.
-  const [red, green, blue] = await pixel(r.thumbnail, 320 * THUMBNAIL_SCALE, 200 * THUMBNAIL_SCALE);
+  const [red, green, blue] = await pixelAt(pool, r.thumbnail, 'webp', 320 * THUMBNAIL_SCALE, 200 * THUMBNAIL_SCALE);
   assert.ok(
     red > 200 && green < 60 && blue < 60,
     `the late image is in the thumbnail, got rgb(${red}, ${green}, ${blue})`,
