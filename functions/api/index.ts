@@ -1,7 +1,7 @@
 // Functions Framework entry point of the API (`--target=api`): config (functions/api/config.ts), the shared
 // dependencies (Postgres, Cloud Storage, Pub/Sub, Redis, Cloud Tasks for summaries), API keys, Google and Firebase ID tokens
 // (functions/api/security.ts).
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/core/config.ts';
 import { createLogger } from '../../shared/core/logger.ts';
@@ -91,7 +91,12 @@ limitBodies(
       : badRequest('body-too-large', `the request body is larger than ${limit} bytes`);
   },
 );
-http('api', (req, res) => {
+/** The whole API: what the Functions Framework serves as `--target=api`, and server.ts on a VPS. */
+export function handleApi(req: IncomingMessage, res: ServerResponse): void {
   if (refused(req, res)) return;
   app(req, res);
-});
+}
+http('api', handleApi);
+
+/** Where server.ts listens (PORT, HOST); the Functions Framework takes its own --port. */
+export const listenOn = { port: config.PORT, host: config.HOST };

@@ -34,4 +34,4 @@ ENV NODE_ENV=production \
 USER node
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--import", "tsx", "node_modules/@google-cloud/functions-framework/build/src/main.js", "--target=api", "--source=functions/api/index.ts"]
+CMD ["node", "--import", "tsx", "functions/api/server.ts"]

@@ -8,6 +8,7 @@ import PgBoss from 'pg-boss';
 import type { Logger } from '../core/logger.ts';
 import type { TopicName } from '../core/messages.ts';
 import { withTimeout } from '../core/timeout.ts';
+import { groupCommit } from '../core/group-commit.ts';
 import type { InProcessBus, PushBody, PushHandler, SubscriptionOptions } from './in-process-bus.ts';
 import {
   declareQueues,
@@ -52,6 +53,13 @@ interface JobData {
   attributes: Record<string, string>;
   publishTime: string;
 }
+
+/** Distinct pg-boss statement texts kept as prepared statements per connection (it has about twenty). */
+const MAX_PREPARED = 64;
+/** Publish inserts running at once (each holds a pooled connection); the rest wait and go together. */
+const MAX_INSERTS_IN_FLIGHT = 2;
+/** Publishes in one INSERT at most (each is one job per subscription of its topic). */
+const MAX_PUBLISHES_PER_INSERT = 256;
 
 /** Thrown to pg-boss so that it records the delivery as failed and schedules the retry (or dead-letters it). */
 class DeliveryRefused extends Error {
@@ -100,6 +108,17 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
     connectionTimeoutMillis: 10_000, // a publish or a poll never waits forever for a connection
   });
   pool.on('error', (err) => log.error({ err }, 'idle postgres connection failed'));
+  // pg-boss's statements are a few fixed texts (its schema is fixed at start): with parameters, each is parsed and
+  // planned once per connection as a named prepared statement instead of at every call (its job INSERT, a CTE over
+  // json_to_recordset into a partitioned table, is not cheap to plan). Only parameterised texts, and a bounded
+  // number, so a text built per call cannot grow every connection's statement cache.
+  const names = new Map<string, string>();
+  const prepared = (text: string, values?: unknown[]): pg.QueryConfig => {
+    if (!values?.length) return { text };
+    let name = names.get(text);
+    if (!name && names.size < MAX_PREPARED) names.set(text, (name = `htbase_q${names.size + 1}`));
+    return name ? { name, text, values } : { text, values };
+  };
   const queries = new Set<Promise<unknown>>();
   // pg-boss sends `BEGIN; ...; COMMIT;` in one string (schema creation, maintenance): when a statement in it
   // fails (two processes creating the schema at once), the connection stays in an aborted transaction and
@@ -107,7 +126,7 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
   const run = async (text: string, values?: unknown[]) => {
     const client = await pool.connect();
     try {
-      return await client.query(text, values);
+      return await client.query(prepared(text, values));
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -157,14 +176,28 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
     for (const id of workerIds.get(queue) ?? []) boss.notifyWorker(id);
   };
 
-  /** Inserts one job per subscription of `topic`, all with the message's id, in one statement. */
+  /**
+   * Publishes go in grouped (shared/core/group-commit.ts): the messages published while an insert is running go
+   * together in the next one, so under load (POST /archive publishes three messages a submission) one INSERT
+   * carries many of them. A failed insert fails every publish in it; each caller takes its own failure path.
+   */
+  const insertJobs = groupCommit<PgBoss.JobInsert<JobData>[], void>(
+    async (groups) => {
+      const jobs = groups.flat();
+      await boss.insert(jobs);
+      for (const queue of new Set(jobs.map((j) => j.name))) wake(queue);
+      return groups.map(() => undefined);
+    },
+    { maxBatch: MAX_PUBLISHES_PER_INSERT, maxInFlight: MAX_INSERTS_IN_FLIGHT },
+  );
+
+  /** Inserts one job per subscription of `topic`, all with the message's id (grouped with concurrent publishes). */
   async function fanOut(topic: TopicName, id: string, data: JobData): Promise<void> {
     const declared = opts.topology[topic];
     if (!declared) throw new Error(`topic ${topic} is not declared in the pg queue topology`);
     const targets = Object.keys(declared).map((n) => byName.get(n)!);
     if (targets.length === 0) return;
-    await boss.insert(targets.map((s) => ({ id, name: s.queue, data })));
-    for (const s of targets) wake(s.queue);
+    await insertJobs(targets.map((s) => ({ id, name: s.queue, data })));
   }
 
   /** Runs `body` through the handler; anything but 2xx (or a throw) becomes a failed job for pg-boss. */
@@ -329,7 +362,12 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
       await boss
         .stop({ graceful: true, wait: true, close: false, timeout })
         .catch((err) => log.error({ err }, 'pg-boss stop failed'));
-      await withTimeout(Promise.allSettled([...queries]), 5000, 'queue queries still running').catch((err) =>
+      // Publishes accepted before close still go in: the grouped inserts drain before the pool ends.
+      const drained = async () => {
+        while (insertJobs.busy()) await sleep(5);
+        await Promise.allSettled([...queries]);
+      };
+      await withTimeout(drained(), 5000, 'queue queries still running').catch((err) =>
         log.warn({ err }, 'closing with queries in flight'),
       );
       await pool.end();

@@ -1,10 +1,12 @@
 // The RateLimiter on Postgres (issue 18), so the cloud needs no Redis for it: the same sliding-window log as the
 // Redis and memory adapters (a hit is allowed while fewer than `limit` allowed hits fall in the last window),
-// decided in one atomic upsert per hit, with stale keys swept in small batches.
+// decided in one atomic upsert per hit (hits arriving together share one round trip), with stale keys swept in
+// small batches.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Clock, RateLimiter } from '../core/ports.ts';
 import type { Database } from '../db/types.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
+import { groupCommit } from '../core/group-commit.ts';
 
 export interface PgRateLimiterOptions {
   /** Every this many hits (per instance), one sweep of stale keys runs after the hit. Default 1000; 0 never. */
@@ -35,7 +37,7 @@ export interface PgRateLimiter extends RateLimiter {
  *   Postgres (READ COMMITTED is enough). A row per hit would need a lock and a second statement, because
  *   one statement's snapshot cannot see hits committed while it waited for the lock.
  * - Cheap: the log holds at most `limit` allowed hits, pruned on every write (120 writes or 1200 reads a
- *   minute per principal are 1-10 KB), and a hit is one round trip.
+ *   minute per principal are 1-10 KB), and the hits arriving together are one round trip (rate_limit_hits()).
  */
 
 /** Epoch milliseconds: the caller's test clock, or the database's (one value for the whole statement). */
@@ -46,9 +48,18 @@ function nowMs(clock: Clock | undefined): RawBuilder<number> {
 }
 
 interface HitRow {
-  allowed: boolean;
-  retry_after_ms: number | string;
+  hit: number;
+  hit_allowed: boolean;
+  hit_retry_after_ms: number | string;
 }
+
+interface Hit {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
+type HitResult = { allowed: boolean; retryAfterSeconds: number };
 
 export function createPgRateLimiter(db: Kysely<Database>, opts: PgRateLimiterOptions = {}): PgRateLimiter {
   const sweepEvery = opts.sweepEvery ?? 1000;
@@ -70,38 +81,34 @@ export function createPgRateLimiter(db: Kysely<Database>, opts: PgRateLimiterOpt
     return Number(res.numDeletedRows);
   }
 
-  async function hit(key: string, limit: number, windowSeconds: number) {
-    const lim = Math.floor(limit);
-    const windowMs = Math.max(1, Math.round(windowSeconds * 1000));
-    const now = nowMs(opts.clock);
-    // The key's allowed hits still inside the window, oldest first; `r` is the locked, latest row.
-    const kept = sql`ARRAY(SELECT h FROM unnest(r.hits) AS h WHERE h > ${now} - ${windowMs}::bigint ORDER BY h)`;
-    const room = sql`cardinality(${kept}) < ${lim}::int`;
-    const { rows } = await sql<HitRow>`
-      INSERT INTO rate_limits AS r (key, hits, allowed, expires_ms)
-      VALUES (
-        ${key},
-        CASE WHEN ${lim}::int > 0 THEN ARRAY[${now}] ELSE '{}'::bigint[] END,
-        ${lim}::int > 0,
-        ${now} + ${windowMs}::bigint
-      )
-      ON CONFLICT (key) DO UPDATE SET
-        hits = CASE WHEN ${room} THEN ${kept} || ${now} ELSE ${kept} END,
-        allowed = ${room},
-        expires_ms = CASE WHEN ${room} THEN GREATEST(r.expires_ms, ${now} + ${windowMs}::bigint) ELSE r.expires_ms END
-      RETURNING allowed,
-        CASE WHEN allowed THEN 0
-          ELSE COALESCE(hits[cardinality(hits) - ${lim}::int + 1] + ${windowMs}::bigint - ${now}, ${windowMs}::bigint)
-        END AS retry_after_ms`.execute(db);
-    const row = rows[0]!;
-    const result = row.allowed
-      ? { allowed: true, retryAfterSeconds: 0 }
-      : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Number(row.retry_after_ms) / 1000)) };
-    if (sweepEvery > 0 && ++hits % sweepEvery === 0) {
-      // Awaited, so the sweep is bounded by the same statement timeout and never outlives the limiter.
-      await sweep().catch((err: unknown) => logger.warn({ err }, 'rate limit sweep failed'));
-    }
-    return result;
+  // Hits arriving together are decided in one round trip (rate_limit_hits(), migration 0011, the same upsert per
+  // hit): under load the limiter costs the database one statement per batch rather than one per request.
+  const decide = groupCommit<Hit, HitResult>(
+    async (batch) => {
+      const { rows } = await sql<HitRow>`select * from rate_limit_hits(
+        ${batch.map((h) => h.key)}::text[],
+        ${batch.map((h) => h.limit)}::int[],
+        ${batch.map((h) => h.windowMs)}::bigint[],
+        ${opts.clock ? opts.clock.now().getTime() : null}::bigint)`.execute(db);
+      const byHit = new Map(rows.map((r) => [Number(r.hit), r]));
+      const before = hits;
+      hits += batch.length;
+      if (sweepEvery > 0 && Math.floor(hits / sweepEvery) > Math.floor(before / sweepEvery)) {
+        // Awaited, so the sweep is bounded by the same statement timeout and never outlives the limiter.
+        await sweep().catch((err: unknown) => logger.warn({ err }, 'rate limit sweep failed'));
+      }
+      return batch.map((_, i) => {
+        const row = byHit.get(i + 1)!;
+        return row.hit_allowed
+          ? { allowed: true, retryAfterSeconds: 0 }
+          : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Number(row.hit_retry_after_ms) / 1000)) };
+      });
+    },
+    { maxBatch: 256 },
+  );
+
+  function hit(key: string, limit: number, windowSeconds: number): Promise<HitResult> {
+    return decide({ key, limit: Math.floor(limit), windowMs: Math.max(1, Math.round(windowSeconds * 1000)) });
   }
 
   return { hit, sweep };

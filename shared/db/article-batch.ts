@@ -11,6 +11,7 @@ import {
   type CreateArticleResult,
 } from './articles.ts';
 import { deriveArticleStatus } from './status.ts';
+import { groupCommit } from '../core/group-commit.ts';
 
 export interface ArticleBatcherOptions {
   /** Submissions in one transaction at most. Default 64. */
@@ -24,85 +25,43 @@ export interface ArticleBatcherOptions {
 interface Pending {
   input: CreateArticleInput;
   key: string;
-  resolve(r: CreateArticleResult): void;
-  reject(err: unknown): void;
 }
 
 /**
- * createArticle with the same outcomes, grouped. No timer: a submission that finds a free slot starts at once
- * (with whatever arrived in the same tick); the others wait for a slot and go together, so batches grow with load.
+ * createArticle with the same outcomes, grouped (shared/core/group-commit.ts). A batch holds one submission per
+ * lock key and one dedup window and lease; the others wait their turn.
  */
 export function createArticleBatcher(
   db: Kysely<Database>,
   opts: ArticleBatcherOptions = {},
 ): (input: CreateArticleInput) => Promise<CreateArticleResult> {
-  const maxBatch = opts.maxBatch ?? 64;
-  const maxInFlight = opts.maxInFlight ?? 2;
-  let queue: Pending[] = [];
-  let inFlight = 0;
-  let scheduled = false;
-
-  function pump(): void {
-    scheduled = false;
-    while (inFlight < maxInFlight && queue.length) {
-      const batch = take();
-      opts.onBatch?.(batch.length);
-      inFlight++;
-      void run(db, batch).finally(() => {
-        inFlight--;
-        pump();
-      });
-    }
-  }
-
-  /** The next batch: one submission per lock key and one dedup window and lease (the others wait their turn). */
-  function take(): Pending[] {
-    const first = queue[0]!;
-    const keys = new Set<string>();
-    const batch: Pending[] = [];
-    const rest: Pending[] = [];
-    for (const p of queue) {
-      const fits =
-        batch.length < maxBatch &&
-        !keys.has(p.key) &&
-        p.input.dedupWindowSeconds === first.input.dedupWindowSeconds &&
-        p.input.leaseSeconds === first.input.leaseSeconds;
-      if (fits) {
-        keys.add(p.key);
-        batch.push(p);
-      } else rest.push(p);
-    }
-    queue = rest;
-    return batch;
-  }
-
-  return (input) => {
+  const grouped = groupCommit<Pending, CreateArticleResult>((batch) => run(db, batch), {
+    maxBatch: opts.maxBatch ?? 64,
+    maxInFlight: opts.maxInFlight ?? 2,
+    onBatch: opts.onBatch,
+    fits: (p, batch) =>
+      p.input.dedupWindowSeconds === batch[0]!.input.dedupWindowSeconds &&
+      p.input.leaseSeconds === batch[0]!.input.leaseSeconds &&
+      !batch.some((b) => b.key === p.key),
+  });
+  return (input) =>
     // An Idempotency-Key replay reads its own prior row: the single path does it as it always did.
-    if (input.idempotencyKey) return createArticle(db, input);
-    return new Promise((resolve, reject) => {
-      queue.push({ input, key: submissionLockKey(input.ownerId, input.normalizedUrl), resolve, reject });
-      if (!scheduled) {
-        scheduled = true;
-        queueMicrotask(pump);
-      }
-    });
-  };
+    input.idempotencyKey
+      ? createArticle(db, input)
+      : grouped({ input, key: submissionLockKey(input.ownerId, input.normalizedUrl) });
 }
 
-async function run(db: Kysely<Database>, batch: Pending[]): Promise<void> {
-  if (batch.length === 1) {
-    const [p] = batch;
-    return createArticle(db, p!.input).then(p!.resolve, p!.reject);
-  }
-  let results: CreateArticleResult[];
+async function run(
+  db: Kysely<Database>,
+  batch: Pending[],
+): Promise<Array<CreateArticleResult | Promise<CreateArticleResult>>> {
+  if (batch.length === 1) return [createArticle(db, batch[0]!.input)];
   try {
-    results = await createMany(db, batch);
+    return await createMany(db, batch);
   } catch {
     // Which submission failed is unknown: each goes again alone and meets its own error (or succeeds).
-    await Promise.all(batch.map((p) => createArticle(db, p.input).then(p.resolve, p.reject)));
-    return;
+    return batch.map((p) => createArticle(db, p.input));
   }
-  batch.forEach((p, i) => p.resolve(results[i]!));
 }
 
 /** One transaction for the whole batch; throws (rolled back) if any part fails. */

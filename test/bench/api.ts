@@ -301,6 +301,39 @@ async function main(): Promise<void> {
       callers ??= await seedCallers(db, base);
       await measure('topology, PostgreSQL limiter', base, callers);
     }
+    if (wants('vps')) {
+      // One VPS (infra/compose): the API on the PostgreSQL job queue and limiter, no Pub/Sub, no Redis; nothing
+      // consumes the queues, as no worker pulls the topology's subscriptions above. Served as compose runs it
+      // (functions/api/server.ts), and under the Functions Framework as the cloud does, for comparison.
+      const { PUBSUB_EMULATOR_HOST: _h, PUBSUB_PROJECT_ID: _p, PUBSUB_ENABLED: _e, ...rest } = env;
+      db ??= await openDatabase({ databaseUrl: pg.databaseUrl, maxConnections: 2 });
+      await sql`create database vps`.execute(db.db);
+      const vpsUrl = pg.databaseUrl.replace(/\/[^/]+$/, '/vps');
+      let vpsCallers: Caller[] | undefined;
+      for (const [server, ownServer] of [
+        ['one VPS (server.ts), PostgreSQL queue and limiter', true],
+        ['one VPS under the Functions Framework', false],
+      ] as const) {
+        await api?.stop(8000);
+        api = await spawnDeployable({
+          name: `api-vps${ownServer ? '-server' : ''}`,
+          kind: 'api',
+          ownServer,
+          port,
+          env: { ...rest, DATABASE_URL: vpsUrl, QUEUE: 'postgres', HTBASE_DATA_DIR: join(dir, 'vps') },
+          dir,
+        });
+        if (!vpsCallers) {
+          const vdb = await openDatabase({ databaseUrl: vpsUrl, maxConnections: 2 });
+          try {
+            vpsCallers = await seedCallers(vdb, api.url);
+          } finally {
+            await vdb.close();
+          }
+        }
+        await measure(server, api.url, vpsCallers);
+      }
+    }
     await api?.stop(8000);
     api = undefined;
     if (wants('limiter')) {

@@ -260,3 +260,39 @@ test('a subscription runs at most `concurrency` deliveries at once in a process'
   await b.idle();
   assert.equal(peak, 3);
 });
+
+test('publishes made together share one INSERT, across topics, and each message is delivered once', async () => {
+  const topology = {
+    [TOPICS.captureBrowser]: { 'capture-browser-push': {} },
+    [TOPICS.articleChanged]: { 'sync-a': {}, 'sync-b': {} },
+  };
+  const b = await bus('q_grouped', { topology });
+  const published = await Promise.all(
+    Array.from({ length: 60 }, (_, i) =>
+      i % 3
+        ? b.publish(TOPICS.captureBrowser, job(i))
+        : b.publish(TOPICS.articleChanged, { v: 1, articleId: randomUUID(), version: i, deleted: false }),
+    ),
+  );
+  assert.equal(new Set(published).size, 60, 'every publish has its own message id');
+  // created_on is the inserting transaction's now(): one value per INSERT statement.
+  const pool = new (await import('pg')).default.Pool({ connectionString: pgh.databaseUrl, max: 1 });
+  try {
+    const { rows } = await pool.query<{ n: number; inserts: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT created_on)::int AS inserts FROM q_grouped.job`,
+    );
+    assert.equal(rows[0]!.n, 80, '40 capture jobs and 20 article-changed messages fanned out to two queues');
+    assert.ok(rows[0]!.inserts <= 3, `60 concurrent publishes took ${rows[0]!.inserts} INSERTs`);
+  } finally {
+    await pool.end();
+  }
+  const [browser, syncA, syncB] = [recorder(), recorder(), recorder()];
+  b.subscribe(TOPICS.captureBrowser, 'capture-browser-push', browser.handler, { concurrency: 4 });
+  b.subscribe(TOPICS.articleChanged, 'sync-a', syncA.handler, { concurrency: 4 });
+  b.subscribe(TOPICS.articleChanged, 'sync-b', syncB.handler, { concurrency: 4 });
+  await b.idle();
+  const ids = (r: ReturnType<typeof recorder>) => r.seen.map((s) => s.body.message.messageId).sort();
+  assert.deepEqual(ids(browser), published.filter((_, i) => i % 3).sort());
+  assert.deepEqual(ids(syncA), published.filter((_, i) => !(i % 3)).sort());
+  assert.deepEqual(ids(syncB), ids(syncA));
+});

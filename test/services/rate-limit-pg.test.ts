@@ -94,6 +94,31 @@ function scenarios(name: string, open: () => Promise<{ dbh: DatabaseHandle; clos
       assert.equal(row!.hits.length, 47, 'the log keeps only the allowed hits');
     });
 
+    test('two instances, many keys at once in opposite orders: exactly `limit` per key, no deadlock', async () => {
+      // Hits arriving together are decided in one statement per instance (rate_limit_hits()); the two instances'
+      // batches name the keys in opposite orders, which would deadlock if rows were locked in arrival order.
+      const [a, b] = [createPgRateLimiter(dbh.db), createPgRateLimiter(dbh.db)];
+      for (let burst = 0; burst < 5; burst++) {
+        const keys = Array.from({ length: 12 }, (_, i) => `many:${burst}:${i}`);
+        await Promise.all(keys.map((k) => a.hit(k, 7, 60))); // the rows exist: the bursts below lock them
+        const calls: Array<{ key: string; result: Promise<{ allowed: boolean; retryAfterSeconds: number }> }> = [];
+        for (let round = 0; round < 10; round++) {
+          keys.forEach((key, i) => {
+            const other = keys[keys.length - 1 - i]!;
+            calls.push({ key, result: a.hit(key, 7, 60) }, { key: other, result: b.hit(other, 7, 60) });
+          });
+        }
+        const settled = await Promise.all(calls.map(async (c) => ({ key: c.key, ...(await c.result) })));
+        for (const key of keys) {
+          const mine = settled.filter((r) => r.key === key);
+          assert.equal(mine.length, 20);
+          assert.equal(mine.filter((r) => r.allowed).length, 6, `${key}: the limit less the first hit allowed`);
+          for (const r of mine.filter((x) => !x.allowed))
+            assert.ok(r.retryAfterSeconds >= 1 && r.retryAfterSeconds <= 60, `${key}: retry ${r.retryAfterSeconds}`);
+        }
+      }
+    });
+
     test('stale keys are swept, in batches and every N hits; live keys stay', async () => {
       // A clock before every other test's hits, so only this test's keys can be stale.
       const clock = manualClock(Date.parse('2024-01-01T00:00:00Z'));

@@ -97,10 +97,15 @@ export interface SpawnArgs {
   env: Record<string, string>;
   dir: string;
   onLog?: (line: string) => void;
+  /** The API only: serve it with functions/api/server.ts (as one VPS runs it) rather than the Functions Framework. */
+  ownServer?: boolean;
 }
 
 export async function spawnDeployable(a: SpawnArgs): Promise<DeployableProcess> {
-  const spec = DEPLOYABLES[a.kind];
+  const spec =
+    a.ownServer && a.kind === 'api'
+      ? ({ kind: 'container', source: 'functions/api/server.ts', ready: '/healthz' } as const)
+      : DEPLOYABLES[a.kind];
   const logFile = join(a.dir, `${a.name}.log`);
   const env = { ...baseProcessEnv(), ...a.env, PORT: String(a.port) };
   const args =

@@ -9,6 +9,7 @@ import * as m0006 from './0006_capture_role.ts';
 import * as m0007 from './0007_library.ts';
 import * as m0008 from './0008_imports.ts';
 import * as m0010 from './0010_cookies_uploads.ts';
+import * as m0011 from './0011_rate_limit_hits.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_library': m0007,
   '0008_imports': m0008,
   '0010_cookies_uploads': m0010,
+  '0011_rate_limit_hits': m0011,
 };
