@@ -1,7 +1,7 @@
 // The API on a plain Node HTTP server: what one VPS runs (infra/compose/compose.yaml). The handler is the one the
 // Functions Framework serves in the cloud (index.ts); only the server around it differs. The framework wraps every
-// request in a Node domain (an async hook on every promise) and parses each body once more before the app does,
-// which cost the VPS's API about a fifth of its CPU under POST /archive (README, issue 17).
+// request in a Node domain (an async hook on every promise) and parses each body before the app does: without it
+// the same handler answers about 1.6 times the POST /archive requests a second (README, issue 17).
 import { createServer } from 'node:http';
 import { handleApi, listenOn } from './index.ts';
 
