@@ -98,5 +98,5 @@ export function handleApi(req: IncomingMessage, res: ServerResponse): void {
 }
 http('api', handleApi);
 
-/** Where server.ts listens (PORT, HOST); the Functions Framework takes its own --port. */
-export const listenOn = { port: config.PORT, host: config.HOST };
+/** The port server.ts listens on (PORT); the Functions Framework takes its own --port. */
+export const listenPort = config.PORT;

@@ -3,21 +3,26 @@
 // request in a Node domain (an async hook on every promise) and parses each body before the app does: without it
 // the same handler answers about 1.6 times the POST /archive requests a second (README, issue 17).
 import { createServer } from 'node:http';
-import { handleApi, listenOn } from './index.ts';
+import { handleApi, listenPort } from './index.ts';
 
+// All interfaces unless HOST says otherwise, as under the Functions Framework: this server runs in a container
+// (the published port decides who reaches it), and the cloud API refuses to start without an auth method.
+const host = process.env.HOST || '0.0.0.0';
 const server = createServer(handleApi);
-server.requestTimeout = 60_000;
+// Node's own default, kept explicitly: a 50 MiB upload (UPLOAD_MAX_BYTES) on a slow link needs the time.
+server.requestTimeout = 300_000;
 // Longer than clients' idle keep-alive (a reverse proxy's, undici's 4 s), so the server never closes a socket a
 // client is about to reuse.
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
-  server.listen(listenOn.port, listenOn.host, () => resolve());
+  server.listen(listenPort, host, () => resolve());
 });
 
-// As the Functions Framework does on SIGTERM (docker stop): stop accepting, let requests in flight finish, exit.
-// The process's connections (PostgreSQL, the queue) end with it, as a function instance's do.
+// On SIGTERM (docker stop): stop accepting, let the requests in flight finish (their publishes are awaited within
+// them), then exit; past 10 s, exit non-zero. The process's connections (PostgreSQL, the queue) end with it, as a
+// function instance's do.
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
@@ -25,6 +30,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     stopping = true;
     server.close(() => process.exit(0));
     server.closeIdleConnections();
-    setTimeout(() => process.exit(0), 10_000).unref();
+    setTimeout(() => process.exit(1), 10_000).unref();
   });
 }

@@ -205,10 +205,14 @@ export function createGcsBlobStore(opts: GcsBlobStoreOptions): BlobStore {
     },
 
     async signedUrl(key: string, o: { expiresInSeconds: number; downloadName?: string }): Promise<string> {
+      // One clock reading for both ends: the library takes its own for the start otherwise, and a second boundary
+      // crossed between the two made a 300 s link say 299.
+      const now = Date.now();
       const [url] = await signingBucket.file(key).getSignedUrl({
         version: 'v4',
         action: 'read',
-        expires: Date.now() + o.expiresInSeconds * 1000,
+        accessibleAt: now,
+        expires: now + o.expiresInSeconds * 1000,
         ...(o.downloadName ? { responseDisposition: contentDisposition(o.downloadName) } : {}),
       });
       return url;

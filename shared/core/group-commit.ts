@@ -51,10 +51,12 @@ export function groupCommit<T, R>(
         } else rest.push(w);
       }
       waiting = rest;
-      opts.onBatch?.(batch.length);
       inFlight++;
       void Promise.resolve()
-        .then(() => run(batch))
+        .then(() => {
+          opts.onBatch?.(batch.length);
+          return run(batch);
+        })
         .then(
           async (results) => {
             calls.forEach((c, i) => c.resolve(results[i]!));
