@@ -108,10 +108,10 @@ export async function createPgQueueBus(opts: PgQueueBusOptions): Promise<PgQueue
     connectionTimeoutMillis: 10_000, // a publish or a poll never waits forever for a connection
   });
   pool.on('error', (err) => log.error({ err }, 'idle postgres connection failed'));
-  // pg-boss's statements are a few fixed texts (its schema is fixed at start): with parameters, each is parsed and
-  // planned once per connection as a named prepared statement instead of at every call (its job INSERT, a CTE over
-  // json_to_recordset into a partitioned table, is not cheap to plan). Only parameterised texts, and a bounded
-  // number, so a text built per call cannot grow every connection's statement cache.
+  // pg-boss's statements are a few fixed texts (its schema is fixed at start): with parameters, each is a named
+  // prepared statement, parsed once per connection instead of at every call (PostgreSQL also reuses its plan where
+  // a generic plan is as good). Only parameterised texts, and a bounded number, so a text built per call cannot
+  // grow every connection's statement cache.
   const names = new Map<string, string>();
   const prepared = (text: string, values?: unknown[]): pg.QueryConfig => {
     if (!values?.length) return { text };

@@ -1,6 +1,8 @@
 // `npm run bench:api [-- --seconds 10 --connections 16 --users 16]`: autocannon against the API as it runs in the
 // cloud (its own Functions Framework process on PostgreSQL 15 and the Pub/Sub emulator; Redis limiter, then the
-// PostgreSQL one) and in the single-process mode, with /healthz on the same server in the same run as baseline.
+// PostgreSQL one), as one VPS runs it (the PostgreSQL job queue and limiter; on functions/api/server.ts and under the
+// Functions Framework), and in the single-process mode, with /healthz on the same server in the same run as
+// baseline. `--only redis,pg,vps,limiter,single` picks some of them.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
