@@ -108,6 +108,10 @@ export interface PageCaptureOptions {
   beforeNavigate?: Promise<unknown>;
   /** Called as each format's step ends, before the next one starts (the engine stores it meanwhile). */
   onResult?(format: BrowserFormat, result: FormatResult): void;
+  /** Called once the page's metadata has been read, before the first format (the engine writes it meanwhile). */
+  onMeta?(meta: CaptureMeta): void;
+  /** Called once the thumbnail is made, after the screenshot (the engine stores it meanwhile). */
+  onThumbnail?(body: Buffer): void;
 }
 
 export interface CaptureMeta {

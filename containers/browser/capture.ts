@@ -100,6 +100,7 @@ async function runSteps(
     for (const w of await detectWarnings(page, m, log)) warnings.add(w);
     return m;
   });
+  req.onMeta?.(meta);
 
   // Order: the screenshot first (it sees the page as scrolled and settled), then the steps that only
   // read the DOM, PDF last. PLATFORM-NOTES put PDF before SingleFile because SingleFile's own lazy
@@ -135,6 +136,7 @@ async function runSteps(
     ? undefined
     : ((reuse ? await topShot.valid() : undefined) ??
       (await run.timed('thumbnail', () => thumbnail(page, t.screenshot, log))));
+  if (thumb) req.onThumbnail?.(thumb);
   await run.step('readable', () => readableStep(html, meta.finalUrl, { signal: req.signal }));
   done('readable');
   const dom = req.dom ? await renderedDomStep(run, html, { signal: req.signal, warnings, logger: log }) : undefined;

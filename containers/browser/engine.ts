@@ -8,7 +8,7 @@ import {
   type BrowserFormat,
   type Format,
 } from '../../shared/core/formats.ts';
-import type { BlobStore } from '../../shared/core/ports.ts';
+import type { BlobStore, StoredObject } from '../../shared/core/ports.ts';
 import type { ArticleMeta } from '../../shared/db/articles.ts';
 import type { BrowserPool } from './browser-pool.ts';
 import {
@@ -87,6 +87,8 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
       try {
         res = await capturePage(opts.pool, {
           onResult: early.onResult,
+          onMeta: early.onMeta,
+          onThumbnail: early.onThumbnail,
           url: req.url.href,
           formats,
           timeouts: opts.timeouts,
@@ -106,14 +108,6 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
         await early.settled(); // nothing stored early is left unrecorded behind the error
         throw err;
       }
-      const meta: ArticleMeta = {
-        final_url: res.meta.finalUrl,
-        http_status: res.meta.httpStatus,
-        canonical_url: res.meta.canonicalUrl,
-        favicon_url: res.meta.faviconUrl,
-        title: res.meta.title,
-        lang: res.meta.lang,
-      };
       if (opts.renderedDom && res.dom !== undefined) {
         try {
           await opts.renderedDom.blobs.put(renderedDomKey(req.articleId), res.dom, {
@@ -126,8 +120,23 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           req.logger.warn({ err }, 'rendered DOM not stored');
         }
       }
-      return storeResults(req, formats, res, meta, early.outcomes);
+      const result = await storeResults(req, formats, res, captureMeta(res), early.outcomes, early.thumbnail());
+      // What was written during the capture is not written again: the final pass then has only the last format.
+      if (await early.metaWritten()) delete result.meta;
+      return result;
     },
+  };
+}
+
+/** The article columns the page itself gives (the readable document adds the rest). */
+function captureMeta(res: Pick<CaptureResult, 'meta'>): ArticleMeta {
+  return {
+    final_url: res.meta.finalUrl,
+    http_status: res.meta.httpStatus,
+    canonical_url: res.meta.canonicalUrl,
+    favicon_url: res.meta.faviconUrl,
+    title: res.meta.title,
+    lang: res.meta.lang,
   };
 }
 
@@ -140,15 +149,43 @@ class NotHtml extends Error {
 
 /**
  * Stores each format as soon as its step ends and records it succeeded, while the page goes on with the next
- * step (issue 17). The last format in capture order is left to the final pass, which writes the article's
- * metadata first: an article never looks complete before its title is there.
+ * step (issue 17). The last format in capture order is stored at once too, but recorded by the final pass, after
+ * the article's metadata: an article never looks complete before its title is there. The metadata (the page's,
+ * with the readable document's once that step has ended) and the thumbnail are written during the capture as
+ * well, so what is left after the last step is that one record.
  */
 function storeEarly(req: CaptureRequest, formats: readonly BrowserFormat[]) {
   const outcomes = new Map<BrowserFormat, Promise<EngineOutcome>>();
   const last = CAPTURE_ORDER.filter((f) => formats.includes(f)).at(-1);
+  let pageMeta: CaptureResult['meta'] | undefined;
+  let readable: FormatResult | undefined;
+  let metaWrite: Promise<boolean> = Promise.resolve(false);
+  let thumbnail: Promise<EarlyThumbnail> | undefined;
+  const writeMeta = () => {
+    const recordMeta = req.recordMeta;
+    if (!req.record || !recordMeta || !pageMeta || (formats.includes('readable') && !readable)) return;
+    const meta = captureMeta({ meta: pageMeta });
+    try {
+      if (readable?.ok) Object.assign(meta, readableMeta(readable.body, { meta: pageMeta }));
+    } catch {
+      return; // the final pass meets the same document and records what it makes of it
+    }
+    metaWrite = recordMeta(meta).then(
+      () => true,
+      (err: unknown) => {
+        req.logger.warn({ err }, 'early metadata write failed; the final pass writes it');
+        return false;
+      },
+    );
+  };
   const onResult = (f: BrowserFormat, r: FormatResult) => {
-    if (!req.record || !r.ok || f === last) return;
-    const record = req.record;
+    if (!req.record) return;
+    if (f === 'readable') {
+      readable = r;
+      writeMeta();
+    }
+    if (!r.ok) return;
+    const record = f === last ? undefined : req.record;
     outcomes.set(
       f,
       (async (): Promise<EngineOutcome> => {
@@ -160,18 +197,66 @@ function storeEarly(req: CaptureRequest, formats: readonly BrowserFormat[]) {
         }
         const o = { ok: true as const, stored };
         // A failed write is retried by the final pass, which records every format not recorded here.
-        await record(f, o).catch((err: unknown) => req.logger.warn({ err, artifact: f }, 'early record failed'));
+        await record?.(f, o).catch((err: unknown) => req.logger.warn({ err, artifact: f }, 'early record failed'));
         return o;
       })(),
     );
   };
-  return { onResult, outcomes, settled: () => Promise.allSettled(outcomes.values()) };
+  const onMeta = (meta: CaptureResult['meta']) => {
+    pageMeta = meta;
+    writeMeta();
+  };
+  const onThumbnail = (body: Buffer) => {
+    const screenshot = outcomes.get('screenshot');
+    const recordExtra = req.recordExtra;
+    if (!recordExtra || !screenshot) return;
+    thumbnail = (async (): Promise<EarlyThumbnail> => {
+      if (!(await screenshot).ok) return { done: true };
+      const stored = await storeThumbnailBody(req, body);
+      if (!stored) return { done: true };
+      try {
+        await recordExtra('thumbnail', stored);
+        return { done: true };
+      } catch (err) {
+        req.logger.warn({ err }, 'early thumbnail record failed; the final pass records it');
+        return { done: false, stored };
+      }
+    })();
+  };
+  return {
+    onResult,
+    onMeta,
+    onThumbnail,
+    outcomes,
+    thumbnail: () => thumbnail,
+    metaWritten: () => metaWrite,
+    settled: () => Promise.allSettled([...outcomes.values(), metaWrite, thumbnail]),
+  };
+}
+
+/**
+ * A thumbnail handled during the capture: done (recorded, or left out after a logged failure or a failed
+ * screenshot), or stored with its record left to the final pass.
+ */
+interface EarlyThumbnail {
+  done: boolean;
+  stored?: StoredObject;
 }
 
 /** The article columns the readable document gives, the page's own title and language as fallbacks. */
-function readableMeta(body: Buffer, res: CaptureResult): ArticleMeta {
+function readableMeta(body: Buffer, res: Pick<CaptureResult, 'meta'>): ArticleMeta {
   const doc = JSON.parse(body.toString('utf8')) as ReadableDoc;
   return { ...metaFromReadable(doc), title: doc.title || res.meta.title, lang: doc.lang ?? res.meta.lang };
+}
+
+/** Stores a thumbnail; a failure is logged and answers undefined (it never fails a format). */
+async function storeThumbnailBody(req: CaptureRequest, body: Buffer): Promise<StoredObject | undefined> {
+  try {
+    return await req.store('thumbnail', body, 'image/webp');
+  } catch (err) {
+    req.logger.warn({ err }, 'thumbnail not stored');
+    return undefined;
+  }
 }
 
 /** The thumbnail is recorded beside a stored screenshot only, so it never changes the article's derived status. */
@@ -179,14 +264,14 @@ async function storeThumbnail(
   req: CaptureRequest,
   body: Buffer | undefined,
   outcomes: EngineResult['outcomes'],
+  early: Promise<EarlyThumbnail> | undefined,
 ): Promise<Pick<EngineResult, 'extra'>> {
+  const handled = await early;
+  if (handled?.done) return {};
+  if (handled?.stored) return { extra: { thumbnail: { stored: handled.stored } } };
   if (!body || !outcomes.screenshot?.ok) return {};
-  try {
-    return { extra: { thumbnail: { stored: await req.store('thumbnail', body, 'image/webp') } } };
-  } catch (err) {
-    req.logger.warn({ err }, 'thumbnail not stored');
-    return {};
-  }
+  const stored = await storeThumbnailBody(req, body);
+  return stored ? { extra: { thumbnail: { stored } } } : {};
 }
 
 /** Streams each format's result to storage; the readable document fills the article's columns. */
@@ -196,6 +281,7 @@ async function storeResults(
   res: CaptureResult,
   meta: ArticleMeta,
   early: ReadonlyMap<BrowserFormat, Promise<EngineOutcome>> = new Map(),
+  earlyThumbnail?: Promise<EarlyThumbnail>,
 ): Promise<EngineResult> {
   const outcomes: EngineResult['outcomes'] = {};
   for (const f of formats) {
@@ -206,19 +292,17 @@ async function storeResults(
       continue;
     }
     try {
-      const stored = early.get(f);
-      if (stored) {
-        if (f === 'readable') Object.assign(meta, readableMeta(r.body, res));
-        outcomes[f] = await stored;
-        continue;
-      }
       if (f === 'readable') Object.assign(meta, readableMeta(r.body, res));
-      outcomes[f] = { ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome;
+      const stored = early.get(f);
+      outcomes[f] = stored
+        ? await stored
+        : ({ ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome);
     } catch (err) {
       outcomes[f] = { ok: false, error: err };
     }
   }
-  return { meta, outcomes, warnings: res.warnings, ...(await storeThumbnail(req, res.thumbnail, outcomes)) };
+  const extra = await storeThumbnail(req, res.thumbnail, outcomes, earlyThumbnail);
+  return { meta, outcomes, warnings: res.warnings, ...extra };
 }
 
 /** A non-HTML URL: the bytes as served become `original`; readable gets the text when there is some. */

@@ -55,23 +55,30 @@ export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs, leadMs) 
 
 /**
  * Back at the top with the page's scroll handlers run for that position: an instant jump to 0, a scroll event
- * there (handlers that read scrollY), two frames (rAF-throttled handlers, IntersectionObserver callbacks), then
- * until the DOM has been quiet for `quietMs` (debounced handlers), at most `maxMs` in all.
+ * there (handlers that read scrollY), at least two frames (rAF-throttled handlers, IntersectionObserver callbacks),
+ * and until the DOM has been quiet for `quietMs` (debounced handlers), at most `maxMs` in all. The quiet time counts
+ * from the jump (issue 17): a change made in the two frames (by a handler, an animation frame or an observer's
+ * callback) starts it again, so waiting the frames first and the quiet time after them only added the frames.
  */
 export const AT_TOP_SCRIPT = `async (quietMs, maxMs) => {
   const started = performance.now();
+  let changed = started;
+  const observer = new MutationObserver(() => { changed = performance.now(); });
+  observer.observe(document.documentElement, { attributes: true, childList: true, characterData: true, subtree: true });
   scrollTo({ top: 0, left: 0, behavior: 'instant' });
   document.dispatchEvent(new Event('scroll', { bubbles: true }));
   const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
   await frame();
   await frame();
   await new Promise((resolve) => {
-    let quiet;
-    const done = () => { observer.disconnect(); clearTimeout(quiet); clearTimeout(cap); resolve(); };
-    const observer = new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(done, quietMs); });
-    observer.observe(document.documentElement, { attributes: true, childList: true, characterData: true, subtree: true });
-    quiet = setTimeout(done, quietMs);
-    const cap = setTimeout(done, Math.max(0, maxMs - (performance.now() - started)));
+    const check = () => {
+      const now = performance.now();
+      const wait = Math.min(quietMs - (now - changed), maxMs - (now - started));
+      if (wait > 0) return setTimeout(check, wait);
+      observer.disconnect();
+      resolve();
+    };
+    check();
   });
   return { scrollY: scrollY, ms: Math.round(performance.now() - started) };
 }`;

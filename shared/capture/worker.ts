@@ -53,6 +53,13 @@ export interface CaptureRequest {
    * the final pass; the engine keeps at least one format for that pass, which comes after the article's metadata.
    */
   record?(format: Format, outcome: Extract<EngineOutcome, { ok: true }>): Promise<void>;
+  /**
+   * Writes the article's metadata at once, while the engine goes on (issue 17: the final pass is then one record).
+   * An engine that wrote it here leaves it out of its result; when this throws, the result carries it.
+   */
+  recordMeta?(meta: ArticleMeta): Promise<void>;
+  /** Records an artifact the engine made on its own (the thumbnail) at once; one recorded here is left out of `extra`. */
+  recordExtra?(name: 'thumbnail', stored: StoredObject): Promise<void>;
 }
 
 export interface CaptureEngine {
@@ -229,6 +236,14 @@ export function createCaptureWorker(deps: CaptureWorkerDeps) {
             recorded.delete(format); // the final pass records it
             throw err;
           }
+        },
+        recordMeta: async (meta) => {
+          if (ac.signal.aborted) throw new Error('the capture was aborted');
+          await changed(job.articleId, await updateArticleMeta(deps.db, job.articleId, meta));
+        },
+        recordExtra: async (name, stored) => {
+          if (ac.signal.aborted) throw new Error('the capture was aborted');
+          await changed(job.articleId, await addSucceededArtifact(deps.db, job.articleId, name, stored));
         },
       });
     } catch (err) {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { capturePage } from '../../containers/browser/capture.ts';
+import { settleAtTop } from '../../containers/browser/steps/scroll.ts';
 import { silentLogger } from '../../shared/core/logger.ts';
 import { serveDir, type StaticServer } from '../support/static-server.ts';
 import { render } from '../bench/fidelity/render.ts';
@@ -65,4 +66,18 @@ describe('scroll-derived state matches the top of the page', () => {
       );
     });
   }
+
+  test('the settle at the top waits out a debounced handler: its change is in place when the settle ends', async () => {
+    await pool.withContext(async (context) => {
+      const page = await context.newPage();
+      await page.goto(`${site.origin}/scroll/debounced.html`, { waitUntil: 'load' });
+      const solid = () => page.evaluate(`document.getElementById('bar').classList.contains('solid')`);
+      await page.evaluate('scrollTo(0, 2000)');
+      await page.waitForFunction(`document.getElementById('bar').classList.contains('solid')`);
+      // The handler acts 60 ms after the last scroll event: the settle must not end within that (its two frames).
+      await settleAtTop(page, logger, true);
+      assert.equal(await page.evaluate('scrollY'), 0);
+      assert.equal(await solid(), false, 'the header still has the look it had scrolled down');
+    });
+  });
 });
