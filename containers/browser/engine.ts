@@ -152,10 +152,12 @@ class NotHtml extends Error {
  * step (issue 17). The last format in capture order is stored at once too, but recorded by the final pass, after
  * the article's metadata: an article never looks complete before its title is there. The metadata (the page's,
  * with the readable document's once that step has ended) and the thumbnail are written during the capture as
- * well, so what is left after the last step is that one record.
+ * well, so what is left after the last step is the last format's record (and the warnings, when there are any).
  */
 function storeEarly(req: CaptureRequest, formats: readonly BrowserFormat[]) {
   const outcomes = new Map<BrowserFormat, Promise<EngineOutcome>>();
+  /** Formats whose success is on their artifact row already (the thumbnail is recorded only beside those). */
+  const recordedFormats = new Set<BrowserFormat>();
   const last = CAPTURE_ORDER.filter((f) => formats.includes(f)).at(-1);
   let pageMeta: CaptureResult['meta'] | undefined;
   let readable: FormatResult | undefined;
@@ -170,13 +172,16 @@ function storeEarly(req: CaptureRequest, formats: readonly BrowserFormat[]) {
     } catch {
       return; // the final pass meets the same document and records what it makes of it
     }
-    metaWrite = recordMeta(meta).then(
-      () => true,
-      (err: unknown) => {
-        req.logger.warn({ err }, 'early metadata write failed; the final pass writes it');
-        return false;
-      },
-    );
+    // Called from inside the capture: whatever recordMeta does, it cannot fail the capture.
+    metaWrite = Promise.resolve(meta)
+      .then(recordMeta)
+      .then(
+        () => true,
+        (err: unknown) => {
+          req.logger.warn({ err }, 'early metadata write failed; the final pass writes it');
+          return false;
+        },
+      );
   };
   const onResult = (f: BrowserFormat, r: FormatResult) => {
     if (!req.record) return;
@@ -197,7 +202,11 @@ function storeEarly(req: CaptureRequest, formats: readonly BrowserFormat[]) {
         }
         const o = { ok: true as const, stored };
         // A failed write is retried by the final pass, which records every format not recorded here.
-        await record?.(f, o).catch((err: unknown) => req.logger.warn({ err, artifact: f }, 'early record failed'));
+        if (record)
+          await record(f, o).then(
+            () => recordedFormats.add(f),
+            (err: unknown) => req.logger.warn({ err, artifact: f }, 'early record failed'),
+          );
         return o;
       })(),
     );
@@ -214,6 +223,9 @@ function storeEarly(req: CaptureRequest, formats: readonly BrowserFormat[]) {
       if (!(await screenshot).ok) return { done: true };
       const stored = await storeThumbnailBody(req, body);
       if (!stored) return { done: true };
+      // Beside a recorded screenshot only: a screenshot left to the final pass (the last format, or its early record
+      // failed) may yet fail, and a thumbnail recorded without it would make a failed capture look partial.
+      if (!recordedFormats.has('screenshot')) return { done: false, stored };
       try {
         await recordExtra('thumbnail', stored);
         return { done: true };
@@ -259,7 +271,10 @@ async function storeThumbnailBody(req: CaptureRequest, body: Buffer): Promise<St
   }
 }
 
-/** The thumbnail is recorded beside a stored screenshot only, so it never changes the article's derived status. */
+/**
+ * The thumbnail is recorded beside a stored screenshot only (the final pass records it before the formats it has
+ * left, a failed screenshot among them never: storeThumbnail), so it never changes the article's derived status.
+ */
 async function storeThumbnail(
   req: CaptureRequest,
   body: Buffer | undefined,
@@ -292,11 +307,11 @@ async function storeResults(
       continue;
     }
     try {
-      if (f === 'readable') Object.assign(meta, readableMeta(r.body, res));
       const stored = early.get(f);
       outcomes[f] = stored
         ? await stored
         : ({ ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome);
+      if (f === 'readable') Object.assign(meta, readableMeta(r.body, res));
     } catch (err) {
       outcomes[f] = { ok: false, error: err };
     }

@@ -56,15 +56,19 @@ export const SCROLL_SCRIPT = `async (budgetMs, maxSteps, fromY, stepMs, leadMs) 
 /**
  * Back at the top with the page's scroll handlers run for that position: an instant jump to 0, a scroll event
  * there (handlers that read scrollY), at least two frames (rAF-throttled handlers, IntersectionObserver callbacks),
- * and until the DOM has been quiet for `quietMs` (debounced handlers), at most `maxMs` in all. The quiet time counts
- * from the jump (issue 17): a change made in the two frames (by a handler, an animation frame or an observer's
- * callback) starts it again, so waiting the frames first and the quiet time after them only added the frames.
+ * and until neither the DOM nor the scroll position has changed for `quietMs` (debounced handlers), at most `maxMs`
+ * in all. The quiet time counts from the last scroll event or DOM change, whichever came later (issue 17: before,
+ * it began only after the two frames): the browser's own event for the jump comes in the next frame and restarts
+ * a debounced handler's timer, and so restarts this wait; a change made by a handler, an animation frame or an
+ * observer's callback restarts it too.
  */
 export const AT_TOP_SCRIPT = `async (quietMs, maxMs) => {
   const started = performance.now();
   let changed = started;
-  const observer = new MutationObserver(() => { changed = performance.now(); });
+  const touch = () => { changed = performance.now(); };
+  const observer = new MutationObserver(touch);
   observer.observe(document.documentElement, { attributes: true, childList: true, characterData: true, subtree: true });
+  addEventListener('scroll', touch, { capture: true, passive: true });
   scrollTo({ top: 0, left: 0, behavior: 'instant' });
   document.dispatchEvent(new Event('scroll', { bubbles: true }));
   const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
@@ -76,6 +80,7 @@ export const AT_TOP_SCRIPT = `async (quietMs, maxMs) => {
       const wait = Math.min(quietMs - (now - changed), maxMs - (now - started));
       if (wait > 0) return setTimeout(check, wait);
       observer.disconnect();
+      removeEventListener('scroll', touch, { capture: true });
       resolve();
     };
     check();

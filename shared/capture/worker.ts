@@ -54,7 +54,8 @@ export interface CaptureRequest {
    */
   record?(format: Format, outcome: Extract<EngineOutcome, { ok: true }>): Promise<void>;
   /**
-   * Writes the article's metadata at once, while the engine goes on (issue 17: the final pass is then one record).
+   * Writes the article's metadata at once, while the engine goes on (issue 17: the final pass then has only the last
+   * format's record, and the warnings).
    * An engine that wrote it here leaves it out of its result; when this throws, the result carries it.
    */
   recordMeta?(meta: ArticleMeta): Promise<void>;

@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { BrowserPool } from '../../containers/browser/browser-pool.ts';
 import { createBrowserEngine } from '../../containers/browser/engine.ts';
@@ -28,7 +29,7 @@ after(async () => {
 });
 
 /** A capture request whose callbacks log what they were given, in order; `fail` makes those callbacks throw. */
-function request(formats: Format[], fail: Array<'meta' | 'extra'> = []) {
+function request(formats: Format[], fail: Array<'meta' | 'extra'> = [], metaDelayMs = 0) {
   const events: Array<{ what: string; meta?: Record<string, unknown> }> = [];
   const req: CaptureRequest = {
     articleId: '00000000-0000-4000-8000-000000000017',
@@ -52,6 +53,8 @@ function request(formats: Format[], fail: Array<'meta' | 'extra'> = []) {
     async recordMeta(meta) {
       if (fail.includes('meta')) throw new Error('the database is away');
       events.push({ what: 'meta', meta: { ...meta } });
+      await sleep(metaDelayMs);
+      events.push({ what: 'meta written' });
     },
     async recordExtra(name) {
       if (fail.includes('extra')) throw new Error('the database is away');
@@ -89,6 +92,27 @@ test('without readable, the page metadata is written before the screenshot step 
   assert.ok(whats.indexOf('meta') >= 0 && whats.indexOf('meta') < whats.indexOf('store screenshot'));
   assert.equal(events.find((e) => e.what === 'meta')!.meta!.title, 'The Lighthouse Keepers of Skerryvore');
   assert.equal(result.meta, undefined);
+});
+
+test('the engine returns (and the final pass records the last format) only after the metadata is written', async () => {
+  // Slower than everything after it: an engine that did not wait would return before the write ended.
+  const { req, events } = request(['screenshot', 'readable', 'singlefile'], [], 3_000);
+  const result = await createBrowserEngine({ pool }).capture(req);
+  assert.ok(
+    events.some((e) => e.what === 'meta written'),
+    'the write ended before the engine returned',
+  );
+  assert.equal(result.meta, undefined);
+});
+
+test('the thumbnail is recorded at once only beside a recorded screenshot; else the final pass records it', async () => {
+  // The screenshot alone is the last format: recorded by the final pass, which may yet fail it.
+  const { req, events } = request(['screenshot']);
+  const result = await createBrowserEngine({ pool }).capture(req);
+  const whats = events.map((e) => e.what);
+  assert.ok(!whats.includes('record screenshot') && !whats.includes('extra thumbnail'), whats.join(', '));
+  assert.ok(result.extra?.thumbnail?.stored.size, 'stored, and handed to the final pass');
+  assert.equal(whats.filter((w) => w === 'store thumbnail').length, 1);
 });
 
 test('an early write that fails leaves the metadata and the thumbnail to the final pass', async () => {

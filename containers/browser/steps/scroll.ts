@@ -279,7 +279,7 @@ async function idleThenGrew(
  * handler (a debounced one reacts after its delay), 50 ms without one (an IntersectionObserver's callback comes in
  * the next frame; issue 17). And the most it may take.
  */
-const AT_TOP_QUIET_MS = { handler: 100, none: 50 } as const;
+export const AT_TOP_QUIET_MS = { handler: 100, none: 50 } as const;
 const AT_TOP_MAX_MS = 600;
 
 /**
