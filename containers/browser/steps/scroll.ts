@@ -275,9 +275,10 @@ async function idleThenGrew(
 }
 
 /**
- * How long the DOM must stay unchanged at the top before the formats are taken: 100 ms on a page with a scroll
- * handler (a debounced one reacts after its delay), 50 ms without one (an IntersectionObserver's callback comes in
- * the next frame; issue 17). And the most it may take.
+ * How long the DOM must stay unchanged, and no scroll event come, at the top before the formats are taken (at
+ * least two frames in any case: AT_TOP_SCRIPT): 100 ms on a page with a scroll handler (a debounced one reacts
+ * after its delay from the last event), 50 ms without one (an IntersectionObserver's callback comes in the next
+ * frame; issue 17). And the most it may take.
  */
 export const AT_TOP_QUIET_MS = { handler: 100, none: 50 } as const;
 const AT_TOP_MAX_MS = 600;
