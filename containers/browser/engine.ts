@@ -120,10 +120,9 @@ export function createBrowserEngine(opts: BrowserEngineOptions): CaptureEngine {
           req.logger.warn({ err }, 'rendered DOM not stored');
         }
       }
-      const result = await storeResults(req, formats, res, captureMeta(res), early.outcomes, early.thumbnail());
-      // What was written during the capture is not written again: the final pass then has only the last format.
-      if (await early.metaWritten()) delete result.meta;
-      return result;
+      // Metadata written during the capture is neither made nor written again: the final pass has the last format.
+      const meta = (await early.metaWritten()) ? undefined : captureMeta(res);
+      return storeResults(req, formats, res, meta, early.outcomes, early.thumbnail());
     },
   };
 }
@@ -289,12 +288,15 @@ async function storeThumbnail(
   return stored ? { extra: { thumbnail: { stored } } } : {};
 }
 
-/** Streams each format's result to storage; the readable document fills the article's columns. */
+/**
+ * Streams each format's result to storage; the readable document fills the article's columns (`meta`, when they
+ * are still to be written: undefined when the engine wrote them during the capture).
+ */
 async function storeResults(
   req: CaptureRequest,
   formats: Array<(typeof BROWSER_FORMATS)[number]>,
   res: CaptureResult,
-  meta: ArticleMeta,
+  meta: ArticleMeta | undefined,
   early: ReadonlyMap<BrowserFormat, Promise<EngineOutcome>> = new Map(),
   earlyThumbnail?: Promise<EarlyThumbnail>,
 ): Promise<EngineResult> {
@@ -311,13 +313,13 @@ async function storeResults(
       outcomes[f] = stored
         ? await stored
         : ({ ok: true, stored: await req.store(f, r.body, r.contentType) } satisfies EngineOutcome);
-      if (f === 'readable') Object.assign(meta, readableMeta(r.body, res));
+      if (f === 'readable' && meta) Object.assign(meta, readableMeta(r.body, res));
     } catch (err) {
       outcomes[f] = { ok: false, error: err };
     }
   }
   const extra = await storeThumbnail(req, res.thumbnail, outcomes, earlyThumbnail);
-  return { meta, outcomes, warnings: res.warnings, ...extra };
+  return { ...(meta ? { meta } : {}), outcomes, warnings: res.warnings, ...extra };
 }
 
 /** A non-HTML URL: the bytes as served become `original`; readable gets the text when there is some. */
